@@ -1,0 +1,30 @@
+# kyso_module(NAME SRCS ... DEPS ...) declares the static library kyso_NAME with the sources of
+# one folder under src/kyso and the only targets it may link. A dependency not named here
+# fails to link, which keeps the layering of DESIGN.md honest.
+set(KYSO_WARNINGS -Wall -Wextra -Wconversion -Wshadow -Wno-sign-conversion)
+if(KYSO_WERROR)
+  list(APPEND KYSO_WARNINGS -Werror)
+endif()
+
+function(kyso_module name)
+  cmake_parse_arguments(M "" "" "SRCS;DEPS" ${ARGN})
+  add_library(kyso_${name} STATIC ${M_SRCS})
+  target_include_directories(kyso_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(kyso_${name} PRIVATE ${KYSO_WARNINGS})
+  target_link_libraries(kyso_${name} PUBLIC ${M_DEPS})
+endfunction()
+
+# kyso_test(NAME SRCS ... DEPS ...) builds one gtest binary per module, labelled `unit`, and
+# registers every test with CTest so that `ctest -R R10_1` runs exactly the tests of a rule.
+function(kyso_test name)
+  cmake_parse_arguments(T "" "" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${name}_test ${T_SRCS})
+  target_compile_options(${name}_test PRIVATE ${KYSO_WARNINGS})
+  target_link_libraries(${name}_test PRIVATE ${T_DEPS} GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name}_test PRIVATE
+    KYSO_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KYSO_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  gtest_discover_tests(${name}_test PROPERTIES LABELS "${T_LABELS}" DISCOVERY_TIMEOUT 30)
+endfunction()

@@ -1,0 +1,80 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/base/config.h"
+#include "kyso/base/secret.h"
+#include "kyso/base/status.h"
+
+namespace kyso {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2 != 0) return InvalidArgumentError("odd");
+  return x / 2;
+}
+
+Result<int> Quarter(int x) {
+  KYSO_ASSIGN_OR_RETURN(int h, Half(x), "first half");
+  KYSO_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+TEST(StatusTest, AssignOrReturnPropagatesWithContext) {
+  EXPECT_EQ(*Quarter(8), 2);
+  Result<int> r = Quarter(3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "first half: odd");
+}
+
+TEST(SecretTest, PrintsRedactedAndComparesByValue) {
+  SecretString pin("123456");
+  std::ostringstream os;
+  os << pin;
+  EXPECT_EQ(os.str(), "[redacted]");
+  SecretString moved = std::move(pin);
+  EXPECT_EQ(moved.reveal(), "123456");
+  EXPECT_TRUE(pin.empty());  // NOLINT: moved-from is defined as empty
+  EXPECT_TRUE(SecretEquals(AsBytes("abc"), AsBytes("abc")));
+  EXPECT_FALSE(SecretEquals(AsBytes("abc"), AsBytes("abd")));
+  EXPECT_FALSE(SecretEquals(AsBytes("abc"), AsBytes("abcd")));
+}
+
+TEST(BytesTest, HexRoundTrip) {
+  const Bytes b = {0x00, 0x7f, 0xab, 0xff};
+  EXPECT_EQ(HexEncode(b), "007fabff");
+  EXPECT_EQ(*HexDecode("007FabFF"), b);
+  EXPECT_FALSE(HexDecode("0").ok());
+  EXPECT_FALSE(HexDecode("zz").ok());
+}
+
+TEST(ClockTest, AddYearsAndFormat) {
+  EXPECT_EQ(FormatIso8601Utc(Utc(2026, 11, 25, 7, 3, 9)), "2026-11-25T07:03:09Z");
+  EXPECT_EQ(AddYears(Utc(2028, 2, 29, 1), 5), Utc(2033, 2, 28, 1));
+  EXPECT_EQ(AddYears(Utc(2026, 1, 31), 20), Utc(2046, 1, 31));
+}
+
+TEST(ConfigTest, DefaultsRoundTripThroughToml) {
+  Config c;
+  c.ca.public_url = "https://ca.dongnai.gov.vn";
+  c.ca.issuing_key = KeySpec::kEcP384;
+  Result<Config> parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->ca.public_url, "https://ca.dongnai.gov.vn");
+  EXPECT_EQ(parsed->ca.issuing_key, KeySpec::kEcP384);
+  EXPECT_EQ(parsed->ca.province, "Đồng Nai");
+}
+
+TEST(ConfigTest, RejectsUnknownKeysAndOutOfRange) {
+  EXPECT_FALSE(ParseConfig("[ca]\npublik_url = \"x\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[ca]\nsubscriber_max_years = 6\n").ok());  // R4.1
+  EXPECT_FALSE(ParseConfig("[ca]\nroot_validity_years = 21\n").ok());   // R4.3
+  EXPECT_FALSE(ParseConfig("[nope]\n").ok());
+  EXPECT_TRUE(ParseConfig("").ok());
+}
+
+}  // namespace
+}  // namespace kyso

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "kyso/base/status.h"
+
+namespace kyso {
+
+// KeySpec names a key type kyso generates on a token: "rsa-2048", "rsa-3072", "rsa-4096",
+// "ec-p256", "ec-p384".
+enum class KeySpec { kRsa2048, kRsa3072, kRsa4096, kEcP256, kEcP384 };
+Result<KeySpec> ParseKeySpec(std::string_view name);
+std::string_view KeySpecName(KeySpec spec);
+
+// Config is a deployment's settings, read from DIR/kyso.toml. Every field has a safe default,
+// so an empty file is a valid configuration.
+struct Config {
+  struct Ca {
+    // Base of the OCSP, CRL and caIssuers URLs written into certificates.
+    std::string public_url = "http://127.0.0.1:8080";
+    // Certificate policy OID put in subscriber certificates. The default is a placeholder in
+    // Vietnam's arc; set the provider's registered policy OID in production.
+    std::string policy_oid = "2.16.704.1.99.1.1";
+    std::string country = "VN";
+    std::string province = "Đồng Nai";
+    std::string organization = "Ban Cơ yếu Chính phủ";
+    std::string root_name = "Kyso Root CA";
+    std::string issuing_name = "Kyso Issuing CA";
+    int root_validity_years = 20;     // R4.3: at most 20
+    int issuing_validity_years = 10;  // R4.3
+    int subscriber_max_years = 5;     // R4.1: at most 5
+    KeySpec root_key = KeySpec::kRsa4096;
+    KeySpec issuing_key = KeySpec::kRsa2048;
+    KeySpec ocsp_key = KeySpec::kRsa2048;
+    bool rsa_pss = false;  // R7.2: PKCS#1 v1.5 by default, RSASSA-PSS configurable
+    std::chrono::hours crl_interval{24};
+    std::chrono::hours root_crl_interval{24 * 180};
+    std::chrono::hours ocsp_validity{24};
+    int ocsp_signer_validity_days = 90;
+  } ca;
+  struct Token {
+    std::string module = "/usr/lib/softhsm/libsofthsm2.so";
+    std::string label = "kyso-ca";
+  } token;
+  struct Server {
+    std::string listen = "127.0.0.1:8080";
+    int threads = 0;  // 0: one per core
+  } server;
+};
+
+// ParseConfig reads TOML text. Unknown keys and out-of-range values are errors, so a typo is
+// caught instead of silently ignored.
+Result<Config> ParseConfig(std::string_view toml_text);
+
+// FormatConfig writes the config back as TOML, every key present with a comment.
+std::string FormatConfig(const Config& config);
+
+}  // namespace kyso

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+
+#include "kyso/base/status.h"
+
+namespace kyso::ossl {
+
+// UniquePtr<T> owns one OpenSSL object and frees it with the type's own free function
+// (BoringSSL's bssl::UniquePtr).
+template <typename T>
+struct Deleter;
+#define KYSO_OSSL_DELETER(T, free_fn) \
+  template <>                         \
+  struct Deleter<T> {                 \
+    void operator()(T* p) const noexcept { free_fn(p); } \
+  };
+KYSO_OSSL_DELETER(ASN1_INTEGER, ASN1_INTEGER_free)
+KYSO_OSSL_DELETER(ASN1_OBJECT, ASN1_OBJECT_free)
+KYSO_OSSL_DELETER(ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
+KYSO_OSSL_DELETER(ASN1_TIME, ASN1_TIME_free)
+KYSO_OSSL_DELETER(BIGNUM, BN_free)
+KYSO_OSSL_DELETER(BIO, BIO_free_all)
+KYSO_OSSL_DELETER(EVP_MD_CTX, EVP_MD_CTX_free)
+KYSO_OSSL_DELETER(EVP_PKEY, EVP_PKEY_free)
+KYSO_OSSL_DELETER(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
+KYSO_OSSL_DELETER(OCSP_REQUEST, OCSP_REQUEST_free)
+KYSO_OSSL_DELETER(OCSP_RESPONSE, OCSP_RESPONSE_free)
+KYSO_OSSL_DELETER(OCSP_BASICRESP, OCSP_BASICRESP_free)
+KYSO_OSSL_DELETER(OCSP_CERTID, OCSP_CERTID_free)
+KYSO_OSSL_DELETER(X509, X509_free)
+KYSO_OSSL_DELETER(X509_CRL, X509_CRL_free)
+KYSO_OSSL_DELETER(X509_EXTENSION, X509_EXTENSION_free)
+KYSO_OSSL_DELETER(X509_NAME, X509_NAME_free)
+KYSO_OSSL_DELETER(X509_REQ, X509_REQ_free)
+KYSO_OSSL_DELETER(X509_STORE, X509_STORE_free)
+KYSO_OSSL_DELETER(X509_STORE_CTX, X509_STORE_CTX_free)
+KYSO_OSSL_DELETER(GENERAL_NAMES, GENERAL_NAMES_free)
+#undef KYSO_OSSL_DELETER
+
+template <typename T>
+using UniquePtr = std::unique_ptr<T, Deleter<T>>;
+
+// Error drains OpenSSL's error queue into a Status with `what` as the context. Call it right
+// after a failing OpenSSL call; it never branches on reason codes.
+Status Error(Code code, std::string_view what);
+inline Status Error(std::string_view what) { return Error(Code::kInternal, what); }
+
+}  // namespace kyso::ossl
