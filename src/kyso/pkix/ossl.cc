@@ -6,6 +6,11 @@ namespace kyso::ossl {
 
 Status Error(Code code, std::string_view what) {
   std::string message(what);
+  if (code != Code::kInternal) {
+    // Messages of other codes are shown to users: keep them to one plain line.
+    ERR_clear_error();
+    return Status(code, std::move(message));
+  }
   unsigned long err;
   bool first = true;
   while ((err = ERR_get_error()) != 0) {
