@@ -1,0 +1,449 @@
+// SQLite implementation of store::Store: WAL mode, synchronous=FULL (a committed issuance
+// survives power loss), foreign keys on, numbered migrations, and the audit hash chain.
+
+#include <openssl/evp.h>
+
+#include <mutex>
+
+#include "kyso/base/secret.h"
+#include "kyso/store/audit_hash.h"
+#include "kyso/store/sqlite.h"
+#include "kyso/store/store.h"
+
+namespace kyso::store {
+
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Txn;
+
+// Migrations are applied in order; each runs once, recorded in schema_migrations. Never edit
+// a released migration: add the next one.
+constexpr std::string_view kMigrations[] = {
+    // 0001_init
+    R"sql(
+CREATE TABLE ca_keys(
+  role TEXT PRIMARY KEY,
+  key_label TEXT NOT NULL,
+  cert_der BLOB NOT NULL);
+CREATE TABLE certificates(
+  serial TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'issued', 'failed')),
+  tbs_der BLOB NOT NULL,
+  cert_der BLOB,
+  recorded_at INTEGER NOT NULL,
+  issued_at INTEGER,
+  revoked_at INTEGER,
+  revocation_reason INTEGER,
+  CHECK (state = 'issued' OR revoked_at IS NULL));
+CREATE INDEX certificates_pending ON certificates(state) WHERE state = 'pending';
+CREATE INDEX certificates_revoked ON certificates(issuer, serial) WHERE revoked_at IS NOT NULL;
+CREATE TABLE status_changes(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  serial TEXT NOT NULL REFERENCES certificates(serial));
+CREATE TABLE crl_numbers(issuer TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE crls(
+  issuer TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  this_update INTEGER NOT NULL,
+  next_update INTEGER NOT NULL,
+  der BLOB NOT NULL,
+  PRIMARY KEY (issuer, number));
+CREATE TABLE audit_events(
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL);
+)sql",
+};
+
+constexpr std::string_view kStates[] = {"pending", "issued", "failed"};
+
+CertState ParseState(std::string_view s) {
+  if (s == "issued") return CertState::kIssued;
+  if (s == "failed") return CertState::kFailed;
+  return CertState::kPending;
+}
+
+int64_t Secs(Time t) { return t.time_since_epoch().count(); }
+Time FromSecs(int64_t s) { return Time(std::chrono::seconds(s)); }
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Db db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+
+  Status Init() {
+    KYSO_RETURN_IF_ERROR(db_.Exec("PRAGMA journal_mode=WAL"));
+    KYSO_RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous=FULL"));
+    KYSO_RETURN_IF_ERROR(db_.Exec("PRAGMA foreign_keys=ON"));
+    KYSO_RETURN_IF_ERROR(
+        db_.Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY)"));
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    KYSO_RETURN_IF_ERROR(q.Step());
+    const int64_t have = q.Int(0);
+    constexpr int64_t kKnown = std::size(kMigrations);
+    if (have > kKnown) {
+      return FailedPreconditionError("database schema version " + std::to_string(have) +
+                                     " is newer than this kyso (" + std::to_string(kKnown) + ")");
+    }
+    for (int64_t v = have + 1; v <= kKnown; ++v) {
+      KYSO_RETURN_IF_ERROR(db_.Exec(kMigrations[v - 1]), "migration " + std::to_string(v));
+      KYSO_ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_, "INSERT INTO schema_migrations VALUES (?)"));
+      KYSO_RETURN_IF_ERROR(ins.Bind(1, v).Run());
+    }
+    return txn.Commit();
+  }
+
+  Status PutCaKey(const CaKey& key, const AuditEvent& event) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO ca_keys VALUES (?, ?, ?)"));
+    KYSO_RETURN_IF_ERROR(s.Bind(1, key.role).Bind(2, key.key_label).Bind(3, ByteSpan(key.cert_der)).Run());
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), event));
+    return txn.Commit();
+  }
+
+  Result<CaKey> GetCaKey(std::string_view role) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT key_label, cert_der FROM ca_keys WHERE role = ?"));
+    s.Bind(1, role);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFoundError("no CA key for role " + std::string(role));
+    return CaKey{std::string(role), s.Text(0), s.Blob(1)};
+  }
+
+  Status RecordIssuances(std::span<const PendingIssuance> pending, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    const Time now = clock_.Now();
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "INSERT INTO certificates(serial, issuer, profile, subject, not_before, not_after, state,"
+        " tbs_der, recorded_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    for (const PendingIssuance& p : pending) {
+      KYSO_RETURN_IF_ERROR(s.Bind(1, p.serial_hex).Bind(2, p.issuer).Bind(3, p.profile)
+                               .Bind(4, p.subject).Bind(5, Secs(p.not_before))
+                               .Bind(6, Secs(p.not_after)).Bind(7, ByteSpan(p.tbs_der))
+                               .Bind(8, Secs(now)).Run(), "record " + p.serial_hex);
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "cert.record", p.serial_hex,
+          "{\"issuer\":" + JsonString(p.issuer) + ",\"profile\":" + JsonString(p.profile) +
+          ",\"subject\":" + JsonString(p.subject) + ",\"not_after\":" +
+          JsonString(FormatIso8601Utc(p.not_after)) + "}"}));
+    }
+    return txn.Commit();
+  }
+
+  Status CompleteIssuances(std::span<const IssuedCertificate> issued, Time at,
+                           std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "UPDATE certificates SET state = 'issued', cert_der = ?, issued_at = ?"
+        " WHERE serial = ? AND state = 'pending'"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    for (const IssuedCertificate& c : issued) {
+      KYSO_RETURN_IF_ERROR(s.Bind(1, ByteSpan(c.cert_der)).Bind(2, Secs(at)).Bind(3, c.serial_hex).Run());
+      if (sqlite3_changes(db_.get()) != 1) {
+        return FailedPreconditionError("certificate " + c.serial_hex + " was not pending");
+      }
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, at, AuditEvent{std::string(actor), "cert.issue", c.serial_hex, "{}"}));
+    }
+    return txn.Commit();
+  }
+
+  Status FailIssuance(std::string_view serial, std::string_view why, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "UPDATE certificates SET state = 'failed' WHERE serial = ? AND state = 'pending'"));
+    KYSO_RETURN_IF_ERROR(s.Bind(1, serial).Run());
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "cert.fail",
+        std::string(serial), "{\"why\":" + JsonString(why) + "}"}));
+    return txn.Commit();
+  }
+
+  Result<std::vector<CertificateRecord>> ListPending() override {
+    std::lock_guard lock(mu_);
+    return Query(std::string(kSelectCert) + " WHERE state = 'pending' ORDER BY recorded_at", {});
+  }
+
+  Result<CertificateRecord> GetCertificate(std::string_view serial) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(auto rows, Query(std::string(kSelectCert) + " WHERE serial = ?", serial));
+    if (rows.empty()) return NotFoundError("no certificate with serial " + std::string(serial));
+    return std::move(rows.front());
+  }
+
+  Result<int64_t> CountCertificates(CertState state) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT COUNT(*) FROM certificates WHERE state = ?"));
+    s.Bind(1, kStates[static_cast<int>(state)]);
+    KYSO_RETURN_IF_ERROR(s.Step());
+    return s.Int(0);
+  }
+
+  Status Revoke(std::string_view serial, Time at, pkix::CrlReason reason, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "SELECT state, revoked_at IS NOT NULL FROM certificates WHERE serial = ?"));
+    q.Bind(1, serial);
+    KYSO_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFoundError("no certificate with serial " + std::string(serial));
+    if (q.Text(0) != "issued") {
+      return FailedPreconditionError("certificate " + std::string(serial) + " was never issued");
+    }
+    if (q.Int(1) != 0) {
+      return FailedPreconditionError("certificate " + std::string(serial) + " is already revoked");
+    }
+    KYSO_ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
+        "UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?"));
+    KYSO_RETURN_IF_ERROR(u.Bind(1, Secs(at)).Bind(2, static_cast<int64_t>(reason)).Bind(3, serial).Run());
+    KYSO_ASSIGN_OR_RETURN(Stmt c, Stmt::Prepare(db_, "INSERT INTO status_changes(serial) VALUES (?)"));
+    KYSO_RETURN_IF_ERROR(c.Bind(1, serial).Run());
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "cert.revoke",
+        std::string(serial), "{\"reason\":" + std::to_string(static_cast<int>(reason)) +
+        ",\"revoked_at\":" + JsonString(FormatIso8601Utc(at)) + "}"}));
+    return txn.Commit();
+  }
+
+  Result<std::vector<pkix::RevokedEntry>> ListRevoked(std::string_view issuer) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT serial, revoked_at, revocation_reason FROM certificates"
+        " WHERE issuer = ? AND revoked_at IS NOT NULL ORDER BY serial"));
+    s.Bind(1, issuer);
+    std::vector<pkix::RevokedEntry> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      KYSO_ASSIGN_OR_RETURN(Bytes serial, HexDecode(s.Text(0)));
+      out.push_back({std::move(serial), FromSecs(s.Int(1)), static_cast<pkix::CrlReason>(s.Int(2))});
+    }
+    return out;
+  }
+
+  Result<int64_t> NextCrlNumber(std::string_view issuer) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "INSERT INTO crl_numbers VALUES (?, 1) ON CONFLICT(issuer) DO UPDATE SET last = last + 1"
+        " RETURNING last"));
+    s.Bind(1, issuer);
+    KYSO_RETURN_IF_ERROR(s.Step());
+    const int64_t n = s.Int(0);
+    s.Reset();
+    KYSO_RETURN_IF_ERROR(txn.Commit());
+    return n;
+  }
+
+  Status PutCrl(const CrlRecord& crl, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO crls VALUES (?, ?, ?, ?, ?)"));
+    KYSO_RETURN_IF_ERROR(s.Bind(1, crl.issuer).Bind(2, crl.number).Bind(3, Secs(crl.this_update))
+                             .Bind(4, Secs(crl.next_update)).Bind(5, ByteSpan(crl.der)).Run());
+    // Keep the last few CRLs only; older ones are in the audit trail by number and time.
+    KYSO_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, "DELETE FROM crls WHERE issuer = ? AND number < ?"));
+    KYSO_RETURN_IF_ERROR(d.Bind(1, crl.issuer).Bind(2, crl.number - 10).Run());
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "crl.issue",
+        crl.issuer + "/" + std::to_string(crl.number),
+        "{\"next_update\":" + JsonString(FormatIso8601Utc(crl.next_update)) + "}"}));
+    return txn.Commit();
+  }
+
+  Result<std::optional<CrlRecord>> LatestCrl(std::string_view issuer) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT number, this_update, next_update, der FROM crls WHERE issuer = ?"
+        " ORDER BY number DESC LIMIT 1"));
+    s.Bind(1, issuer);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<CrlRecord>();
+    return std::optional<CrlRecord>(CrlRecord{std::string(issuer), s.Int(0), FromSecs(s.Int(1)),
+                                              FromSecs(s.Int(2)), s.Blob(3)});
+  }
+
+  Result<std::vector<StatusChange>> StatusChangesSince(int64_t seq) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT seq, serial FROM status_changes WHERE seq > ? ORDER BY seq"));
+    s.Bind(1, seq);
+    std::vector<StatusChange> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Text(1)});
+    }
+    return out;
+  }
+
+  Result<int64_t> LastStatusChange() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT COALESCE(MAX(seq), 0) FROM status_changes"));
+    KYSO_RETURN_IF_ERROR(s.Step());
+    return s.Int(0);
+  }
+
+  Status AppendAudit(const AuditEvent& event) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), event));
+    return txn.Commit();
+  }
+
+  Result<AuditReport> VerifyAudit() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT id, at, actor, action, object, payload, prev_hash, hash FROM audit_events ORDER BY id"));
+    AuditReport report;
+    Bytes prev(kAuditHashLen, 0);
+    int64_t expected_id = 1;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      const int64_t id = s.Int(0);
+      auto bad = [&](std::string why) {
+        report.first_bad_id = id;
+        report.problem = std::move(why);
+        return report;
+      };
+      if (id != expected_id) {
+        report.first_bad_id = expected_id;
+        report.problem = id > expected_id ? "event " + std::to_string(expected_id) + " is missing"
+                                          : "event ids out of order";
+        return report;
+      }
+      const Bytes stored_prev = s.Blob(6);
+      if (!SecretEquals(stored_prev, prev)) return bad("its previous-hash does not match the event before it");
+      const Bytes h = AuditHash(prev, id, s.Text(1), AuditEvent{s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+      if (!SecretEquals(h, s.Blob(7))) return bad("its content does not match its hash");
+      prev = h;
+      ++expected_id;
+      ++report.events;
+    }
+    return report;
+  }
+
+ private:
+  static constexpr std::string_view kSelectCert =
+      "SELECT serial, issuer, profile, subject, not_before, not_after, state, tbs_der,"
+      " cert_der, revoked_at, revocation_reason FROM certificates";
+
+  Result<std::vector<CertificateRecord>> Query(const std::string& sql,
+                                               std::optional<std::string_view> arg) {
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    if (arg) s.Bind(1, *arg);
+    std::vector<CertificateRecord> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      CertificateRecord r;
+      r.serial_hex = s.Text(0);
+      r.issuer = s.Text(1);
+      r.profile = s.Text(2);
+      r.subject = s.Text(3);
+      r.not_before = FromSecs(s.Int(4));
+      r.not_after = FromSecs(s.Int(5));
+      r.state = ParseState(s.Text(6));
+      r.tbs_der = s.Blob(7);
+      r.cert_der = s.Blob(8);
+      if (!s.IsNull(9)) {
+        r.revoked_at = FromSecs(s.Int(9));
+        r.reason = static_cast<pkix::CrlReason>(s.Int(10));
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  // AuditWriter appends events to the chain inside the caller's transaction. It reads the
+  // head once, under the write lock that BEGIN IMMEDIATE took, and keeps it for a batch.
+  class AuditWriter {
+   public:
+    static Result<AuditWriter> Load(Db& db) {
+      KYSO_ASSIGN_OR_RETURN(Stmt head, Stmt::Prepare(db,
+          "SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1"));
+      KYSO_ASSIGN_OR_RETURN(bool row, head.Step());
+      KYSO_ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db,
+          "INSERT INTO audit_events(id, at, actor, action, object, payload, prev_hash, hash)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+      AuditWriter w(std::move(ins));
+      if (row) {
+        w.next_id_ = head.Int(0) + 1;
+        w.prev_ = head.Blob(1);
+      }
+      return w;
+    }
+
+    Status Append(Db&, Time at, const AuditEvent& e) {
+      const std::string at_text = FormatIso8601Utc(at);
+      Bytes h = AuditHash(prev_, next_id_, at_text, e);
+      KYSO_RETURN_IF_ERROR(ins_.Bind(1, next_id_).Bind(2, at_text).Bind(3, e.actor)
+                               .Bind(4, e.action).Bind(5, e.object).Bind(6, e.payload)
+                               .Bind(7, ByteSpan(prev_)).Bind(8, ByteSpan(h)).Run(), "audit");
+      prev_ = std::move(h);
+      ++next_id_;
+      return OkStatus();
+    }
+
+   private:
+    explicit AuditWriter(Stmt ins) : ins_(std::move(ins)), prev_(kAuditHashLen, 0) {}
+    Stmt ins_;
+    int64_t next_id_ = 1;
+    Bytes prev_;
+  };
+
+  std::mutex mu_;
+  Db db_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+std::string_view CertStateName(CertState s) { return kStates[static_cast<int>(s)]; }
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock) {
+  KYSO_ASSIGN_OR_RETURN(Db db, Db::Open(path));
+  auto store = std::make_unique<SqliteStore>(std::move(db), clock);
+  KYSO_RETURN_IF_ERROR(store->Init(), "open " + path);
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace kyso::store

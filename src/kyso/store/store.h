@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/base/status.h"
+#include "kyso/pkix/crl.h"
+
+namespace kyso::store {
+
+// The store keeps kyso's records. Every state change it makes also appends an audit event
+// in the same transaction (DESIGN decision 5), so a record and its audit trail commit or fail
+// together. Implementations are thread-safe and safe for several processes on one database.
+
+enum class CertState { kPending, kIssued, kFailed };
+std::string_view CertStateName(CertState s);
+
+struct CaKey {
+  std::string role;       // "root", "issuing", "ocsp"
+  std::string key_label;  // label of the private key on the token
+  Bytes cert_der;
+};
+
+// PendingIssuance is a certificate recorded before signing (DESIGN decision 3).
+struct PendingIssuance {
+  std::string serial_hex;
+  std::string issuer;   // "root" or "issuing"
+  std::string profile;  // "individual", "organization", "device", "ca", "ocsp"
+  std::string subject;  // RFC 2253, UTF-8
+  Time not_before;
+  Time not_after;
+  Bytes tbs_der;
+};
+
+struct IssuedCertificate {
+  std::string serial_hex;
+  Bytes cert_der;
+};
+
+struct CertificateRecord {
+  std::string serial_hex;
+  std::string issuer;
+  std::string profile;
+  std::string subject;
+  Time not_before;
+  Time not_after;
+  CertState state = CertState::kPending;
+  Bytes tbs_der;
+  Bytes cert_der;  // empty unless issued
+  std::optional<Time> revoked_at;
+  pkix::CrlReason reason = pkix::CrlReason::kUnspecified;
+};
+
+struct CrlRecord {
+  std::string issuer;
+  int64_t number = 0;
+  Time this_update;
+  Time next_update;
+  Bytes der;
+};
+
+struct StatusChange {
+  int64_t seq = 0;
+  std::string serial_hex;
+};
+
+struct AuditEvent {
+  std::string actor;   // user name, or "console" for the operator at the deployment's console
+  std::string action;  // "cert.issue", "cert.revoke", ...
+  std::string object;  // what it acted on: a serial, a CRL number, a request id
+  std::string payload;  // JSON text
+};
+
+struct AuditReport {
+  int64_t events = 0;
+  std::optional<int64_t> first_bad_id;  // set when the chain is broken
+  std::string problem;                  // why, when broken
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Status PutCaKey(const CaKey& key, const AuditEvent& event) = 0;
+  virtual Result<CaKey> GetCaKey(std::string_view role) = 0;
+
+  // RecordIssuances durably records certificates about to be signed. Serials are unique by
+  // constraint: a duplicate fails the whole batch with kAlreadyExists.
+  virtual Status RecordIssuances(std::span<const PendingIssuance> pending, std::string_view actor) = 0;
+  // CompleteIssuances stores signed certificates of recorded serials and marks them issued.
+  virtual Status CompleteIssuances(std::span<const IssuedCertificate> issued, Time at,
+                                   std::string_view actor) = 0;
+  virtual Status FailIssuance(std::string_view serial_hex, std::string_view why,
+                              std::string_view actor) = 0;
+  virtual Result<std::vector<CertificateRecord>> ListPending() = 0;
+
+  virtual Result<CertificateRecord> GetCertificate(std::string_view serial_hex) = 0;
+  virtual Result<int64_t> CountCertificates(CertState state) = 0;
+
+  // Revoke marks an issued certificate revoked. kNotFound for an unknown serial,
+  // kFailedPrecondition when it is already revoked or was never issued.
+  virtual Status Revoke(std::string_view serial_hex, Time at, pkix::CrlReason reason,
+                        std::string_view actor) = 0;
+  // ListRevoked gives the revoked, unexpired-or-not certificates of an issuer in serial order.
+  virtual Result<std::vector<pkix::RevokedEntry>> ListRevoked(std::string_view issuer) = 0;
+
+  virtual Result<int64_t> NextCrlNumber(std::string_view issuer) = 0;
+  virtual Status PutCrl(const CrlRecord& crl, std::string_view actor) = 0;
+  virtual Result<std::optional<CrlRecord>> LatestCrl(std::string_view issuer) = 0;
+
+  // StatusChangesSince gives revocations committed after `seq`, by any process, in order.
+  virtual Result<std::vector<StatusChange>> StatusChangesSince(int64_t seq) = 0;
+  virtual Result<int64_t> LastStatusChange() = 0;
+
+  virtual Status AppendAudit(const AuditEvent& event) = 0;
+  // VerifyAudit recomputes the hash chain and names the first event that does not fit.
+  virtual Result<AuditReport> VerifyAudit() = 0;
+};
+
+// OpenSqliteStore opens (creating if needed) the SQLite database at `path` in WAL mode with
+// foreign keys on and synchronous=FULL, and applies pending migrations.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock);
+
+}  // namespace kyso::store
