@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/pkix/ocsp.h"
+#include "kyso/pkix/signer.h"
+#include "kyso/store/store.h"
+
+namespace kyso::ca {
+
+// OcspResponder answers RFC 6960 requests about certificates of the issuing CA, signed by the
+// delegated responder key.
+//
+// A request without a nonce (RFC 5019) is answered from a response signed ahead and cached
+// until the certificate's status changes or half the response's validity has passed; the hot
+// path takes a shared lock and signs nothing. A request with a nonce (RFC 8954) gets a fresh
+// response. Refresh() drops cached responses of certificates whose status changed in the
+// store, by any process. Thread-safe.
+class OcspResponder final {
+ public:
+  OcspResponder(store::Store& store, const X509* issuer, const X509* responder_cert,
+                pkix::Signer& signer, const Clock& clock, std::chrono::seconds validity);
+
+  // Respond always yields a DER OCSPResponse: malformedRequest for bad input, unauthorized
+  // when asked about another CA's certificate, internalError when the store or token fails.
+  Bytes Respond(ByteSpan request_der);
+
+  // Refresh applies status changes committed since the last call.
+  Status Refresh();
+
+  std::size_t cached() const;
+
+ private:
+  struct Cached {
+    Bytes cert_id_der;
+    Time this_update;
+    Bytes response;
+  };
+  struct IssuerHashes {
+    int nid;
+    Bytes name_hash;
+    Bytes key_hash;
+  };
+
+  bool IsOurs(const pkix::OcspCertId& id) const;
+  Result<pkix::OcspSingle> Lookup(const pkix::OcspCertId& id, Time now);
+  Result<Bytes> Sign(std::span<const pkix::OcspSingle> singles, Time now,
+                     const std::optional<Bytes>& nonce);
+  const Bytes* FindCached(const std::string& serial, const Bytes& cert_id, Time now) const;
+
+  store::Store& store_;
+  pkix::Signer& signer_;
+  const Clock& clock_;
+  const std::chrono::seconds validity_;
+  Bytes responder_key_hash_;
+  Bytes responder_cert_der_;
+  std::vector<IssuerHashes> issuer_hashes_;
+
+  static constexpr std::size_t kMaxCached = 200000;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::vector<Cached>> cache_;  // by serial hex
+  int64_t last_change_ = 0;
+  // generation_ changes whenever Refresh drops entries; a response built from a lookup made
+  // before a drop is not cached, so a revocation can never be hidden by a racing request.
+  uint64_t generation_ = 0;
+};
+
+}  // namespace kyso::ca
