@@ -26,5 +26,6 @@ function(kyso_test name)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
-  gtest_discover_tests(${name}_test PROPERTIES LABELS "${T_LABELS}" DISCOVERY_TIMEOUT 30)
+  # One label per binary: gtest_discover_tests in CMake 3.25 splits a list of labels apart.
+  gtest_discover_tests(${name}_test PROPERTIES LABELS ${T_LABELS} DISCOVERY_TIMEOUT 30)
 endfunction()

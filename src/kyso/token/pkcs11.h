@@ -117,6 +117,11 @@ class Session final {
   CK_SESSION_HANDLE handle_;
 };
 
+// PinPtr gives a PIN to C_Login, C_InitToken or C_InitPIN, which take it non-const.
+inline CK_UTF8CHAR* PinPtr(const SecretString& pin) {
+  return reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.reveal().data()));
+}
+
 // Attr builds one CK_ATTRIBUTE over a value that outlives the call using it.
 template <typename T>
 CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, T& value) {

@@ -1,0 +1,121 @@
+#include "kyso/http/ca_routes.h"
+
+#include <openssl/evp.h>
+
+#include "kyso/pkix/ocsp.h"
+#include "kyso/pkix/x509.h"
+
+namespace kyso::http {
+
+namespace {
+
+constexpr std::string_view kOcspPrefix = "/ocsp";
+
+Response Der(std::string body, std::string type, std::string cache = "") {
+  return Response{200, std::move(type), std::move(body), std::move(cache)};
+}
+
+Response Plain(unsigned status, std::string body) {
+  return Response{status, "text/plain; charset=utf-8", std::move(body), ""};
+}
+
+std::string ToString(const Bytes& b) { return std::string(AsString(b)); }
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
+  // RFC 5019 5: the request is base64, then URL-encoded.
+  std::string b64;
+  for (std::size_t i = 0; i < suffix.size(); ++i) {
+    if (suffix[i] == '%') {
+      if (i + 2 >= suffix.size()) return InvalidArgumentError("bad URL escape");
+      const int hi = HexDigit(suffix[i + 1]);
+      const int lo = HexDigit(suffix[i + 2]);
+      if (hi < 0 || lo < 0) return InvalidArgumentError("bad URL escape");
+      b64.push_back(static_cast<char>(hi << 4 | lo));
+      i += 2;
+    } else {
+      b64.push_back(suffix[i]);
+    }
+  }
+  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > pkix::kMaxOcspRequestLen * 4 / 3 + 4) {
+    return InvalidArgumentError("bad base64 length");
+  }
+  std::string out(b64.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(b64.data()),
+                                static_cast<int>(b64.size()));
+  if (n < 0) return InvalidArgumentError("bad base64");
+  std::size_t pad = 0;
+  if (b64.back() == '=') ++pad;
+  if (b64.size() >= 2 && b64[b64.size() - 2] == '=') ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+CaRoutes::CaRoutes(ca::Authority& authority)
+    : authority_(authority),
+      responder_(authority.store(), authority.issuing_cert(), authority.ocsp_cert(),
+                 authority.ocsp_signer(), authority.clock(), authority.config().ca.ocsp_validity),
+      root_der_(ToString(pkix::CertificateDer(authority.root_cert()))),
+      issuing_der_(ToString(pkix::CertificateDer(authority.issuing_cert()))) {
+  (void)Refresh();
+}
+
+Status CaRoutes::Refresh() {
+  KYSO_RETURN_IF_ERROR(responder_.Refresh(), "OCSP refresh");
+  KYSO_ASSIGN_OR_RETURN(auto root, authority_.store().LatestCrl(ca::kRoot));
+  KYSO_ASSIGN_OR_RETURN(auto issuing, authority_.store().LatestCrl(ca::kIssuing));
+  std::lock_guard lock(mu_);
+  if (root) root_crl_ = ToString(root->der);
+  if (issuing) issuing_crl_ = ToString(issuing->der);
+  return OkStatus();
+}
+
+Response CaRoutes::Handle(const Request& r) {
+  const std::string_view path = r.target;
+  if (path == kOcspPrefix || path.starts_with("/ocsp/")) return Ocsp(r);
+  if (r.method != "GET" && r.method != "HEAD") return Plain(405, "method not allowed\n");
+  if (path == "/crl/issuing.crl") return Crl(ca::kIssuing);
+  if (path == "/crl/root.crl") return Crl(ca::kRoot);
+  if (path == "/ca/issuing.crt") return Der(issuing_der_, "application/pkix-cert", "max-age=3600");
+  if (path == "/ca/root.crt") return Der(root_der_, "application/pkix-cert", "max-age=3600");
+  if (path == "/healthz") return Plain(200, "ok\n");
+  return Plain(404, "not found\n");
+}
+
+Response CaRoutes::Crl(std::string_view issuer) {
+  std::lock_guard lock(mu_);
+  const std::string& der = issuer == ca::kRoot ? root_crl_ : issuing_crl_;
+  if (der.empty()) return Plain(503, "no CRL yet\n");
+  return Der(der, "application/pkix-crl", "max-age=60");
+}
+
+Response CaRoutes::Ocsp(const Request& r) {
+  std::string der;
+  if (r.method == "POST") {
+    if (r.target != kOcspPrefix && r.target != "/ocsp/") return Plain(404, "not found\n");
+    der = r.body;
+  } else if (r.method == "GET") {
+    Result<std::string> decoded = DecodeOcspGetPath(std::string_view(r.target).substr(6));
+    if (!decoded.ok()) {
+      return Der(ToString(pkix::EncodeOcspError(pkix::OcspResponseStatus::kMalformedRequest)),
+                 "application/ocsp-response");
+    }
+    der = std::move(decoded).value();
+  } else {
+    return Plain(405, "method not allowed\n");
+  }
+  const Bytes resp = responder_.Respond(AsBytes(der));
+  return Der(ToString(resp), "application/ocsp-response",
+             r.method == "GET" ? "max-age=300, public, no-transform, must-revalidate" : "");
+}
+
+}  // namespace kyso::http

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kyso/ca/authority.h"
+#include "kyso/ca/ocsp_responder.h"
+#include "kyso/http/server.h"
+
+namespace kyso::http {
+
+// CaRoutes serves the public endpoints of a CA: OCSP (RFC 6960 POST, RFC 5019 GET), the
+// CRLs and CA certificates in DER, and a health check. Refresh() picks up revocations and
+// new CRLs written by any process; call it often (kyso serve does, every 200 ms).
+class CaRoutes final {
+ public:
+  explicit CaRoutes(ca::Authority& authority);
+
+  Response Handle(const Request& request);
+  Status Refresh();
+
+  ca::OcspResponder& responder() { return responder_; }
+
+ private:
+  Response Ocsp(const Request& request);
+  Response Crl(std::string_view issuer);
+
+  ca::Authority& authority_;
+  ca::OcspResponder responder_;
+  std::string root_der_;
+  std::string issuing_der_;
+  std::mutex mu_;
+  std::string root_crl_;
+  std::string issuing_crl_;
+};
+
+// DecodeOcspGetPath turns the path suffix of an RFC 5019 GET ("/ocsp/MEIw...%3D") into the
+// DER request: URL-decoding, then base64.
+Result<std::string> DecodeOcspGetPath(std::string_view suffix);
+
+}  // namespace kyso::http

@@ -1,0 +1,351 @@
+#include "kyso/token/token.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "kyso/token/pkcs11.h"
+
+namespace kyso::token {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+constexpr char kSoPin[] = "so-pin-8642";
+constexpr char kUserPin[] = "user-pin-1357";
+
+// SoftHsmEnvironment gives the whole binary one SoftHSM2 configuration and token directory.
+// SoftHSM2 reads SOFTHSM2_CONF only at C_Initialize, and the module registry initializes it
+// once per process, so every test shares this directory and uses its own token labels.
+class SoftHsmEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "kyso_token_test_XXXXXX").string();
+    ASSERT_NE(mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    fs::create_directories(dir_ / "tokens");
+    const fs::path conf = dir_ / "softhsm2.conf";
+    std::ofstream(conf) << "directories.tokendir = " << (dir_ / "tokens").string() << "\n"
+                        << "objectstore.backend = file\n"
+                        << "log.level = ERROR\n";
+    ASSERT_EQ(setenv("SOFTHSM2_CONF", conf.c_str(), 1), 0);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+ private:
+  fs::path dir_;
+};
+
+[[maybe_unused]] ::testing::Environment* const kEnvironment =
+    ::testing::AddGlobalTestEnvironment(new SoftHsmEnvironment);
+
+class TokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kModule)) {
+      GTEST_SKIP() << "SoftHSM2 is not installed";
+    }
+  }
+
+  // InitAndOpen makes a fresh token labelled `label` and logs the user in.
+  static std::unique_ptr<Token> InitAndOpen(std::string_view label) {
+    Status init = Token::Initialize(kModule, label, SecretString(kSoPin), SecretString(kUserPin));
+    EXPECT_TRUE(init.ok()) << init.ToString();
+    auto token = Token::Open(kModule, label, SecretString(kUserPin));
+    EXPECT_TRUE(token.ok()) << token.status().ToString();
+    return token.ok() ? std::move(token).value() : nullptr;
+  }
+
+  static Bytes Message(std::size_t i) {
+    const std::string text = "tbs certificate number " + std::to_string(i);
+    const ByteSpan bytes = AsBytes(text);
+    return Bytes(bytes.begin(), bytes.end());
+  }
+
+  static void ExpectSignsAndVerifies(pkix::Signer& signer) {
+    const Bytes tbs = Message(1);
+    auto sig = signer.Sign(tbs);
+    ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+    EXPECT_TRUE(pkix::VerifySignature(signer.public_key(), signer.algorithm(), tbs, *sig).ok());
+    const Bytes other = Message(2);
+    EXPECT_EQ(pkix::VerifySignature(signer.public_key(), signer.algorithm(), other, *sig).code(),
+              Code::kInvalidArgument);
+  }
+
+  struct PrivateKeyFlags {
+    bool sensitive, extractable, always_sensitive, never_extractable, sign;
+  };
+  // ReadPrivateKeyFlags reads the private key's attributes through a session of its own, the
+  // way an auditor would; the user is already logged in to `token_label` by the caller's Token.
+  static PrivateKeyFlags ReadPrivateKeyFlags(std::string_view token_label,
+                                             std::string_view key_label) {
+    using namespace internal;
+    PrivateKeyFlags flags{};
+    auto module = Module::Load(kModule);
+    EXPECT_TRUE(module.ok());
+    auto slot = (*module)->FindTokenByLabel(token_label);
+    EXPECT_TRUE(slot.ok());
+    auto session = Session::Open(**module, *slot);
+    EXPECT_TRUE(session.ok());
+    const CK_FUNCTION_LIST* fn = (*module)->fn();
+    auto key = FindKeyByLabel(fn, session->handle(), CKO_PRIVATE_KEY, key_label);
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    if (!key.ok()) {
+      return flags;
+    }
+    auto get = [&](CK_ATTRIBUTE_TYPE type) {
+      auto v = GetBoolAttribute(fn, session->handle(), *key, type);
+      EXPECT_TRUE(v.ok()) << v.status().ToString();
+      return v.ok() && *v;
+    };
+    flags.sensitive = get(CKA_SENSITIVE);
+    flags.extractable = get(CKA_EXTRACTABLE);
+    flags.always_sensitive = get(CKA_ALWAYS_SENSITIVE);
+    flags.never_extractable = get(CKA_NEVER_EXTRACTABLE);
+    flags.sign = get(CKA_SIGN);
+    // A sensitive key's secret value cannot be read.
+    auto key_type = GetUlongAttribute(fn, session->handle(), *key, CKA_KEY_TYPE);
+    EXPECT_TRUE(key_type.ok());
+    const CK_ATTRIBUTE_TYPE secret =
+        key_type.ok() && *key_type == CKK_RSA ? CKA_PRIVATE_EXPONENT : CKA_VALUE;
+    EXPECT_EQ(GetBytesAttribute(fn, session->handle(), *key, secret).status().code(),
+              Code::kPermissionDenied);
+    return flags;
+  }
+
+  static void ExpectKeyStaysOnToken(std::string_view token_label, std::string_view key_label) {
+    const PrivateKeyFlags flags = ReadPrivateKeyFlags(token_label, key_label);
+    EXPECT_TRUE(flags.sensitive);
+    EXPECT_FALSE(flags.extractable);
+    EXPECT_TRUE(flags.always_sensitive);
+    EXPECT_TRUE(flags.never_extractable);
+    EXPECT_TRUE(flags.sign);
+  }
+};
+
+TEST_F(TokenTest, InitializeOpenAndWrongPinIsUnauthenticated) {
+  ASSERT_TRUE(
+      Token::Initialize(kModule, "t-login", SecretString(kSoPin), SecretString(kUserPin)).ok());
+  // No token is open yet, so the module itself checks the PIN.
+  EXPECT_EQ(Token::Open(kModule, "t-login", SecretString("wrong-pin")).status().code(),
+            Code::kUnauthenticated);
+  auto token = Token::Open(kModule, "t-login", SecretString(kUserPin));
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  // The user is now logged in, and SoftHSM2 answers C_Login with CKR_USER_ALREADY_LOGGED_IN
+  // before looking at the PIN; a wrong PIN must still be refused.
+  EXPECT_EQ(Token::Open(kModule, "t-login", SecretString("wrong-pin")).status().code(),
+            Code::kUnauthenticated);
+  auto second = Token::Open(kModule, "t-login", SecretString(kUserPin));
+  EXPECT_TRUE(second.ok()) << second.status().ToString();
+}
+
+TEST_F(TokenTest, OpenUnknownLabelIsNotFound) {
+  EXPECT_EQ(Token::Open(kModule, "t-no-such-token", SecretString(kUserPin)).status().code(),
+            Code::kNotFound);
+}
+
+TEST_F(TokenTest, OpenMissingModuleIsNotFound) {
+  EXPECT_EQ(Token::Open("/nonexistent/libpkcs11.so", "x", SecretString(kUserPin)).status().code(),
+            Code::kNotFound);
+}
+
+TEST_F(TokenTest, InitializeRefusesUsedLabel) {
+  ASSERT_TRUE(
+      Token::Initialize(kModule, "t-twice", SecretString(kSoPin), SecretString(kUserPin)).ok());
+  EXPECT_EQ(
+      Token::Initialize(kModule, "t-twice", SecretString(kSoPin), SecretString(kUserPin)).code(),
+      Code::kAlreadyExists);
+}
+
+TEST_F(TokenTest, InitializeRefusesBadLabel) {
+  EXPECT_EQ(Token::Initialize(kModule, "", SecretString(kSoPin), SecretString(kUserPin)).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(
+      Token::Initialize(kModule, std::string(33, 'x'), SecretString(kSoPin), SecretString(kUserPin))
+          .code(),
+      Code::kInvalidArgument);
+}
+
+TEST_F(TokenTest, RsaKeySignsVerifiesAndStaysOnToken) {
+  auto token = InitAndOpen("t-rsa");
+  ASSERT_NE(token, nullptr);
+  auto signer = token->GenerateKeyPair("issuing-2048", KeySpec::kRsa2048, /*rsa_pss=*/false);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_EQ((*signer)->algorithm(), pkix::SignatureAlgorithm::kRsaPkcs1Sha256);
+  EXPECT_EQ(EVP_PKEY_get_bits((*signer)->public_key()), 2048);
+  ExpectSignsAndVerifies(**signer);
+  ExpectKeyStaysOnToken("t-rsa", "issuing-2048");
+
+  auto found = token->FindSigner("issuing-2048", /*rsa_pss=*/false);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(EVP_PKEY_eq((*found)->public_key(), (*signer)->public_key()), 1);
+  ExpectSignsAndVerifies(**found);
+}
+
+TEST_F(TokenTest, RsaPssSignatureVerifies) {
+  auto token = InitAndOpen("t-pss");
+  ASSERT_NE(token, nullptr);
+  auto signer = token->GenerateKeyPair("pss-2048", KeySpec::kRsa2048, /*rsa_pss=*/true);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_EQ((*signer)->algorithm(), pkix::SignatureAlgorithm::kRsaPssSha256);
+  ExpectSignsAndVerifies(**signer);
+  // PSS is randomized: two signatures of one message differ.
+  const Bytes tbs = Message(7);
+  auto a = (*signer)->Sign(tbs);
+  auto b = (*signer)->Sign(tbs);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+}
+
+TEST_F(TokenTest, EcP256KeySignsVerifiesAndStaysOnToken) {
+  auto token = InitAndOpen("t-ec256");
+  ASSERT_NE(token, nullptr);
+  auto signer = token->GenerateKeyPair("ocsp-p256", KeySpec::kEcP256, /*rsa_pss=*/false);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_EQ((*signer)->algorithm(), pkix::SignatureAlgorithm::kEcdsaSha256);
+  ExpectSignsAndVerifies(**signer);
+  ExpectKeyStaysOnToken("t-ec256", "ocsp-p256");
+
+  auto found = token->FindSigner("ocsp-p256", /*rsa_pss=*/false);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(EVP_PKEY_eq((*found)->public_key(), (*signer)->public_key()), 1);
+  ExpectSignsAndVerifies(**found);
+}
+
+TEST_F(TokenTest, EcP384KeySignsWithSha384) {
+  auto token = InitAndOpen("t-ec384");
+  ASSERT_NE(token, nullptr);
+  auto signer = token->GenerateKeyPair("p384", KeySpec::kEcP384, /*rsa_pss=*/false);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_EQ((*signer)->algorithm(), pkix::SignatureAlgorithm::kEcdsaSha384);
+  ExpectSignsAndVerifies(**signer);
+}
+
+TEST_F(TokenTest, ConcurrentSigningFromTwoThreads) {
+  auto token = InitAndOpen("t-threads");
+  ASSERT_NE(token, nullptr);
+  auto generated = token->GenerateKeyPair("busy", KeySpec::kRsa2048, /*rsa_pss=*/false);
+  ASSERT_TRUE(generated.ok()) << generated.status().ToString();
+  pkix::Signer& signer = **generated;
+  constexpr int kThreads = 2;
+  constexpr int kPerThread = 200;
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const Bytes tbs = Message(static_cast<std::size_t>(t * kPerThread + i));
+        auto sig = signer.Sign(tbs);
+        if (sig.ok() &&
+            pkix::VerifySignature(signer.public_key(), signer.algorithm(), tbs, *sig).ok()) {
+          verified.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(verified.load(), kThreads * kPerThread);
+}
+
+TEST_F(TokenTest, SignerOutlivesToken) {
+  auto token = InitAndOpen("t-outlive");
+  ASSERT_NE(token, nullptr);
+  auto signer = token->GenerateKeyPair("k", KeySpec::kEcP256, /*rsa_pss=*/false);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  token.reset();
+  ExpectSignsAndVerifies(**signer);
+}
+
+TEST_F(TokenTest, DuplicateKeyLabelIsRefused) {
+  auto token = InitAndOpen("t-dup");
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->GenerateKeyPair("same", KeySpec::kEcP256, false).ok());
+  EXPECT_EQ(token->GenerateKeyPair("same", KeySpec::kRsa2048, false).status().code(),
+            Code::kAlreadyExists);
+}
+
+TEST_F(TokenTest, FindSignerUnknownLabelIsNotFound) {
+  auto token = InitAndOpen("t-find");
+  ASSERT_NE(token, nullptr);
+  EXPECT_EQ(token->FindSigner("nope", false).status().code(), Code::kNotFound);
+}
+
+TEST_F(TokenTest, WrapUnwrapRoundTripAndTamperDetection) {
+  auto token = InitAndOpen("t-wrap");
+  ASSERT_NE(token, nullptr);
+  const SecretString secret("pin-of-the-issuing-ca-4711");
+  auto wrapped = token->WrapSecret("pin-wrap", secret);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
+  EXPECT_EQ(wrapped->size(), 12 + secret.size() + 16);
+
+  auto unwrapped = token->UnwrapSecret("pin-wrap", *wrapped);
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
+  EXPECT_EQ(unwrapped->reveal(), secret.reveal());
+
+  // The second wrap reuses the key with a fresh IV.
+  auto again = token->WrapSecret("pin-wrap", secret);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE(*again, *wrapped);
+  auto unwrapped_again = token->UnwrapSecret("pin-wrap", *again);
+  ASSERT_TRUE(unwrapped_again.ok()) << unwrapped_again.status().ToString();
+  EXPECT_EQ(unwrapped_again->reveal(), secret.reveal());
+
+  for (std::size_t at : {std::size_t{0}, std::size_t{12}, wrapped->size() - 1}) {
+    Bytes tampered = *wrapped;
+    tampered[at] ^= 0x01;
+    EXPECT_EQ(token->UnwrapSecret("pin-wrap", tampered).status().code(), Code::kInvalidArgument)
+        << "byte " << at;
+  }
+  // The pool still works after the failed decryptions.
+  EXPECT_TRUE(token->UnwrapSecret("pin-wrap", *wrapped).ok());
+  EXPECT_EQ(token->UnwrapSecret("pin-wrap", ByteSpan(wrapped->data(), 20)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(token->UnwrapSecret("other-key", *wrapped).status().code(), Code::kNotFound);
+}
+
+TEST_F(TokenTest, WrapKeyIsSensitiveAndUnextractable) {
+  auto token = InitAndOpen("t-wrapkey");
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->WrapSecret("aes", SecretString("x")).ok());
+  using namespace internal;
+  auto module = Module::Load(kModule);
+  ASSERT_TRUE(module.ok());
+  auto slot = (*module)->FindTokenByLabel("t-wrapkey");
+  ASSERT_TRUE(slot.ok());
+  auto session = Session::Open(**module, *slot);
+  ASSERT_TRUE(session.ok());
+  const CK_FUNCTION_LIST* fn = (*module)->fn();
+  auto key = FindKeyByLabel(fn, session->handle(), CKO_SECRET_KEY, "aes");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_TRUE(*GetBoolAttribute(fn, session->handle(), *key, CKA_SENSITIVE));
+  EXPECT_FALSE(*GetBoolAttribute(fn, session->handle(), *key, CKA_EXTRACTABLE));
+  EXPECT_TRUE(*GetBoolAttribute(fn, session->handle(), *key, CKA_TOKEN));
+  EXPECT_EQ(GetBytesAttribute(fn, session->handle(), *key, CKA_VALUE).status().code(),
+            Code::kPermissionDenied);
+}
+
+TEST(RvStatusTest, TranslatesCodesAndNamesThem) {
+  using internal::RvStatus;
+  EXPECT_TRUE(RvStatus(CKR_OK, "x").ok());
+  EXPECT_EQ(RvStatus(CKR_PIN_INCORRECT, "C_Login").code(), Code::kUnauthenticated);
+  EXPECT_EQ(RvStatus(CKR_PIN_LOCKED, "C_Login").code(), Code::kFailedPrecondition);
+  EXPECT_EQ(RvStatus(CKR_SLOT_ID_INVALID, "x").code(), Code::kNotFound);
+  EXPECT_EQ(RvStatus(CKR_GENERAL_ERROR, "x").code(), Code::kInternal);
+  EXPECT_EQ(internal::RvName(CKR_PIN_LOCKED), "CKR_PIN_LOCKED");
+  EXPECT_EQ(internal::RvName(0x8000abcdUL), "CKR_0x8000abcd");
+}
+
+}  // namespace
+}  // namespace kyso::token
