@@ -54,4 +54,9 @@ class Server final {
   std::unique_ptr<Impl> impl_;
 };
 
+// BlockTerminationSignals blocks SIGTERM and SIGINT in the calling thread and every thread it
+// starts afterwards, so Server::Wait(true) can take them with sigwait. Call it first in main's
+// thread, before any thread is started.
+void BlockTerminationSignals();
+
 }  // namespace kyso::http

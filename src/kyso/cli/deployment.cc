@@ -1,0 +1,183 @@
+#include "kyso/cli/deployment.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace kyso::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kWrapKeyLabel = "kyso-wrap";
+constexpr std::size_t kMaxSecretFileLen = 4096;
+constexpr std::size_t kMaxConfigLen = 1 << 20;
+
+Result<std::string> ReadFile(const fs::path& path, std::size_t max_len) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read " + path.string());
+  std::string data;
+  data.resize(max_len + 1);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  if (data.size() > max_len) return InvalidArgumentError(path.string() + " is too large");
+  return data;
+}
+
+// WritePrivateFile creates `path` readable and writable by its owner only, refusing to
+// overwrite.
+Status WritePrivateFile(const fs::path& path, std::string_view data) {
+  const std::string p = path.string();
+  FILE* f = nullptr;
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) f = ::fdopen(fd, "wb");
+  if (f == nullptr) return FailedPreconditionError("cannot create " + p);
+  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() &&
+                  std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) return InternalError("cannot write " + p);
+  return OkStatus();
+}
+
+// RandomPin gives 32 hex digits (128 bits) as a secret.
+Result<SecretString> RandomPin() {
+  uint8_t raw[16];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return InternalError("no randomness for a PIN");
+  std::string hex = HexEncode(raw);
+  Cleanse(raw, sizeof(raw));
+  SecretString pin(hex);
+  Cleanse(hex.data(), hex.size());
+  return pin;
+}
+
+void PointSoftHsmAt(const HomePaths& home) {
+  // SoftHSM2 reads SOFTHSM2_CONF once, when the module is initialised.
+  if (fs::exists(home.softhsm_conf())) {
+    ::setenv("SOFTHSM2_CONF", home.softhsm_conf().c_str(), 1);
+  }
+}
+
+Result<Config> LoadConfig(const HomePaths& home) {
+  if (!fs::exists(home.config())) {
+    return NotFoundError(home.dir.string() + " is not a kyso home (no kyso.toml); run kyso init");
+  }
+  KYSO_ASSIGN_OR_RETURN(std::string text, ReadFile(home.config(), kMaxConfigLen));
+  return ParseConfig(text);
+}
+
+Result<SecretString> UserPin(const HomePaths& home) {
+  if (const char* env = std::getenv("KYSO_CA_PIN"); env != nullptr && *env != '\0') {
+    return SecretString(env);
+  }
+  return ReadSecretFile(home.user_pin());
+}
+
+}  // namespace
+
+Result<SecretString> ReadSecretFile(const fs::path& path) {
+  KYSO_ASSIGN_OR_RETURN(std::string data, ReadFile(path, kMaxSecretFileLen));
+  std::size_t len = data.size();
+  if (len > 0 && data[len - 1] == '\n') --len;
+  if (len > 0 && data[len - 1] == '\r') --len;
+  SecretString secret(std::string_view(data).substr(0, len));
+  Cleanse(data.data(), data.size());
+  return secret;
+}
+
+Status InitDeployment(const InitOptions& o) {
+  const HomePaths home{fs::absolute(o.home)};
+  if (fs::exists(home.config())) {
+    return AlreadyExistsError(home.dir.string() + " already holds a kyso deployment");
+  }
+  Config config;
+  if (!o.public_url.empty()) config.ca.public_url = o.public_url;
+  if (!o.root_key.empty()) { KYSO_ASSIGN_OR_RETURN(config.ca.root_key, ParseKeySpec(o.root_key)); }
+  if (!o.issuing_key.empty()) {
+    KYSO_ASSIGN_OR_RETURN(config.ca.issuing_key, ParseKeySpec(o.issuing_key));
+  }
+  if (!o.ocsp_key.empty()) { KYSO_ASSIGN_OR_RETURN(config.ca.ocsp_key, ParseKeySpec(o.ocsp_key)); }
+  // Validate what the user gave before anything is created.
+  KYSO_ASSIGN_OR_RETURN(config, ParseConfig(FormatConfig(config)));
+
+  std::error_code ec;
+  fs::create_directories(home.dir, ec);
+  fs::create_directories(home.tokens(), ec);
+  fs::create_directories(home.secrets(), ec);
+  if (ec) return FailedPreconditionError("cannot create " + home.dir.string() + ": " + ec.message());
+  fs::permissions(home.dir, fs::perms::owner_all, ec);
+  fs::permissions(home.secrets(), fs::perms::owner_all, ec);
+  fs::permissions(home.tokens(), fs::perms::owner_all, ec);
+  if (!fs::exists(home.softhsm_conf())) {
+    std::ofstream conf(home.softhsm_conf());
+    conf << "# SoftHSM2 token of this kyso deployment\n"
+         << "directories.tokendir = " << home.tokens().string() << "\n"
+         << "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
+  }
+  PointSoftHsmAt(home);
+
+  KYSO_ASSIGN_OR_RETURN(SecretString so_pin, RandomPin());
+  KYSO_ASSIGN_OR_RETURN(SecretString user_pin, RandomPin());
+  KYSO_RETURN_IF_ERROR(token::Token::Initialize(config.token.module, config.token.label, so_pin,
+                                                user_pin), "token");
+  KYSO_ASSIGN_OR_RETURN(auto tok, token::Token::Open(config.token.module, config.token.label,
+                                                     user_pin), "token");
+  KYSO_ASSIGN_OR_RETURN(Bytes wrapped_so, tok->WrapSecret(kWrapKeyLabel, so_pin), "wrap SO PIN");
+  KYSO_RETURN_IF_ERROR(WritePrivateFile(home.so_pin_wrapped(), AsString(wrapped_so)));
+  {
+    std::string pin_line = std::string(user_pin.reveal()) + "\n";
+    Status s = WritePrivateFile(home.user_pin(), pin_line);
+    Cleanse(pin_line.data(), pin_line.size());
+    KYSO_RETURN_IF_ERROR(s);
+  }
+
+  SystemClock clock;
+  KYSO_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(home.database().string(), clock));
+  token::Token* t = tok.get();
+  const bool pss = config.ca.rsa_pss;
+  ca::KeyFactory keys = [t, pss](std::string_view label, KeySpec spec) {
+    return t->GenerateKeyPair(label, spec, pss);
+  };
+  KYSO_RETURN_IF_ERROR(ca::CreateHierarchy(config, *store, keys, clock));
+  // The config is written last: its presence marks a complete deployment.
+  std::ofstream out(home.config());
+  out << FormatConfig(config);
+  out.close();
+  if (!out) return InternalError("cannot write " + home.config().string());
+  return OkStatus();
+}
+
+Result<std::unique_ptr<Deployment>> Deployment::Open(const std::string& dir, bool with_ca) {
+  const HomePaths home{fs::absolute(dir)};
+  std::unique_ptr<Deployment> d(new Deployment());
+  KYSO_ASSIGN_OR_RETURN(d->config_, LoadConfig(home));
+  if (!with_ca) {
+    KYSO_ASSIGN_OR_RETURN(d->store_, store::OpenSqliteStore(home.database().string(), d->clock_));
+    return d;
+  }
+  PointSoftHsmAt(home);
+  KYSO_ASSIGN_OR_RETURN(SecretString pin, UserPin(home));
+  KYSO_ASSIGN_OR_RETURN(d->token_, token::Token::Open(d->config_.token.module,
+                                                      d->config_.token.label, pin), "token");
+  KYSO_ASSIGN_OR_RETURN(d->store_, store::OpenSqliteStore(home.database().string(), d->clock_));
+  const bool pss = d->config_.ca.rsa_pss;
+  ca::CaSigners signers;
+  KYSO_ASSIGN_OR_RETURN(auto root_key, d->store_->GetCaKey(ca::kRoot));
+  KYSO_ASSIGN_OR_RETURN(auto issuing_key, d->store_->GetCaKey(ca::kIssuing));
+  KYSO_ASSIGN_OR_RETURN(auto ocsp_key, d->store_->GetCaKey(ca::kOcsp));
+  KYSO_ASSIGN_OR_RETURN(signers.root, d->token_->FindSigner(root_key.key_label, pss));
+  KYSO_ASSIGN_OR_RETURN(signers.issuing, d->token_->FindSigner(issuing_key.key_label, pss));
+  KYSO_ASSIGN_OR_RETURN(signers.ocsp, d->token_->FindSigner(ocsp_key.key_label, pss));
+  KYSO_ASSIGN_OR_RETURN(d->authority_, ca::Authority::Open(d->config_, *d->store_,
+                                                           std::move(signers), d->clock_));
+  return d;
+}
+
+}  // namespace kyso::cli

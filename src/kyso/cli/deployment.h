@@ -1,0 +1,69 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "kyso/base/clock.h"
+#include "kyso/base/config.h"
+#include "kyso/ca/authority.h"
+#include "kyso/store/store.h"
+#include "kyso/token/token.h"
+
+namespace kyso::cli {
+
+// HomePaths names the files of a deployment's home folder.
+struct HomePaths {
+  explicit HomePaths(std::filesystem::path home) : dir(std::move(home)) {}
+  std::filesystem::path dir;
+  std::filesystem::path config() const { return dir / "kyso.toml"; }
+  std::filesystem::path database() const { return dir / "kyso.db"; }
+  std::filesystem::path softhsm_conf() const { return dir / "softhsm2.conf"; }
+  std::filesystem::path tokens() const { return dir / "tokens"; }
+  std::filesystem::path secrets() const { return dir / "secrets"; }
+  std::filesystem::path user_pin() const { return secrets() / "user.pin"; }
+  std::filesystem::path so_pin_wrapped() const { return secrets() / "so.pin.wrapped"; }
+};
+
+struct InitOptions {
+  std::string home;
+  std::string public_url;           // empty: the default
+  std::string root_key;             // empty: the default
+  std::string issuing_key;
+  std::string ocsp_key;
+};
+
+// InitDeployment creates a deployment: the home folder (mode 0700), a SoftHSM2 token under
+// it (unless the config names another module), fresh SO and user PINs — the user PIN in a
+// file only the owner can read, the SO PIN wrapped by a key on the token — the CA hierarchy
+// with its keys on the token, the database, and the first CRLs. It refuses a folder that
+// already holds a deployment. PINs are never printed or logged.
+Status InitDeployment(const InitOptions& options);
+
+// Deployment is an opened home folder: its config, store, token and CA.
+class Deployment final {
+ public:
+  // Open reads DIR/kyso.toml, points SoftHSM2 at DIR/softhsm2.conf, logs in to the token with
+  // the PIN from KYSO_CA_PIN or DIR/secrets/user.pin, and opens the store and the CA.
+  // With `with_ca` false only the config and store are opened: for reading records and the
+  // audit log without the token's PIN.
+  static Result<std::unique_ptr<Deployment>> Open(const std::string& home, bool with_ca = true);
+
+  const Config& config() const { return config_; }
+  store::Store& store() { return *store_; }
+  ca::Authority& authority() { return *authority_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  Deployment() = default;
+  SystemClock clock_;
+  Config config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<token::Token> token_;
+  std::unique_ptr<ca::Authority> authority_;
+};
+
+// ReadSecretFile reads a PIN or password file; one trailing newline is not part of it.
+Result<SecretString> ReadSecretFile(const std::filesystem::path& path);
+
+}  // namespace kyso::cli

@@ -1,0 +1,103 @@
+// kyso serve: the CA's public HTTP endpoints plus the upkeep a running CA owes its relying
+// parties — picking up revocations made by other processes, reissuing CRLs before they go
+// stale, and completing issuances a crash left recorded but unsigned.
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <ostream>
+#include <thread>
+
+#include "kyso/cli/commands.h"
+#include "kyso/http/ca_routes.h"
+#include "kyso/http/server.h"
+
+namespace kyso::cli {
+
+namespace {
+
+constexpr auto kRefreshEvery = std::chrono::milliseconds(200);
+constexpr auto kUpkeepEvery = std::chrono::seconds(60);
+constexpr auto kRecoverAfter = std::chrono::seconds(60);
+
+// Upkeep reissues a CRL once half its interval has passed.
+void Upkeep(ca::Authority& authority) {
+  const Time now = authority.clock().Now();
+  for (std::string_view issuer : {ca::kRoot, ca::kIssuing}) {
+    auto latest = authority.store().LatestCrl(issuer);
+    if (!latest.ok()) {
+      spdlog::warn("upkeep: {}", latest.status().ToString());
+      continue;
+    }
+    if (*latest && now < (*latest)->this_update + ((*latest)->next_update - (*latest)->this_update) / 2) {
+      continue;
+    }
+    auto crl = authority.GenerateCrl(issuer, "serve");
+    if (crl.ok()) {
+      spdlog::info("published {} CRL number {}", issuer, crl->number);
+    } else {
+      spdlog::error("publishing {} CRL failed: {}", issuer, crl.status().ToString());
+    }
+  }
+  auto recovered = authority.RecoverPending(kRecoverAfter, "serve");
+  if (!recovered.ok()) {
+    spdlog::error("recovering recorded issuances failed: {}", recovered.status().ToString());
+  } else if (*recovered > 0) {
+    spdlog::warn("completed {} issuances left recorded by an interrupted process", *recovered);
+  }
+}
+
+}  // namespace
+
+Status CmdServe(const ServeArgs& args, std::ostream& out) {
+  http::BlockTerminationSignals();
+  KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(args.home));
+  http::CaRoutes routes(d->authority());
+  http::ServerOptions options;
+  options.listen = args.listen.empty() ? d->config().server.listen : args.listen;
+  options.threads = args.threads > 0 ? args.threads : d->config().server.threads;
+  http::Server server(options, [&routes](const http::Request& r) { return routes.Handle(r); });
+  Upkeep(d->authority());
+  KYSO_ASSIGN_OR_RETURN(uint16_t port, server.Start());
+
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  const std::string base = "http://" + host + ":" + std::to_string(port);
+  out << "kyso serving on " << base << "\n"
+      << "  OCSP         " << base << "/ocsp\n"
+      << "  issuing CRL  " << base << "/crl/issuing.crl\n"
+      << "  root CRL     " << base << "/crl/root.crl\n"
+      << "  issuing CA   " << base << "/ca/issuing.crt\n"
+      << "  root CA      " << base << "/ca/root.crt\n"
+      << "  health       " << base << "/healthz\n"
+      << std::flush;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread upkeep([&] {
+    auto next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, kRefreshEvery, [&] { return stopping; })) {
+      lock.unlock();
+      if (Status s = routes.Refresh(); !s.ok()) spdlog::warn("refresh: {}", s.ToString());
+      if (std::chrono::steady_clock::now() >= next_upkeep) {
+        Upkeep(d->authority());
+        next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
+      }
+      lock.lock();
+    }
+  });
+  server.Wait(/*handle_signals=*/true);
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  upkeep.join();
+  spdlog::info("kyso serve stopped");
+  return OkStatus();
+}
+
+}  // namespace kyso::cli
