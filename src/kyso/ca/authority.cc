@@ -14,20 +14,6 @@ namespace {
 
 constexpr std::size_t kBatchChunk = 512;
 
-struct ReasonName_ {
-  pkix::CrlReason reason;
-  std::string_view name;
-};
-constexpr ReasonName_ kReasons[] = {
-    {pkix::CrlReason::kUnspecified, "unspecified"},
-    {pkix::CrlReason::kKeyCompromise, "keyCompromise"},
-    {pkix::CrlReason::kCaCompromise, "cACompromise"},
-    {pkix::CrlReason::kAffiliationChanged, "affiliationChanged"},
-    {pkix::CrlReason::kSuperseded, "superseded"},
-    {pkix::CrlReason::kCessationOfOperation, "cessationOfOperation"},
-    {pkix::CrlReason::kPrivilegeWithdrawn, "privilegeWithdrawn"},
-};
-
 Status AddNameEntry(X509_NAME* name, int nid, std::string_view value) {
   if (X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(value.data()),
@@ -99,22 +85,6 @@ Status CheckKeyMatches(const X509* cert, const pkix::Signer& signer, std::string
 }
 
 }  // namespace
-
-Result<pkix::CrlReason> ParseReason(std::string_view name) {
-  for (const auto& r : kReasons) {
-    if (r.name == name) return r.reason;
-  }
-  std::string names;
-  for (const auto& r : kReasons) names += (names.empty() ? "" : ", ") + std::string(r.name);
-  return InvalidArgumentError("unknown revocation reason '" + std::string(name) + "' (" + names + ")");
-}
-
-std::string_view ReasonName(pkix::CrlReason reason) {
-  for (const auto& r : kReasons) {
-    if (r.reason == reason) return r.name;
-  }
-  return "unspecified";
-}
 
 Result<std::unique_ptr<Authority>> Authority::Open(const Config& config, store::Store& store,
                                                    CaSigners signers, const Clock& clock) {
@@ -265,14 +235,15 @@ std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> 
   return results;
 }
 
-Status Authority::Revoke(std::string_view serial_hex, pkix::CrlReason reason,
+Status Authority::Revoke(std::string_view serial_hex, const RevocationReason& reason,
                          std::string_view actor) {
   KYSO_ASSIGN_OR_RETURN(store::CertificateRecord rec, store_.GetCertificate(serial_hex));
+  KYSO_RETURN_IF_ERROR(CheckReasonFits(reason, rec.profile));
   if (rec.issuer != kIssuing) {
     return FailedPreconditionError("certificate " + std::string(serial_hex) +
                                    " is a CA certificate; it is not revoked this way");
   }
-  KYSO_RETURN_IF_ERROR(store_.Revoke(serial_hex, clock_.Now(), reason, actor));
+  KYSO_RETURN_IF_ERROR(store_.Revoke(serial_hex, clock_.Now(), reason.code, reason.name, actor));
   KYSO_RETURN_IF_ERROR(GenerateCrl(kIssuing, actor), "publish CRL");
   return OkStatus();
 }

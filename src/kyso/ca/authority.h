@@ -10,6 +10,7 @@
 #include "kyso/base/clock.h"
 #include "kyso/base/config.h"
 #include "kyso/ca/profile.h"
+#include "kyso/ca/reason.h"
 #include "kyso/pkix/crl.h"
 #include "kyso/pkix/csr.h"
 #include "kyso/pkix/signer.h"
@@ -62,8 +63,10 @@ class Authority final {
   std::vector<Result<Issued>> IssueBatch(std::span<const IssueRequest> requests,
                                          std::string_view actor, int threads = 2);
 
-  // Revoke revokes an issued certificate and publishes a new issuing CRL.
-  Status Revoke(std::string_view serial_hex, pkix::CrlReason reason, std::string_view actor);
+  // Revoke revokes an issued certificate and publishes a new issuing CRL. An R12.1 case that
+  // does not fit the certificate's profile is refused.
+  Status Revoke(std::string_view serial_hex, const RevocationReason& reason,
+                std::string_view actor);
 
   // GenerateCrl signs and stores a fresh CRL of `issuer` ("root" or "issuing").
   Result<store::CrlRecord> GenerateCrl(std::string_view issuer, std::string_view actor);
@@ -98,10 +101,6 @@ class Authority final {
   ossl::UniquePtr<X509> ocsp_cert_;
   std::vector<ProfileExtensions> profiles_;  // indexed by Profile
 };
-
-// ParseReason maps an RFC 5280 reason name ("keyCompromise", "superseded", ...) to its code.
-Result<pkix::CrlReason> ParseReason(std::string_view name);
-std::string_view ReasonName(pkix::CrlReason reason);
 
 // KeyFactory makes a key pair labelled `label` (on the token in production).
 using KeyFactory =

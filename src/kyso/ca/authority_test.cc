@@ -197,14 +197,30 @@ TEST_F(AuthorityTest, RevocationShowsInCrlAndOcsp) {
   EXPECT_EQ(status_of(ocsp.Respond(req_der)), V_OCSP_CERTSTATUS_GOOD);
   EXPECT_EQ(ocsp.cached(), 1u);
   EXPECT_EQ(Verify(issued->cert_der, true), X509_V_OK);
-  ASSERT_TRUE(ca_->Revoke(issued->serial_hex, pkix::CrlReason::kKeyCompromise, "console").ok());
+  ASSERT_TRUE(ca_->Revoke(issued->serial_hex, *ParseReason("keyCompromise"), "console").ok());
   EXPECT_EQ(Verify(issued->cert_der, true), X509_V_ERR_CERT_REVOKED);
   ASSERT_TRUE(ocsp.Refresh().ok());
   EXPECT_EQ(ocsp.cached(), 0u);
   EXPECT_EQ(status_of(ocsp.Respond(req_der)), V_OCSP_CERTSTATUS_REVOKED);
-  EXPECT_EQ(ca_->Revoke(issued->serial_hex, pkix::CrlReason::kKeyCompromise, "console").code(),
+  EXPECT_EQ(ca_->Revoke(issued->serial_hex, *ParseReason("keyCompromise"), "console").code(),
             Code::kFailedPrecondition);
   EXPECT_FALSE(store_->VerifyAudit()->first_bad_id.has_value());
+}
+
+TEST_F(AuthorityTest, R12_1_CasesMapToRfc5280AndFitTheProfile) {
+  EXPECT_EQ(ParseReason("device-lost")->code, pkix::CrlReason::kKeyCompromise);
+  EXPECT_EQ(ParseReason("position-changed")->code, pkix::CrlReason::kAffiliationChanged);
+  EXPECT_EQ(ParseReason("dissolved")->code, pkix::CrlReason::kCessationOfOperation);
+  EXPECT_EQ(ParseReason("nonsense").status().code(), Code::kInvalidArgument);
+  auto csr = MakeCsr("ec-p256");
+  auto issued = ca_->Issue(Request(csr), "console");  // an individual
+  ASSERT_TRUE(issued.ok());
+  Status wrong = ca_->Revoke(issued->serial_hex, *ParseReason("dissolved"), "console");
+  EXPECT_EQ(wrong.code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->GetCertificate(issued->serial_hex)->revoked_at, std::nullopt);
+  ASSERT_TRUE(ca_->Revoke(issued->serial_hex, *ParseReason("retired"), "console").ok());
+  EXPECT_EQ(store_->GetCertificate(issued->serial_hex)->reason,
+            pkix::CrlReason::kCessationOfOperation);
 }
 
 TEST_F(AuthorityTest, MalformedOcspGetsMalformedRequest) {

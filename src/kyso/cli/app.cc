@@ -9,10 +9,6 @@ namespace kyso::cli {
 
 namespace {
 
-constexpr const char* kReasons =
-    "keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, "
-    "privilegeWithdrawn, unspecified";
-
 int Report(const Status& s) {
   if (s.ok()) return 0;
   std::cerr << "kyso: " << s.message() << "\n";
@@ -80,7 +76,9 @@ int RunCli(int argc, char** argv) {
   auto* c_revoke = c_cert->add_subcommand("revoke", "revoke a certificate and publish a new CRL");
   add_home(c_revoke);
   c_revoke->add_option("--serial", serial, "serial, hex")->required();
-  c_revoke->add_option("--reason", reason, std::string("RFC 5280 reason: ") + kReasons)->required();
+  c_revoke->add_option("--reason", reason,
+                       "an RFC 5280 reason or an R12.1 case: " + ca::ReasonNames())
+      ->required();
 
   bool as_json = false;
   auto* c_show = c_cert->add_subcommand("show", "show a certificate's record and status");

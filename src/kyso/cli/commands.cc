@@ -170,10 +170,10 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
 Status CmdCertRevoke(const std::string& home, const std::string& serial, const std::string& reason,
                      std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(std::string s, NormalizeSerial(serial));
-  KYSO_ASSIGN_OR_RETURN(pkix::CrlReason r, ca::ParseReason(reason));
+  KYSO_ASSIGN_OR_RETURN(ca::RevocationReason r, ca::ParseReason(reason));
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home));
   KYSO_RETURN_IF_ERROR(d->authority().Revoke(s, r, kConsole));
-  out << "revoked " << s << " (" << ca::ReasonName(r) << ")\n";
+  out << "revoked " << s << " (" << ca::ReasonName(r.code) << ")\n";
   return OkStatus();
 }
 

@@ -215,7 +215,8 @@ class SqliteStore final : public Store {
     return s.Int(0);
   }
 
-  Status Revoke(std::string_view serial, Time at, pkix::CrlReason reason, std::string_view actor) override {
+  Status Revoke(std::string_view serial, Time at, pkix::CrlReason reason, std::string_view case_name,
+                std::string_view actor) override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
     KYSO_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
@@ -237,6 +238,7 @@ class SqliteStore final : public Store {
     KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
     KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "cert.revoke",
         std::string(serial), "{\"reason\":" + std::to_string(static_cast<int>(reason)) +
+        ",\"case\":" + JsonString(case_name) +
         ",\"revoked_at\":" + JsonString(FormatIso8601Utc(at)) + "}"}));
     return txn.Commit();
   }

@@ -105,8 +105,9 @@ class Store {
 
   // Revoke marks an issued certificate revoked. kNotFound for an unknown serial,
   // kFailedPrecondition when it is already revoked or was never issued.
+  // `case_name` is the reason as asked (an R12.1 case or RFC 5280 name), kept in the audit.
   virtual Status Revoke(std::string_view serial_hex, Time at, pkix::CrlReason reason,
-                        std::string_view actor) = 0;
+                        std::string_view case_name, std::string_view actor) = 0;
   // ListRevoked gives the revoked, unexpired-or-not certificates of an issuer in serial order.
   virtual Result<std::vector<pkix::RevokedEntry>> ListRevoked(std::string_view issuer) = 0;
 

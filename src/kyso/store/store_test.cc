@@ -59,15 +59,15 @@ TEST_F(StoreTest, RecordThenCompleteThenRevoke) {
   EXPECT_EQ(store_->ListPending()->size(), 1u);
   EXPECT_EQ(store_->GetCertificate("0a")->state, CertState::kPending);
   // Revoking before issuance is refused.
-  EXPECT_EQ(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "c").code(),
+  EXPECT_EQ(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "keyCompromise", "c").code(),
             Code::kFailedPrecondition);
   IssuedCertificate c{"0a", Bytes{0x30, 0x01}};
   ASSERT_TRUE(store_->CompleteIssuances(std::span(&c, 1), clock_.Now(), "console").ok());
   EXPECT_TRUE(store_->ListPending()->empty());
-  ASSERT_TRUE(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "c").ok());
-  EXPECT_EQ(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "c").code(),
+  ASSERT_TRUE(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "keyCompromise", "c").ok());
+  EXPECT_EQ(store_->Revoke("0a", clock_.Now(), pkix::CrlReason::kKeyCompromise, "keyCompromise", "c").code(),
             Code::kFailedPrecondition);
-  EXPECT_EQ(store_->Revoke("0b", clock_.Now(), pkix::CrlReason::kKeyCompromise, "c").code(),
+  EXPECT_EQ(store_->Revoke("0b", clock_.Now(), pkix::CrlReason::kKeyCompromise, "keyCompromise", "c").code(),
             Code::kNotFound);
   auto rec = store_->GetCertificate("0a");
   ASSERT_TRUE(rec->revoked_at.has_value());
