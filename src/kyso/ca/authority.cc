@@ -5,6 +5,7 @@
 #include <functional>
 #include <thread>
 
+#include "kyso/ca/internal/ca_certs.h"
 #include "kyso/pkix/der.h"
 #include "kyso/pkix/x509.h"
 
@@ -91,7 +92,8 @@ Result<std::unique_ptr<Authority>> Authority::Open(const Config& config, store::
   std::unique_ptr<Authority> ca(new Authority(config, store, std::move(signers), clock));
   KYSO_ASSIGN_OR_RETURN(ca->root_cert_, LoadCaCert(store, kRoot));
   KYSO_ASSIGN_OR_RETURN(ca->issuing_cert_, LoadCaCert(store, kIssuing));
-  KYSO_ASSIGN_OR_RETURN(ca->ocsp_cert_, LoadCaCert(store, kOcsp));
+  KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> ocsp_cert, LoadCaCert(store, kOcsp));
+  ca->ocsp_cert_ = std::shared_ptr<X509>(ocsp_cert.release(), X509_free);
   KYSO_RETURN_IF_ERROR(CheckKeyMatches(ca->root_cert_.get(), *ca->signers_.root, kRoot));
   KYSO_RETURN_IF_ERROR(CheckKeyMatches(ca->issuing_cert_.get(), *ca->signers_.issuing, kIssuing));
   KYSO_RETURN_IF_ERROR(CheckKeyMatches(ca->ocsp_cert_.get(), *ca->signers_.ocsp, kOcsp));
@@ -263,6 +265,28 @@ Result<store::CrlRecord> Authority::GenerateCrl(std::string_view issuer, std::st
                        pkix::AssembleSigned(tbs, signer.algorithm(), sig)};
   KYSO_RETURN_IF_ERROR(store_.PutCrl(crl, actor));
   return crl;
+}
+
+std::shared_ptr<X509> Authority::ocsp_cert() const {
+  std::lock_guard lock(ocsp_mu_);
+  return ocsp_cert_;
+}
+
+Result<bool> Authority::RenewOcspSigner(std::string_view actor, bool force) {
+  const std::shared_ptr<X509> current = ocsp_cert();
+  const Time now = clock_.Now();
+  KYSO_ASSIGN_OR_RETURN(Time nb, pkix::ToTime(X509_get0_notBefore(current.get())));
+  KYSO_ASSIGN_OR_RETURN(Time na, pkix::ToTime(X509_get0_notAfter(current.get())));
+  if (!force && now < na - (na - nb) / 3) return false;
+  KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> renewed,
+                        internal::MakeOcspSignerCert(config_.ca, issuing_cert_.get(),
+                                                     *signers_.issuing, *signers_.ocsp, now));
+  KYSO_ASSIGN_OR_RETURN(store::CaKey key, store_.GetCaKey(kOcsp));
+  KYSO_RETURN_IF_ERROR(internal::StoreCaCert(store_, kOcsp, kIssuing, key.key_label,
+                                             renewed.get(), actor));
+  std::lock_guard lock(ocsp_mu_);
+  ocsp_cert_ = std::shared_ptr<X509>(renewed.release(), X509_free);
+  return true;
 }
 
 Result<int> Authority::RecoverPending(std::chrono::seconds min_age, std::string_view actor) {

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -71,13 +72,20 @@ class Authority final {
   // GenerateCrl signs and stores a fresh CRL of `issuer` ("root" or "issuing").
   Result<store::CrlRecord> GenerateCrl(std::string_view issuer, std::string_view actor);
 
+  // RenewOcspSigner issues a new delegated OCSP certificate for the same responder key when
+  // the current one has less than a third of its lifetime left (or always, with `force`).
+  // Returns true when it renewed.
+  Result<bool> RenewOcspSigner(std::string_view actor, bool force = false);
+
   // RecoverPending completes issuances recorded at least `min_age` ago whose signing never
   // finished (a crash between record and commit) by signing their recorded TBS.
   Result<int> RecoverPending(std::chrono::seconds min_age, std::string_view actor);
 
   X509* root_cert() const { return root_cert_.get(); }
   X509* issuing_cert() const { return issuing_cert_.get(); }
-  X509* ocsp_cert() const { return ocsp_cert_.get(); }
+  // ocsp_cert is the current delegated OCSP responder certificate; RenewOcspSigner replaces
+  // it, so callers hold the returned reference rather than a raw pointer.
+  std::shared_ptr<X509> ocsp_cert() const;
   pkix::Signer& ocsp_signer() const { return *signers_.ocsp; }
   const Config& config() const { return config_; }
   store::Store& store() const { return store_; }
@@ -98,7 +106,8 @@ class Authority final {
   const Clock& clock_;
   ossl::UniquePtr<X509> root_cert_;
   ossl::UniquePtr<X509> issuing_cert_;
-  ossl::UniquePtr<X509> ocsp_cert_;
+  mutable std::mutex ocsp_mu_;
+  std::shared_ptr<X509> ocsp_cert_;
   std::vector<ProfileExtensions> profiles_;  // indexed by Profile
 };
 

@@ -164,7 +164,7 @@ TEST_F(AuthorityTest, RevocationShowsInCrlAndOcsp) {
   auto csr = MakeCsr("ec-p256");
   auto issued = ca_->Issue(Request(csr), "console");
   ASSERT_TRUE(issued.ok());
-  OcspResponder ocsp(*store_, ca_->issuing_cert(), ca_->ocsp_cert(), ca_->ocsp_signer(), clock_,
+  OcspResponder ocsp(*store_, ca_->issuing_cert(), ca_->ocsp_cert().get(), ca_->ocsp_signer(), clock_,
                      std::chrono::hours(24));
   auto cert = pkix::ParseCertificate(issued->cert_der);
   ossl::UniquePtr<OCSP_REQUEST> req(OCSP_REQUEST_new());
@@ -223,8 +223,24 @@ TEST_F(AuthorityTest, R12_1_CasesMapToRfc5280AndFitTheProfile) {
             pkix::CrlReason::kCessationOfOperation);
 }
 
+TEST_F(AuthorityTest, OcspSignerRenewsBeforeItExpires) {
+  std::shared_ptr<X509> first = ca_->ocsp_cert();
+  EXPECT_FALSE(*ca_->RenewOcspSigner("console"));  // fresh: nothing to do
+  clock_.Advance(std::chrono::days(61));           // 29 of 90 days left
+  ASSERT_TRUE(*ca_->RenewOcspSigner("console"));
+  std::shared_ptr<X509> renewed = ca_->ocsp_cert();
+  EXPECT_NE(X509_cmp(first.get(), renewed.get()), 0);
+  EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(first.get()), X509_get0_pubkey(renewed.get())), 1);
+  EXPECT_EQ(*pkix::ToTime(X509_get0_notBefore(renewed.get())), clock_.Now());
+  EXPECT_EQ(X509_check_issued(ca_->issuing_cert(), renewed.get()), X509_V_OK);
+  // The store names the new certificate, so the next process loads it.
+  auto key = store_->GetCaKey(kOcsp);
+  EXPECT_EQ(key->cert_der, pkix::CertificateDer(renewed.get()));
+  EXPECT_FALSE(store_->VerifyAudit()->first_bad_id.has_value());
+}
+
 TEST_F(AuthorityTest, MalformedOcspGetsMalformedRequest) {
-  OcspResponder ocsp(*store_, ca_->issuing_cert(), ca_->ocsp_cert(), ca_->ocsp_signer(), clock_,
+  OcspResponder ocsp(*store_, ca_->issuing_cert(), ca_->ocsp_cert().get(), ca_->ocsp_signer(), clock_,
                      std::chrono::hours(24));
   Bytes resp = ocsp.Respond(AsBytes("\x30\x03\x02\x01\x01"));
   EXPECT_EQ(HexEncode(resp), "30030a0101");

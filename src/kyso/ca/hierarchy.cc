@@ -2,6 +2,7 @@
 // and a delegated OCSP responder certificate (RFC 6960 4.2.2.2) under the issuing CA.
 
 #include "kyso/ca/authority.h"
+#include "kyso/ca/internal/ca_certs.h"
 #include "kyso/pkix/x509.h"
 
 namespace kyso::ca {
@@ -53,10 +54,12 @@ Result<ossl::UniquePtr<X509>> MakeCaCert(const CertSpec& spec, pkix::Signer& iss
   return pkix::SignCertificate(cert.get(), issuer_signer);
 }
 
-// Store records a CA certificate like any other issuance (it is audited and appears in
-// `cert show`) and names the key that belongs to it.
-Status StoreCa(store::Store& store, std::string_view role, std::string_view issuer_role,
-               std::string_view key_label, const X509* cert) {
+}  // namespace
+
+namespace internal {
+
+Status StoreCaCert(store::Store& store, std::string_view role, std::string_view issuer_role,
+                   std::string_view key_label, const X509* cert, std::string_view actor) {
   const Bytes der = pkix::CertificateDer(cert);
   KYSO_ASSIGN_OR_RETURN(Time nb, pkix::ToTime(X509_get0_notBefore(cert)));
   KYSO_ASSIGN_OR_RETURN(Time na, pkix::ToTime(X509_get0_notAfter(cert)));
@@ -69,15 +72,31 @@ Status StoreCa(store::Store& store, std::string_view role, std::string_view issu
                            pkix::NameUtf8(X509_get_subject_name(cert)), nb, na,
                            Bytes(tbs, tbs + tbs_len)};
   OPENSSL_free(tbs);
-  KYSO_RETURN_IF_ERROR(store.RecordIssuances(std::span(&p, 1), "console"));
+  KYSO_RETURN_IF_ERROR(store.RecordIssuances(std::span(&p, 1), actor));
   store::IssuedCertificate issued{serial, der};
-  KYSO_RETURN_IF_ERROR(store.CompleteIssuances(std::span(&issued, 1), nb, "console"));
+  KYSO_RETURN_IF_ERROR(store.CompleteIssuances(std::span(&issued, 1), nb, actor));
   return store.PutCaKey(store::CaKey{std::string(role), std::string(key_label), der},
-                        store::AuditEvent{"console", "ca.create", std::string(role),
+                        store::AuditEvent{std::string(actor), "ca.certificate", std::string(role),
                                           "{\"serial\":\"" + serial + "\"}"});
 }
 
-}  // namespace
+Result<ossl::UniquePtr<X509>> MakeOcspSignerCert(const Config::Ca& c, X509* issuing_cert,
+                                                 pkix::Signer& issuing, const pkix::Signer& responder,
+                                                 Time now) {
+  KYSO_ASSIGN_OR_RETURN(auto name, CaName(c, c.issuing_name + " OCSP"));
+  KYSO_ASSIGN_OR_RETURN(Time issuing_end, pkix::ToTime(X509_get0_notAfter(issuing_cert)));
+  const Time end = std::min(now + std::chrono::days(c.ocsp_signer_validity_days), issuing_end);
+  return MakeCaCert({name.get(), issuing_cert, &responder, now, end,
+                     {{NID_basic_constraints, "critical,CA:FALSE"},
+                      {NID_key_usage, "critical,digitalSignature"},
+                      {NID_ext_key_usage, "critical,OCSPSigning"},
+                      {NID_id_pkix_OCSP_noCheck, "ignored"},
+                      {NID_subject_key_identifier, "hash"},
+                      {NID_authority_key_identifier, "keyid:always"}}},
+                    issuing);
+}
+
+}  // namespace internal
 
 Status CreateHierarchy(const Config& config, store::Store& store, const KeyFactory& keys,
                        const Clock& clock) {
@@ -110,23 +129,13 @@ Status CreateHierarchy(const Config& config, store::Store& store, const KeyFacto
                    {NID_info_access, "caIssuers;URI:" + c.public_url + "/ca/root.crt"}}},
                  *root_key));
 
-  KYSO_ASSIGN_OR_RETURN(auto ocsp_name, CaName(c, c.issuing_name + " OCSP"));
-  const Time ocsp_end =
-      std::min(now + std::chrono::days(c.ocsp_signer_validity_days), issuing_end);
-  KYSO_ASSIGN_OR_RETURN(
-      ossl::UniquePtr<X509> ocsp,
-      MakeCaCert({ocsp_name.get(), issuing.get(), ocsp_key.get(), now, ocsp_end,
-                  {{NID_basic_constraints, "critical,CA:FALSE"},
-                   {NID_key_usage, "critical,digitalSignature"},
-                   {NID_ext_key_usage, "critical,OCSPSigning"},
-                   {NID_id_pkix_OCSP_noCheck, "ignored"},
-                   {NID_subject_key_identifier, "hash"},
-                   {NID_authority_key_identifier, "keyid:always"}}},
-                 *issuing_key));
+  KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> ocsp,
+                        internal::MakeOcspSignerCert(c, issuing.get(), *issuing_key, *ocsp_key, now));
 
-  KYSO_RETURN_IF_ERROR(StoreCa(store, kRoot, kRoot, "kyso-root", root.get()));
-  KYSO_RETURN_IF_ERROR(StoreCa(store, kIssuing, kRoot, "kyso-issuing", issuing.get()));
-  KYSO_RETURN_IF_ERROR(StoreCa(store, kOcsp, kIssuing, "kyso-ocsp", ocsp.get()));
+  KYSO_RETURN_IF_ERROR(internal::StoreCaCert(store, kRoot, kRoot, "kyso-root", root.get(), "console"));
+  KYSO_RETURN_IF_ERROR(
+      internal::StoreCaCert(store, kIssuing, kRoot, "kyso-issuing", issuing.get(), "console"));
+  KYSO_RETURN_IF_ERROR(internal::StoreCaCert(store, kOcsp, kIssuing, "kyso-ocsp", ocsp.get(), "console"));
 
   KYSO_ASSIGN_OR_RETURN(auto ca, Authority::Open(config, store,
                                                  CaSigners{std::move(root_key),

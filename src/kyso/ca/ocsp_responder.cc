@@ -73,6 +73,7 @@ Result<Bytes> OcspResponder::Sign(std::span<const pkix::OcspSingle> singles, Tim
                                   const std::optional<Bytes>& nonce) {
   const Bytes data = pkix::EncodeOcspResponseData(responder_key_hash_, now, singles, nonce);
   KYSO_ASSIGN_OR_RETURN(Bytes sig, signer_.Sign(data));
+  std::shared_lock lock(mu_);
   return pkix::EncodeOcspResponse(data, signer_.algorithm(), sig, responder_cert_der_);
 }
 
@@ -134,6 +135,14 @@ Status OcspResponder::Refresh() {
     last_change_ = c.seq;
   }
   return OkStatus();
+}
+
+void OcspResponder::SetResponderCert(const X509* responder_cert) {
+  Bytes der = pkix::CertificateDer(responder_cert);
+  std::unique_lock lock(mu_);
+  responder_cert_der_ = std::move(der);
+  cache_.clear();
+  ++generation_;
 }
 
 std::size_t OcspResponder::cached() const {

@@ -34,6 +34,10 @@ class OcspResponder final {
   // Refresh applies status changes committed since the last call.
   Status Refresh();
 
+  // SetResponderCert switches to a renewed responder certificate (same key) and drops the
+  // cached responses, so every new response carries the new certificate.
+  void SetResponderCert(const X509* responder_cert);
+
   std::size_t cached() const;
 
  private:
@@ -58,8 +62,8 @@ class OcspResponder final {
   pkix::Signer& signer_;
   const Clock& clock_;
   const std::chrono::seconds validity_;
-  Bytes responder_key_hash_;
-  Bytes responder_cert_der_;
+  Bytes responder_key_hash_;  // the same key across renewals
+  Bytes responder_cert_der_;  // guarded by mu_
   std::vector<IssuerHashes> issuer_hashes_;
 
   static constexpr std::size_t kMaxCached = 200000;

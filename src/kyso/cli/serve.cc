@@ -22,8 +22,9 @@ constexpr auto kRefreshEvery = std::chrono::milliseconds(200);
 constexpr auto kUpkeepEvery = std::chrono::seconds(60);
 constexpr auto kRecoverAfter = std::chrono::seconds(60);
 
-// Upkeep reissues a CRL once half its interval has passed.
-void Upkeep(ca::Authority& authority) {
+// Upkeep reissues a CRL once half its interval has passed, renews the OCSP responder's
+// certificate before it expires and completes interrupted issuances.
+void Upkeep(ca::Authority& authority, http::CaRoutes& routes) {
   const Time now = authority.clock().Now();
   for (std::string_view issuer : {ca::kRoot, ca::kIssuing}) {
     auto latest = authority.store().LatestCrl(issuer);
@@ -40,6 +41,13 @@ void Upkeep(ca::Authority& authority) {
     } else {
       spdlog::error("publishing {} CRL failed: {}", issuer, crl.status().ToString());
     }
+  }
+  auto renewed = authority.RenewOcspSigner("serve");
+  if (!renewed.ok()) {
+    spdlog::error("renewing the OCSP responder certificate failed: {}", renewed.status().ToString());
+  } else if (*renewed) {
+    routes.responder().SetResponderCert(authority.ocsp_cert().get());
+    spdlog::info("renewed the OCSP responder certificate");
   }
   auto recovered = authority.RecoverPending(kRecoverAfter, "serve");
   if (!recovered.ok()) {
@@ -59,7 +67,7 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
   options.listen = args.listen.empty() ? d->config().server.listen : args.listen;
   options.threads = args.threads > 0 ? args.threads : d->config().server.threads;
   http::Server server(options, [&routes](const http::Request& r) { return routes.Handle(r); });
-  Upkeep(d->authority());
+  Upkeep(d->authority(), routes);
   KYSO_ASSIGN_OR_RETURN(uint16_t port, server.Start());
 
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
@@ -83,7 +91,7 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
       lock.unlock();
       if (Status s = routes.Refresh(); !s.ok()) spdlog::warn("refresh: {}", s.ToString());
       if (std::chrono::steady_clock::now() >= next_upkeep) {
-        Upkeep(d->authority());
+        Upkeep(d->authority(), routes);
         next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
       }
       lock.lock();

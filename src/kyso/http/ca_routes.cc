@@ -62,7 +62,7 @@ Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
 
 CaRoutes::CaRoutes(ca::Authority& authority)
     : authority_(authority),
-      responder_(authority.store(), authority.issuing_cert(), authority.ocsp_cert(),
+      responder_(authority.store(), authority.issuing_cert(), authority.ocsp_cert().get(),
                  authority.ocsp_signer(), authority.clock(), authority.config().ca.ocsp_validity),
       root_der_(ToString(pkix::CertificateDer(authority.root_cert()))),
       issuing_der_(ToString(pkix::CertificateDer(authority.issuing_cert()))) {

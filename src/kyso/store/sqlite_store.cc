@@ -128,7 +128,9 @@ class SqliteStore final : public Store {
   Status PutCaKey(const CaKey& key, const AuditEvent& event) override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
-    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO ca_keys VALUES (?, ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "INSERT INTO ca_keys VALUES (?, ?, ?) ON CONFLICT(role) DO UPDATE"
+        " SET key_label = excluded.key_label, cert_der = excluded.cert_der"));
     KYSO_RETURN_IF_ERROR(s.Bind(1, key.role).Bind(2, key.key_label).Bind(3, ByteSpan(key.cert_der)).Run());
     KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
     KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), event));

@@ -87,6 +87,7 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // PutCaKey stores or replaces the certificate and key label of a CA role.
   virtual Status PutCaKey(const CaKey& key, const AuditEvent& event) = 0;
   virtual Result<CaKey> GetCaKey(std::string_view role) = 0;
 
