@@ -15,6 +15,8 @@ using ByteSpan = std::span<const uint8_t>;
 
 // HexEncode gives lowercase hex without separators.
 std::string HexEncode(ByteSpan bytes);
+// HexDigitValue gives 0..15 for a hex digit of either case, -1 for anything else.
+int HexDigitValue(char c);
 // HexDecode accepts upper or lower case, no separators; odd length or other characters fail.
 Result<Bytes> HexDecode(std::string_view hex);
 

@@ -21,13 +21,6 @@ Response Plain(unsigned status, std::string body) {
 
 std::string ToString(const Bytes& b) { return std::string(AsString(b)); }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
@@ -36,8 +29,8 @@ Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
   for (std::size_t i = 0; i < suffix.size(); ++i) {
     if (suffix[i] == '%') {
       if (i + 2 >= suffix.size()) return InvalidArgumentError("bad URL escape");
-      const int hi = HexDigit(suffix[i + 1]);
-      const int lo = HexDigit(suffix[i + 2]);
+      const int hi = HexDigitValue(suffix[i + 1]);
+      const int lo = HexDigitValue(suffix[i + 2]);
       if (hi < 0 || lo < 0) return InvalidArgumentError("bad URL escape");
       b64.push_back(static_cast<char>(hi << 4 | lo));
       i += 2;

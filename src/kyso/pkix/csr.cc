@@ -32,21 +32,10 @@ Status CheckSignatureAlgorithm(const X509_REQ* req) {
 Result<CertRequest> ParseCertRequest(ByteSpan in) {
   if (in.empty()) return InvalidArgumentError("CSR is empty");
   if (in.size() > kMaxCsrLen) return InvalidArgumentError("CSR larger than 64 KiB");
-  X509_REQ* raw = nullptr;
-  if (AsString(in).find("-----BEGIN") != std::string_view::npos) {
-    ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
-    raw = PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr);
-  } else {
-    const unsigned char* p = in.data();
-    raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(in.size()));
-    if (raw != nullptr && p != in.data() + in.size()) {
-      X509_REQ_free(raw);
-      return InvalidArgumentError("CSR has trailing data");
-    }
-  }
-  if (raw == nullptr) return ossl::Error(Code::kInvalidArgument, "malformed CSR");
   CertRequest out;
-  out.req.reset(raw);
+  KYSO_ASSIGN_OR_RETURN(out.req, ossl::ParsePemOrDer<X509_REQ>(in, PEM_read_bio_X509_REQ,
+                                                               d2i_X509_REQ, "CSR"));
+  X509_REQ* raw = out.req.get();
   out.public_key.reset(X509_REQ_get_pubkey(raw));
   if (!out.public_key) return ossl::Error(Code::kInvalidArgument, "CSR public key unreadable");
   KYSO_RETURN_IF_ERROR(DefaultAlgorithmFor(out.public_key.get(), false), "CSR key");

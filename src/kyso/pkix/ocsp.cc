@@ -60,11 +60,8 @@ Result<OcspRequest> ParseOcspRequest(ByteSpan der) {
       return InvalidArgumentError("malformed OCSP CertID");
     }
     OcspCertId cid;
-    unsigned char* enc = nullptr;
-    const int len = i2d_OCSP_CERTID(id, &enc);
-    if (len <= 0) return ossl::Error("encode CertID");
-    cid.der.assign(enc, enc + len);
-    OPENSSL_free(enc);
+    cid.der = ossl::ToDer(i2d_OCSP_CERTID, static_cast<const OCSP_CERTID*>(id));
+    if (cid.der.empty()) return ossl::Error("encode CertID");
     cid.hash_nid = OBJ_obj2nid(md);
     cid.issuer_name_hash = ToBytes(name_hash);
     cid.issuer_key_hash = ToBytes(key_hash);

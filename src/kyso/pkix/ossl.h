@@ -5,12 +5,14 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <memory>
 #include <string>
 
+#include "kyso/base/bytes.h"
 #include "kyso/base/status.h"
 
 namespace kyso::ossl {
@@ -54,5 +56,37 @@ using UniquePtr = std::unique_ptr<T, Deleter<T>>;
 // after a failing OpenSSL call; it never branches on reason codes.
 Status Error(Code code, std::string_view what);
 inline Status Error(std::string_view what) { return Error(Code::kInternal, what); }
+
+// ToDer encodes `obj` with its i2d function; empty on failure.
+template <typename T>
+Bytes ToDer(int (*i2d)(const T*, unsigned char**), const T* obj) {
+  unsigned char* out = nullptr;
+  const int len = i2d(obj, &out);
+  if (len <= 0) return {};
+  Bytes der(out, out + len);
+  OPENSSL_free(out);
+  return der;
+}
+
+// ParsePemOrDer decodes one object given as PEM or as DER with nothing after it. Failures
+// are kInvalidArgument naming `what`.
+template <typename T>
+Result<UniquePtr<T>> ParsePemOrDer(ByteSpan in, T* (*pem_read)(BIO*, T**, pem_password_cb*, void*),
+                                   T* (*d2i)(T**, const unsigned char**, long),
+                                   std::string_view what) {
+  UniquePtr<T> obj;
+  if (AsString(in).find("-----BEGIN") != std::string_view::npos) {
+    UniquePtr<BIO> bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
+    obj.reset(pem_read(bio.get(), nullptr, nullptr, nullptr));
+  } else {
+    const unsigned char* p = in.data();
+    obj.reset(d2i(nullptr, &p, static_cast<long>(in.size())));
+    if (obj && p != in.data() + in.size()) {
+      return Status(Code::kInvalidArgument, std::string(what) + " has trailing data");
+    }
+  }
+  if (!obj) return Error(Code::kInvalidArgument, "malformed " + std::string(what));
+  return obj;
+}
 
 }  // namespace kyso::ossl

@@ -9,40 +9,14 @@
 
 namespace kyso::pkix {
 
-namespace {
-bool LooksLikePem(ByteSpan in) {
-  return AsString(in).find("-----BEGIN") != std::string_view::npos;
-}
-}  // namespace
-
 Result<ossl::UniquePtr<X509>> ParseCertificate(ByteSpan in) {
   if (in.size() > kMaxCertificateLen) {
     return InvalidArgumentError("certificate larger than 64 KiB");
   }
-  X509* raw = nullptr;
-  if (LooksLikePem(in)) {
-    ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
-    raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-  } else {
-    const unsigned char* p = in.data();
-    raw = d2i_X509(nullptr, &p, static_cast<long>(in.size()));
-    if (raw != nullptr && p != in.data() + in.size()) {
-      X509_free(raw);
-      return InvalidArgumentError("certificate has trailing data");
-    }
-  }
-  if (raw == nullptr) return ossl::Error(Code::kInvalidArgument, "malformed certificate");
-  return ossl::UniquePtr<X509>(raw);
+  return ossl::ParsePemOrDer<X509>(in, PEM_read_bio_X509, d2i_X509, "certificate");
 }
 
-Bytes CertificateDer(const X509* cert) {
-  unsigned char* out = nullptr;
-  const int len = i2d_X509(cert, &out);
-  if (len <= 0) return {};
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
-}
+Bytes CertificateDer(const X509* cert) { return ossl::ToDer(i2d_X509, cert); }
 
 std::string PemEncode(ByteSpan der, std::string_view label) {
   ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -85,14 +59,7 @@ std::string NameUtf8(const X509_NAME* name) {
   return std::string(data, static_cast<std::size_t>(len));
 }
 
-Bytes NameDer(const X509_NAME* name) {
-  unsigned char* out = nullptr;
-  const int len = i2d_X509_NAME(name, &out);
-  if (len <= 0) return {};
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
-}
+Bytes NameDer(const X509_NAME* name) { return ossl::ToDer(i2d_X509_NAME, name); }
 
 Result<Time> ToTime(const ASN1_TIME* t) {
   struct tm tm {};
