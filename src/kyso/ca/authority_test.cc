@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
-#include <filesystem>
+#include "kyso/base/temp_dir.h"
 
 #include "kyso/ca/ocsp_responder.h"
 #include "kyso/pkix/x509.h"
@@ -27,11 +27,6 @@ pkix::CertRequest MakeCsr(const char* spec = "rsa-2048") {
 class AuthorityTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kyso-ca-" + std::to_string(::getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     store_ = std::move(store::OpenSqliteStore((dir_ / "kyso.db").string(), clock_)).value();
     config_.ca.root_key = KeySpec::kEcP384;
     config_.ca.issuing_key = KeySpec::kEcP256;
@@ -59,7 +54,6 @@ class AuthorityTest : public testing::Test {
   void TearDown() override {
     ca_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   IssueRequest Request(const pkix::CertRequest& csr, std::optional<int> days = std::nullopt) {
@@ -98,7 +92,7 @@ class AuthorityTest : public testing::Test {
 
   FakeClock clock_{Utc(2026, 11, 25, 8)};
   Config config_;
-  std::filesystem::path dir_;
+  TempDir dir_{"kyso-ca"};
   std::unique_ptr<store::Store> store_;
   std::map<std::string, std::unique_ptr<pkix::Signer>> keys_;
   std::unique_ptr<Authority> ca_;

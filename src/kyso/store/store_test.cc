@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <filesystem>
+#include "kyso/base/temp_dir.h"
 
 #include "kyso/store/store.h"
 
@@ -11,11 +11,6 @@ namespace {
 class StoreTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kyso-store-" + std::to_string(::getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     path_ = (dir_ / "kyso.db").string();
     auto s = OpenSqliteStore(path_, clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -23,7 +18,6 @@ class StoreTest : public testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   PendingIssuance Pending(std::string serial) {
@@ -48,7 +42,7 @@ class StoreTest : public testing::Test {
   }
 
   FakeClock clock_{Utc(2026, 11, 25, 8)};
-  std::filesystem::path dir_;
+  TempDir dir_{"kyso-store"};
   std::string path_;
   std::unique_ptr<Store> store_;
 };
