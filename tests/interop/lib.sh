@@ -7,6 +7,7 @@
 #   pass "what was shown"
 #
 # Everything a test starts in the background is registered with track_pid and killed on exit.
+# Set KYSO_INTEROP_KEEP=1 to keep the temp folder of a failed test for inspection.
 
 set -Eeuo pipefail
 
@@ -33,6 +34,20 @@ pass() {
 }
 
 track_pid() { _INTEROP_PIDS+=("$1"); }
+
+# check_later MESSAGE: record a failure but carry on, so one kyso bug does not hide the checks
+# after it; finish_checks fails the test if any were recorded.
+_INTEROP_LATER=()
+check_later() {
+  echo "  FAILED (continuing): $*" >&2
+  _INTEROP_LATER+=("$*")
+}
+finish_checks() {
+  if ((${#_INTEROP_LATER[@]})); then
+    printf 'FAIL: %s\n' "${_INTEROP_LATER[@]}" >&2
+    fail "${#_INTEROP_LATER[@]} check(s) failed"
+  fi
+}
 
 _interop_cleanup() {
   local rc=$?
@@ -62,7 +77,8 @@ _interop_err() {
 interop_setup() {
   [[ $# -ge 2 ]] || { echo "usage: bash $0 <path-to-kyso> <repo-root>" >&2; exit 2; }
   KYSO=$(realpath "$1")
-  REPO=$(realpath "$2")
+  REPO=$(realpath "$2") # for tests that read repository files
+  export REPO
   [[ -x $KYSO ]] || fail "kyso binary $KYSO is not executable"
   local tool
   for tool in openssl sqlite3 curl python3; do
@@ -77,13 +93,18 @@ interop_setup() {
   export LC_ALL=C.UTF-8
 }
 
-# init_home DIR [kyso init options...]: a fresh deployment; EC keys unless options say otherwise.
+# init_home DIR [--defaults | kyso init options...]: a fresh deployment; EC P-256 keys when no
+# options are given, kyso's own defaults (RSA) with --defaults.
 init_home() {
   local dir=$1
   shift
   local args=("$@")
-  [[ ${#args[@]} -gt 0 ]] || args=(--root-key ec-p256 --issuing-key ec-p256 --ocsp-key ec-p256)
-  "$KYSO" init --home "$dir" "${args[@]}" >"$WORK/init.out" 2>"$WORK/init.err" ||
+  if [[ ${#args[@]} -eq 0 ]]; then
+    args=(--root-key ec-p256 --issuing-key ec-p256 --ocsp-key ec-p256)
+  elif [[ ${args[0]} == --defaults ]]; then
+    args=("${args[@]:1}")
+  fi
+  "$KYSO" init --home "$dir" "${args[@]+"${args[@]}"}" >"$WORK/init.out" 2>"$WORK/init.err" ||
     fail "kyso init --home $dir ${args[*]} failed: $(cat "$WORK/init.err")"
 }
 
