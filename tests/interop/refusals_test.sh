@@ -139,6 +139,8 @@ refuse "bad e-mail (non-ASCII)" --email 'tâm@dongnai.gov.vn'
 refuse "name longer than 64 characters (65, UTF-8)" --name "$LONG_NAME"
 refuse "empty name" --name ''
 refuse "name with a newline" --name $'Lê Văn\nTám'
+refuse "name with a C1 control (U+0085)" --name $'Lê Văn\xc2\x85Tám'
+refuse "name with a right-to-left override (U+202E)" --name $'Lê Văn \xe2\x80\xaeTám'
 refuse "name not UTF-8 (Latin-1 bytes)" --name $'L\xea V\xe3n'
 refuse "organization longer than 64 characters" --org "$LONG_NAME"
 refuse "four units (levels 2..5)" --unit a --unit b --unit c --unit d
@@ -172,6 +174,17 @@ rc=0
   -z $(ls -A "$WORK/batch-out") ]] ||
   FAILURES+=("issue-batch with a SHA-1 CSR in row 2: rc $rc, rows $rows -> $(cert_rows "$HOME_DIR"), files $(ls "$WORK/batch-out" | wc -l), stderr: $(cat "$WORK/batch.err")")
 echo "  refused: issue-batch manifest with a SHA-1 CSR in row 2 -> $(cat "$WORK/batch.err")"
+
+# Batch: a bad subject in one row refuses the whole manifest too, naming the line.
+printf 'csr,name,email,org\n%s,A,a@dongnai.gov.vn,O\n%s,B,not-an-email,O\n%s,C,c@dongnai.gov.vn,O\n' \
+  "$C/good.pem" "$C/good.pem" "$C/good.pem" >"$WORK/manifest2.csv"
+rc=0
+"$KYSO" cert issue-batch --home "$HOME_DIR" --profile individual --manifest "$WORK/manifest2.csv" \
+  --out-dir "$WORK/batch-out" >"$WORK/batch2.out" 2>"$WORK/batch2.err" || rc=$?
+[[ $rc -eq 1 && $(wc -l <"$WORK/batch2.err") -eq 1 && $(cert_rows "$HOME_DIR") -eq $rows &&
+  -z $(ls -A "$WORK/batch-out") ]] && grep -q 'manifest line 3' "$WORK/batch2.err" ||
+  FAILURES+=("issue-batch with a bad e-mail on line 3: rc $rc, rows $rows -> $(cert_rows "$HOME_DIR"), stderr: $(cat "$WORK/batch2.err")")
+echo "  refused: issue-batch manifest with a bad e-mail on line 3 -> $(cat "$WORK/batch2.err")"
 
 audit_ok "$HOME_DIR"
 

@@ -225,9 +225,9 @@ std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> 
                         pkix::AssembleSigned(pending[k].tbs_der, signer.algorithm(), *sigs[k])});
       issued_index.push_back(index[k]);
     }
-    if (Status s = store_.CompleteIssuances(issued, now, actor); !s.ok()) {
+    if (Result<int> done = store_.CompleteIssuances(issued, now, actor); !done.ok()) {
       // The certificates stay recorded as pending; RecoverPending completes them later.
-      for (std::size_t i : issued_index) results[i] = s.WithContext("store certificate");
+      for (std::size_t i : issued_index) results[i] = done.status().WithContext("store certificate");
       continue;
     }
     for (std::size_t k = 0; k < issued.size(); ++k) {
@@ -299,8 +299,8 @@ Result<int> Authority::RecoverPending(std::chrono::seconds min_age, std::string_
     pkix::Signer& signer = SignerFor(rec.issuer);
     KYSO_ASSIGN_OR_RETURN(Bytes sig, signer.Sign(rec.tbs_der), "sign recorded " + rec.serial_hex);
     store::IssuedCertificate c{rec.serial_hex, pkix::AssembleSigned(rec.tbs_der, signer.algorithm(), sig)};
-    KYSO_RETURN_IF_ERROR(store_.CompleteIssuances(std::span(&c, 1), now, actor));
-    ++done;
+    KYSO_ASSIGN_OR_RETURN(int completed, store_.CompleteIssuances(std::span(&c, 1), now, actor));
+    done += completed;
   }
   return done;
 }

@@ -148,9 +148,16 @@ TEST_F(AuthorityTest, RefusesBadSubjectAndStoresNothing) {
   r = Request(csr);
   r.subject.name = std::string(65, 'a');
   EXPECT_EQ(ca_->Issue(r, "console").status().code(), Code::kInvalidArgument);
+  for (const char* bad : {"\xff\xfe", "Nguy\xc3", "a\nb", "a\xc2\x85" "b", "ab\xe2\x80\xae" "cd",
+                          "\xc0\xaf", "\xed\xa0\x80"}) {
+    r = Request(csr);
+    r.subject.name = bad;
+    EXPECT_EQ(ca_->Issue(r, "console").status().code(), Code::kInvalidArgument) << bad;
+  }
   r = Request(csr);
-  r.subject.name = "\xff\xfe";
-  EXPECT_EQ(ca_->Issue(r, "console").status().code(), Code::kInvalidArgument);
+  r.subject.name = "a\nb";
+  EXPECT_NE(ca_->Issue(r, "console").status().message().find("control character"),
+            std::string::npos);
   EXPECT_EQ(*store_->CountCertificates(store::CertState::kIssued), 3);
 }
 

@@ -74,7 +74,7 @@ Status StoreCaCert(store::Store& store, std::string_view role, std::string_view 
   OPENSSL_free(tbs);
   KYSO_RETURN_IF_ERROR(store.RecordIssuances(std::span(&p, 1), actor));
   store::IssuedCertificate issued{serial, der};
-  KYSO_RETURN_IF_ERROR(store.CompleteIssuances(std::span(&issued, 1), nb, actor));
+  KYSO_RETURN_IF_ERROR(store.CompleteIssuances(std::span(&issued, 1), nb, actor).status());
   return store.PutCaKey(store::CaKey{std::string(role), std::string(key_label), der},
                         store::AuditEvent{std::string(actor), "ca.certificate", std::string(role),
                                           "{\"serial\":\"" + serial + "\"}"});

@@ -1,5 +1,7 @@
 #include "kyso/ca/profile.h"
 
+#include <optional>
+
 #include "kyso/pkix/der.h"
 #include "kyso/pkix/x509.h"
 
@@ -14,30 +16,45 @@ constexpr std::size_t kUbOrganizationalUnit = 64;
 constexpr std::size_t kUbEmail = 255;
 constexpr std::size_t kMaxUnits = 3;  // R7.1: OU carries levels 2..4
 
-// Utf8Length counts code points; -1 when `s` is not well-formed UTF-8.
-long Utf8Length(std::string_view s) {
-  long n = 0;
-  for (std::size_t i = 0; i < s.size();) {
+// TextProblem names what makes `s` unfit for a certificate name, or nothing: malformed UTF-8,
+// or a control or bidirectional-formatting character (C0, DEL, C1, U+200E/F, U+202A..E,
+// U+2066..9), which would let a name display differently from what it is.
+// On success `*chars` is the number of code points.
+std::optional<std::string_view> TextProblem(std::string_view s, std::size_t* chars) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++n) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return -1;
+    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return "is not valid UTF-8 text";
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
     for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return -1;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return "is not valid UTF-8 text";
+      cp = cp << 6 | (cc & 0x3f);
     }
-    if (c < 0x20 || c == 0x7f) return -1;  // control characters
+    const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return "is not valid UTF-8 text";
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+      return "contains a control character";
+    }
     i += len;
-    ++n;
   }
-  return n;
+  *chars = n;
+  return std::nullopt;
 }
 
 Status CheckField(std::string_view what, std::string_view value, std::size_t max, bool required) {
   if (value.empty()) {
     return required ? InvalidArgumentError(std::string(what) + " is required") : OkStatus();
   }
-  const long n = Utf8Length(value);
-  if (n < 0) return InvalidArgumentError(std::string(what) + " is not valid UTF-8 text");
-  if (static_cast<std::size_t>(n) > max) {
+  std::size_t n = 0;
+  if (auto problem = TextProblem(value, &n)) {
+    return InvalidArgumentError(std::string(what) + " " + std::string(*problem));
+  }
+  if (n > max) {
     return InvalidArgumentError(std::string(what) + " is longer than " + std::to_string(max) +
                                 " characters");
   }

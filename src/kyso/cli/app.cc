@@ -81,10 +81,12 @@ int RunCli(int argc, char** argv) {
       ->required();
 
   bool as_json = false;
+  bool as_pem = false;
   auto* c_show = c_cert->add_subcommand("show", "show a certificate's record and status");
   add_home(c_show);
   c_show->add_option("--serial", serial, "serial, hex")->required();
-  c_show->add_flag("--json", as_json, "JSON output");
+  auto* json_flag = c_show->add_flag("--json", as_json, "JSON output");
+  c_show->add_flag("--pem", as_pem, "print the certificate itself, PEM")->excludes(json_flag);
 
   // crl
   std::string crl_out, crl_issuer = "issuing";
@@ -128,7 +130,10 @@ int RunCli(int argc, char** argv) {
     return Report(CmdCertIssueBatch(batch, std::cout, std::cerr));
   }
   if (c_revoke->parsed()) return Report(CmdCertRevoke(home, serial, reason, std::cout));
-  if (c_show->parsed()) return Report(CmdCertShow(home, serial, as_json, std::cout));
+  if (c_show->parsed()) {
+    const ShowFormat format = as_pem ? ShowFormat::kPem : as_json ? ShowFormat::kJson : ShowFormat::kText;
+    return Report(CmdCertShow(home, serial, format, std::cout));
+  }
   if (c_crl->parsed()) return Report(CmdCrl(home, crl_issuer, crl_out, std::cout));
   if (c_verify->parsed()) return Report(CmdAuditVerify(home, std::cout));
   if (c_serve->parsed()) {

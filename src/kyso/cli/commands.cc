@@ -121,23 +121,27 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
   if (a.out_dir.empty() || !fs::is_directory(a.out_dir)) {
     return InvalidArgumentError("--out-dir must be an existing folder");
   }
-  // Read and check every row before anything is issued.
+  // Read and check every row before anything is issued: a manifest with a bad row is
+  // refused whole. What depends on the CA (validity against the issuer) is checked per row.
   std::vector<pkix::CertRequest> csrs;
   std::vector<ca::Subject> subjects;
+  std::vector<std::size_t> lines_of;  // manifest line of each row, for messages
   std::size_t line_no = 0;
   std::istringstream lines(manifest);
   for (std::string line; std::getline(lines, line);) {
     ++line_no;
     if (line.empty() || line == "\r" || (line_no == 1 && line.starts_with("csr,"))) continue;
+    const std::string where = "manifest line " + std::to_string(line_no);
     std::vector<std::string> f = SplitCsvLine(line);
     if (f.size() < 4 || f.size() > 7) {
-      return InvalidArgumentError("manifest line " + std::to_string(line_no) +
-                                  ": expected csr,name,email,org[,unit...]");
+      return InvalidArgumentError(where + ": expected csr,name,email,org[,unit...]");
     }
-    KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, ReadCsr(f[0]),
-                          "manifest line " + std::to_string(line_no));
+    KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, ReadCsr(f[0]), where);
+    ca::Subject subject{f[1], f[2], f[3], std::vector<std::string>(f.begin() + 4, f.end())};
+    KYSO_RETURN_IF_ERROR(ca::ValidateSubject(subject), where);
     csrs.push_back(std::move(csr));
-    subjects.push_back(ca::Subject{f[1], f[2], f[3], std::vector<std::string>(f.begin() + 4, f.end())});
+    subjects.push_back(std::move(subject));
+    lines_of.push_back(line_no);
   }
   std::vector<ca::IssueRequest> reqs;
   for (std::size_t i = 0; i < csrs.size(); ++i) {
@@ -154,7 +158,8 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) {
         ++refused;
-        err << "kyso: row " << start + i + 1 << ": " << results[i].status().message() << "\n";
+        err << "kyso: manifest line " << lines_of[start + i] << ": "
+            << results[i].status().message() << "\n";
         continue;
       }
       KYSO_RETURN_IF_ERROR(WriteFileAtomically(fs::path(a.out_dir) / (results[i]->serial_hex + ".pem"),
@@ -177,7 +182,7 @@ Status CmdCertRevoke(const std::string& home, const std::string& serial, const s
   return OkStatus();
 }
 
-Status CmdCertShow(const std::string& home, const std::string& serial, bool as_json,
+Status CmdCertShow(const std::string& home, const std::string& serial, ShowFormat format,
                    std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(std::string s, NormalizeSerial(serial));
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home, /*with_ca=*/false));
@@ -203,7 +208,13 @@ Status CmdCertShow(const std::string& home, const std::string& serial, bool as_j
     j["revoked_at"] = *Iso(rec.revoked_at);
     j["revocation_reason"] = std::string(ca::ReasonName(rec.reason));
   }
-  if (as_json) {
+  if (format == ShowFormat::kPem) {
+    if (rec.cert_der.empty()) {
+      return FailedPreconditionError("certificate " + rec.serial_hex + " is " + status +
+                                     "; there is no signed certificate to print");
+    }
+    out << pkix::PemEncode(rec.cert_der, "CERTIFICATE");
+  } else if (format == ShowFormat::kJson) {
     out << j.dump(2) << "\n";
   } else {
     for (const auto& [k, v] : j.items()) {

@@ -37,7 +37,9 @@ Status CmdCertIssueBatch(const IssueBatchArgs& args, std::ostream& out, std::ost
 
 Status CmdCertRevoke(const std::string& home, const std::string& serial, const std::string& reason,
                      std::ostream& out);
-Status CmdCertShow(const std::string& home, const std::string& serial, bool json, std::ostream& out);
+enum class ShowFormat { kText, kJson, kPem };
+Status CmdCertShow(const std::string& home, const std::string& serial, ShowFormat format,
+                   std::ostream& out);
 Status CmdCaChain(const std::string& home, std::ostream& out);
 Status CmdCrl(const std::string& home, const std::string& issuer, const std::string& out_path,
               std::ostream& out);

@@ -140,6 +140,8 @@ Status InitDeployment(const InitOptions& o) {
 
   SystemClock clock;
   KYSO_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(home.database().string(), clock));
+  // SQLite gives its -wal and -shm files the database's mode.
+  fs::permissions(home.database(), fs::perms::owner_read | fs::perms::owner_write, ec);
   token::Token* t = tok.get();
   const bool pss = config.ca.rsa_pss;
   ca::KeyFactory keys = [t, pss](std::string_view label, KeySpec spec) {

@@ -20,7 +20,10 @@ namespace {
 
 constexpr auto kRefreshEvery = std::chrono::milliseconds(200);
 constexpr auto kUpkeepEvery = std::chrono::seconds(60);
-constexpr auto kRecoverAfter = std::chrono::seconds(60);
+// Long enough that no live process is still signing a row it recorded (a slow HSM signs a
+// 512-certificate slice in well under a minute); a race is harmless anyway: the store keeps
+// the first certificate completed for a serial.
+constexpr auto kRecoverAfter = std::chrono::minutes(5);
 
 // Upkeep reissues a CRL once half its interval has passed, renews the OCSP responder's
 // certificate before it expires and completes interrupted issuances.

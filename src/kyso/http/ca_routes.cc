@@ -97,7 +97,11 @@ Response CaRoutes::Ocsp(const Request& r) {
     if (r.target != kOcspPrefix && r.target != "/ocsp/") return Plain(404, "not found\n");
     der = r.body;
   } else if (r.method == "GET") {
-    Result<std::string> decoded = DecodeOcspGetPath(std::string_view(r.target).substr(6));
+    // "/ocsp" alone, or "/ocsp/" and the request; DecodeOcspGetPath refuses an empty one.
+    const std::string_view target = r.target;
+    const std::string_view suffix =
+        target.size() > kOcspPrefix.size() ? target.substr(kOcspPrefix.size() + 1) : "";
+    Result<std::string> decoded = DecodeOcspGetPath(suffix);
     if (!decoded.ok()) {
       return Der(ToString(pkix::EncodeOcspError(pkix::OcspResponseStatus::kMalformedRequest)),
                  "application/ocsp-response");

@@ -1,12 +1,41 @@
 #include "kyso/pkix/csr.h"
 
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "kyso/pkix/signer.h"
 
 namespace kyso::pkix {
 
 namespace {
+
+bool StrongDigest(int md_nid) {
+  return md_nid == NID_sha256 || md_nid == NID_sha384 || md_nid == NID_sha512;
+}
+
+// PssDigests gives the message and MGF1 digests of RSASSA-PSS parameters (RFC 4055 3.1),
+// where an absent hashAlgorithm or maskGenAlgorithm means SHA-1.
+Result<std::pair<int, int>> PssDigests(const X509_ALGOR* alg) {
+  int ptype = 0;
+  const void* pval = nullptr;
+  X509_ALGOR_get0(nullptr, &ptype, &pval, alg);
+  if (ptype != V_ASN1_SEQUENCE) return InvalidArgumentError("CSR has malformed RSASSA-PSS parameters");
+  const ASN1_STRING* seq = static_cast<const ASN1_STRING*>(pval);
+  const unsigned char* p = ASN1_STRING_get0_data(seq);
+  ossl::UniquePtr<RSA_PSS_PARAMS> params(d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
+  if (!params) return InvalidArgumentError("CSR has malformed RSASSA-PSS parameters");
+  const int md = params->hashAlgorithm ? OBJ_obj2nid(params->hashAlgorithm->algorithm) : NID_sha1;
+  int mgf_md = NID_sha1;
+  if (params->maskGenAlgorithm != nullptr) {
+    if (OBJ_obj2nid(params->maskGenAlgorithm->algorithm) != NID_mgf1) {
+      return InvalidArgumentError("CSR uses an RSASSA-PSS mask generation other than MGF1");
+    }
+    ossl::UniquePtr<X509_ALGOR> mgf_hash(static_cast<X509_ALGOR*>(
+        ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), params->maskGenAlgorithm->parameter)));
+    mgf_md = mgf_hash ? OBJ_obj2nid(mgf_hash->algorithm) : NID_undef;
+  }
+  return std::make_pair(md, mgf_md);
+}
 
 Status CheckSignatureAlgorithm(const X509_REQ* req) {
   const X509_ALGOR* alg = nullptr;
@@ -16,11 +45,18 @@ Status CheckSignatureAlgorithm(const X509_REQ* req) {
   int md_nid = NID_undef;
   int pk_nid = NID_undef;
   const int nid = OBJ_obj2nid(oid);
-  if (nid == NID_rsassaPss) return OkStatus();  // PSS parameters are checked on verify
+  if (nid == NID_rsassaPss) {
+    KYSO_ASSIGN_OR_RETURN(auto digests, PssDigests(alg));
+    if (!StrongDigest(digests.first) || !StrongDigest(digests.second)) {
+      return InvalidArgumentError(
+          "R7.2: CSR is signed with RSASSA-PSS over SHA-1; SHA-256 or stronger is required");
+    }
+    return OkStatus();
+  }
   if (OBJ_find_sigid_algs(nid, &md_nid, &pk_nid) != 1) {
     return InvalidArgumentError("CSR signature algorithm is not recognised");
   }
-  if (md_nid != NID_sha256 && md_nid != NID_sha384 && md_nid != NID_sha512) {
+  if (!StrongDigest(md_nid)) {
     return InvalidArgumentError(std::string("R7.2: CSR is signed with ") + OBJ_nid2sn(md_nid) +
                                 "; SHA-256 or stronger is required");
   }

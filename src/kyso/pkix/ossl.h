@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -31,6 +32,7 @@ KYSO_OSSL_DELETER(ASN1_OBJECT, ASN1_OBJECT_free)
 KYSO_OSSL_DELETER(ASN1_STRING, ASN1_STRING_free)
 KYSO_OSSL_DELETER(BIGNUM, BN_free)
 KYSO_OSSL_DELETER(X509_ALGOR, X509_ALGOR_free)
+KYSO_OSSL_DELETER(RSA_PSS_PARAMS, RSA_PSS_PARAMS_free)
 KYSO_OSSL_DELETER(BIO, BIO_free_all)
 KYSO_OSSL_DELETER(EVP_MD_CTX, EVP_MD_CTX_free)
 KYSO_OSSL_DELETER(EVP_PKEY, EVP_PKEY_free)

@@ -110,6 +110,30 @@ TEST(CsrTest, R7_2_AcceptsStrongRefusesWeak) {
   EXPECT_EQ(ParseCertRequest(d).status().code(), Code::kInvalidArgument);
 }
 
+std::string MakePssCsrPem(const EVP_MD* md) {
+  auto signer = Key("rsa-2048");
+  EVP_PKEY* pk = const_cast<EVP_PKEY*>(signer->public_key());
+  ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
+  X509_REQ_set_pubkey(req.get(), pk);
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, pk);
+  EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md);
+  X509_REQ_sign_ctx(req.get(), ctx.get());
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_REQ(bio.get(), req.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+TEST(CsrTest, R7_2_PssMustUseSha256OrStronger) {
+  EXPECT_TRUE(ParseCertRequest(AsBytes(MakePssCsrPem(EVP_sha256()))).ok());
+  EXPECT_EQ(ParseCertRequest(AsBytes(MakePssCsrPem(EVP_sha1()))).status().code(),
+            Code::kInvalidArgument);
+}
+
 TEST(CsrTest, RefusesBadSignatureGarbageAndOversize) {
   std::string pem = MakeCsrPem("rsa-2048", EVP_sha256());
   ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));

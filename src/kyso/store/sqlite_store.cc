@@ -167,22 +167,34 @@ class SqliteStore final : public Store {
     return txn.Commit();
   }
 
-  Status CompleteIssuances(std::span<const IssuedCertificate> issued, Time at,
-                           std::string_view actor) override {
+  Result<int> CompleteIssuances(std::span<IssuedCertificate> issued, Time at,
+                                std::string_view actor) override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
     KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
         "UPDATE certificates SET state = 'issued', cert_der = ?, issued_at = ?"
         " WHERE serial = ? AND state = 'pending'"));
+    KYSO_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "SELECT state, cert_der FROM certificates WHERE serial = ?"));
     KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
-    for (const IssuedCertificate& c : issued) {
+    int completed = 0;
+    for (IssuedCertificate& c : issued) {
       KYSO_RETURN_IF_ERROR(s.Bind(1, ByteSpan(c.cert_der)).Bind(2, Secs(at)).Bind(3, c.serial_hex).Run());
-      if (sqlite3_changes(db_.get()) != 1) {
-        return FailedPreconditionError("certificate " + c.serial_hex + " was not pending");
+      if (sqlite3_changes(db_.get()) == 1) {
+        KYSO_RETURN_IF_ERROR(audit.Append(db_, at, AuditEvent{std::string(actor), "cert.issue", c.serial_hex, "{}"}));
+        ++completed;
+        continue;
       }
-      KYSO_RETURN_IF_ERROR(audit.Append(db_, at, AuditEvent{std::string(actor), "cert.issue", c.serial_hex, "{}"}));
+      q.Bind(1, c.serial_hex);
+      KYSO_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row || q.Text(0) != "issued") {
+        return FailedPreconditionError("certificate " + c.serial_hex + " was not recorded as pending");
+      }
+      c.cert_der = q.Blob(1);
+      q.Reset();
     }
-    return txn.Commit();
+    KYSO_RETURN_IF_ERROR(txn.Commit());
+    return completed;
   }
 
   Status FailIssuance(std::string_view serial, std::string_view why, std::string_view actor) override {

@@ -95,8 +95,11 @@ class Store {
   // constraint: a duplicate fails the whole batch with kAlreadyExists.
   virtual Status RecordIssuances(std::span<const PendingIssuance> pending, std::string_view actor) = 0;
   // CompleteIssuances stores signed certificates of recorded serials and marks them issued.
-  virtual Status CompleteIssuances(std::span<const IssuedCertificate> issued, Time at,
-                                   std::string_view actor) = 0;
+  // A serial that another process completed meanwhile (crash recovery racing a slow signer)
+  // keeps its stored certificate, which replaces the entry's cert_der, so every caller hands
+  // out the one certificate the store holds. Returns how many it completed itself.
+  virtual Result<int> CompleteIssuances(std::span<IssuedCertificate> issued, Time at,
+                                        std::string_view actor) = 0;
   virtual Status FailIssuance(std::string_view serial_hex, std::string_view why,
                               std::string_view actor) = 0;
   virtual Result<std::vector<CertificateRecord>> ListPending() = 0;

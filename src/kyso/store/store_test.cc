@@ -75,6 +75,20 @@ TEST_F(StoreTest, RecordThenCompleteThenRevoke) {
   EXPECT_EQ(*store_->LastStatusChange(), (*changes)[0].seq);
 }
 
+TEST_F(StoreTest, CompletingTwiceKeepsTheFirstCertificate) {
+  PendingIssuance p = Pending("0c");
+  ASSERT_TRUE(store_->RecordIssuances(std::span(&p, 1), "console").ok());
+  IssuedCertificate first{"0c", Bytes{0x30, 0x01}};
+  EXPECT_EQ(*store_->CompleteIssuances(std::span(&first, 1), clock_.Now(), "recover"), 1);
+  IssuedCertificate second{"0c", Bytes{0x30, 0x02}};
+  EXPECT_EQ(*store_->CompleteIssuances(std::span(&second, 1), clock_.Now(), "batch"), 0);
+  EXPECT_EQ(second.cert_der, first.cert_der);
+  EXPECT_EQ(store_->GetCertificate("0c")->cert_der, first.cert_der);
+  IssuedCertificate never{"0d", Bytes{0x30, 0x03}};
+  EXPECT_EQ(store_->CompleteIssuances(std::span(&never, 1), clock_.Now(), "x").status().code(),
+            Code::kFailedPrecondition);
+}
+
 TEST_F(StoreTest, DuplicateSerialRefusedAndNothingStored) {
   Issue("01");
   std::vector<PendingIssuance> batch = {Pending("02"), Pending("01")};
