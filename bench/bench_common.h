@@ -1,6 +1,6 @@
 // Helpers shared by kyso's benchmarks: timing, temporary folders, running peer tools, and
-// instrumented wrappers around the Store and Signer interfaces so a phase breakdown can be
-// taken without touching src/.
+// an SQLite tracer and Signer wrappers so a phase breakdown can be taken without touching
+// src/.
 //
 // Benchmarks are not tests: they print numbers and ratios, and exit non-zero only when
 // something they measured produced a wrong answer.
@@ -23,8 +23,10 @@
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
+
+#include "kyso/base/status.h"
 #include "kyso/pkix/signer.h"
-#include "kyso/store/store.h"
 
 namespace kyso::bench {
 
@@ -143,101 +145,106 @@ inline double LoadAverage() {
   return l[0];
 }
 
-// PhaseClock splits an Authority::IssueBatch call into its phases by watching the store:
-// everything from the start of a chunk until RecordIssuances is "prepare" (validation and
-// TBSCertificate building), RecordIssuances is "record", the gap until CompleteIssuances is
-// "sign" (token signing on the worker threads plus assembling the certificates), and
-// CompleteIssuances is "complete". Mark() starts a batch.
+// PhaseTimes splits an Authority::IssueBatch call into its phases as seen from the database:
+// from the start of a chunk until the transaction that records it is "prepare" (validation
+// and TBSCertificate building), that transaction is "record", the gap until the transaction
+// that completes the chunk is "sign" (token signing on the worker threads plus assembling),
+// and that transaction is "complete". CRL generation adds the revoked-list query, the CRL
+// number transaction and the CRL-storing transaction.
 struct PhaseTimes {
   double prepare = 0, record = 0, sign = 0, complete = 0, list_revoked = 0, put_crl = 0,
          crl_number = 0;
   int chunks = 0;
 };
 
-// TimingStore delegates to a real store and attributes wall time to phases (see PhaseTimes).
-// It is not meant for concurrent IssueBatch calls.
-class TimingStore final : public store::Store {
+// SqlTracer watches every SQLite connection the process opens after Install() (through
+// sqlite3_auto_extension, so kyso's own store connection too) with SQLITE_TRACE_PROFILE, and
+// attributes transactions to phases by the statements they contain. It depends on no kyso
+// interface, only on the SQL text of sqlite_store.cc: if that changes, phases read zero
+// rather than the benchmark failing to build.
+class SqlTracer {
  public:
-  explicit TimingStore(store::Store& inner) : inner_(inner) {}
-
-  void Mark() { last_ = Clock_::now(); }
+  static SqlTracer& Get() {
+    static SqlTracer t;
+    return t;
+  }
+  // Install must run before the connections to watch are opened.
+  void Install() {
+    static const bool once = [] {
+      return sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&SqlTracer::OnOpen)) == SQLITE_OK;
+    }();
+    if (!once) Die("sqlite3_auto_extension");
+  }
+  // Mark starts a measured batch.
+  void Mark() {
+    std::lock_guard lock(mu_);
+    last_ = Clock_::now();
+    times_ = PhaseTimes{};
+  }
   PhaseTimes Take() {
+    std::lock_guard lock(mu_);
     PhaseTimes t = times_;
     times_ = PhaseTimes{};
     return t;
   }
 
-  Status PutCaKey(const store::CaKey& key, const store::AuditEvent& event) override {
-    return inner_.PutCaKey(key, event);
-  }
-  Result<store::CaKey> GetCaKey(std::string_view role) override { return inner_.GetCaKey(role); }
-  Status RecordIssuances(std::span<const store::PendingIssuance> pending,
-                         std::string_view actor) override {
-    const auto t0 = Clock_::now();
-    times_.prepare += Seconds(t0 - last_);
-    Status s = inner_.RecordIssuances(pending, actor);
-    last_ = Clock_::now();
-    times_.record += Seconds(last_ - t0);
-    ++times_.chunks;
-    return s;
-  }
-  Status CompleteIssuances(std::span<const store::IssuedCertificate> issued, Time at,
-                           std::string_view actor) override {
-    const auto t0 = Clock_::now();
-    times_.sign += Seconds(t0 - last_);
-    Status s = inner_.CompleteIssuances(issued, at, actor);
-    last_ = Clock_::now();
-    times_.complete += Seconds(last_ - t0);
-    return s;
-  }
-  Status FailIssuance(std::string_view serial_hex, std::string_view why,
-                      std::string_view actor) override {
-    return inner_.FailIssuance(serial_hex, why, actor);
-  }
-  Result<std::vector<store::CertificateRecord>> ListPending() override {
-    return inner_.ListPending();
-  }
-  Result<store::CertificateRecord> GetCertificate(std::string_view serial_hex) override {
-    return inner_.GetCertificate(serial_hex);
-  }
-  Result<int64_t> CountCertificates(store::CertState state) override {
-    return inner_.CountCertificates(state);
-  }
-  Status Revoke(std::string_view serial_hex, Time at, pkix::CrlReason reason,
-                std::string_view case_name, std::string_view actor) override {
-    return inner_.Revoke(serial_hex, at, reason, case_name, actor);
-  }
-  Result<std::vector<pkix::RevokedEntry>> ListRevoked(std::string_view issuer) override {
-    Stopwatch w;
-    auto r = inner_.ListRevoked(issuer);
-    times_.list_revoked += w.Elapsed();
-    return r;
-  }
-  Result<int64_t> NextCrlNumber(std::string_view issuer) override {
-    Stopwatch w;
-    auto r = inner_.NextCrlNumber(issuer);
-    times_.crl_number += w.Elapsed();
-    return r;
-  }
-  Status PutCrl(const store::CrlRecord& crl, std::string_view actor) override {
-    Stopwatch w;
-    Status s = inner_.PutCrl(crl, actor);
-    times_.put_crl += w.Elapsed();
-    return s;
-  }
-  Result<std::optional<store::CrlRecord>> LatestCrl(std::string_view issuer) override {
-    return inner_.LatestCrl(issuer);
-  }
-  Result<std::vector<store::StatusChange>> StatusChangesSince(int64_t seq) override {
-    return inner_.StatusChangesSince(seq);
-  }
-  Result<int64_t> LastStatusChange() override { return inner_.LastStatusChange(); }
-  Status AppendAudit(const store::AuditEvent& event) override { return inner_.AppendAudit(event); }
-  Result<store::AuditReport> VerifyAudit() override { return inner_.VerifyAudit(); }
-
  private:
-  store::Store& inner_;
+  enum class Kind { kNone, kRecord, kComplete, kPutCrl, kCrlNumber };
+
+  static int OnOpen(sqlite3* db, char**, const void*) {
+    sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, &SqlTracer::OnTrace, &Get());
+    return SQLITE_OK;
+  }
+  static int OnTrace(unsigned type, void* ctx, void* p, void* x) {
+    if (type != SQLITE_TRACE_PROFILE) return 0;
+    const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(p));
+    const auto ns = *static_cast<const sqlite3_int64*>(x);
+    if (sql != nullptr) static_cast<SqlTracer*>(ctx)->OnStatement(sql, ns);
+    return 0;
+  }
+  void OnStatement(std::string_view sql, int64_t ns) {
+    const auto end = Clock_::now();
+    const auto start = end - std::chrono::nanoseconds(ns);
+    std::lock_guard lock(mu_);
+    if (sql.starts_with("BEGIN")) {
+      txn_start_ = start;
+      kind_ = Kind::kNone;
+    } else if (sql.starts_with("COMMIT") || sql.starts_with("ROLLBACK")) {
+      const double dur = Seconds(end - txn_start_);
+      switch (kind_) {
+        case Kind::kRecord:
+          times_.prepare += Seconds(txn_start_ - last_);
+          times_.record += dur;
+          ++times_.chunks;
+          last_ = end;
+          break;
+        case Kind::kComplete:
+          times_.sign += Seconds(txn_start_ - last_);
+          times_.complete += dur;
+          last_ = end;
+          break;
+        case Kind::kPutCrl: times_.put_crl += dur; break;
+        case Kind::kCrlNumber: times_.crl_number += dur; break;
+        case Kind::kNone: break;
+      }
+      kind_ = Kind::kNone;
+    } else if (sql.find("INSERT INTO certificates(") != std::string_view::npos) {
+      kind_ = Kind::kRecord;
+    } else if (sql.find("SET state = 'issued'") != std::string_view::npos) {
+      kind_ = Kind::kComplete;
+    } else if (sql.find("INSERT INTO crls") != std::string_view::npos) {
+      kind_ = Kind::kPutCrl;
+    } else if (sql.find("INSERT INTO crl_numbers") != std::string_view::npos) {
+      kind_ = Kind::kCrlNumber;
+    } else if (sql.find("SELECT serial, revoked_at") != std::string_view::npos) {
+      times_.list_revoked += static_cast<double>(ns) / 1e9;
+    }
+  }
+
+  std::mutex mu_;
   Clock_::time_point last_ = Clock_::now();
+  Clock_::time_point txn_start_ = Clock_::now();
+  Kind kind_ = Kind::kNone;
   PhaseTimes times_;
 };
 

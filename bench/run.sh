@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/run.sh — build (if needed) and run kyso's benchmarks, then print a summary table.
+#
+#   bench/run.sh            all three: issuance, CRL, OCSP (about 4-5 minutes on 2 cores)
+#   bench/run.sh issue crl  only those
+#   QUICK=1 bench/run.sh    smaller sizes (N=2000 issuances, CRLs of 10k/100k, 3 s wrk runs)
+#
+# Environment: BUILD (default <repo>/build-bench). Full output goes to
+# $BUILD/bench/run-<time>.log; the table is printed at the end.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$REPO/build-bench}
+export BUILD
+WHICH=("$@")
+[ ${#WHICH[@]} -gt 0 ] || WHICH=(issue crl ocsp)
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$BUILD" --target kyso kyso_bench_issue kyso_bench_crl >/dev/null
+
+mkdir -p "$BUILD/bench"
+LOG=$BUILD/bench/run-$(date +%Y%m%dT%H%M%S).log
+: > "$LOG"
+
+{
+  echo "== machine =="
+  echo "date      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc     $(nproc)"
+  echo "cpu       $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "openssl   $(openssl version)"
+  echo "softhsm2  $(softhsm2-util --version 2>/dev/null || echo '?')"
+  echo "sqlite3   $(sqlite3 --version | cut -d' ' -f1)"
+  echo "wrk       $(wrk --version 2>&1 | head -1 | cut -d' ' -f2)"
+  echo "kyso      $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "load      $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee -a "$LOG"
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" 'BEGIN { exit !(l > 0.7) }'; then
+  echo "WARNING: load average $load1 — other work is running; numbers will be low and noisy." | tee -a "$LOG"
+fi
+
+if [ -n "${QUICK:-}" ]; then
+  ISSUE_ARGS=(-n 2000); CRL_ARGS=(--sizes 10000,100000); OCSP_ENV=(N=300 K=50 DURATION=3)
+else
+  ISSUE_ARGS=(-n 10000); CRL_ARGS=(--sizes 100000,1000000); OCSP_ENV=(N=1000 K=100 DURATION=10)
+fi
+
+for b in "${WHICH[@]}"; do
+  echo | tee -a "$LOG"
+  case "$b" in
+    issue) "$BUILD/bench/kyso_bench_issue" "${ISSUE_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
+    crl) "$BUILD/bench/kyso_bench_crl" "${CRL_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
+    ocsp) env "${OCSP_ENV[@]}" "$REPO/bench/ocsp.sh" 2>&1 | tee -a "$LOG" ;;
+    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp)" >&2; exit 2 ;;
+  esac
+done
+
+# Summary from the RESULT lines.
+echo
+python3 - "$LOG" <<'PY' | tee -a "$LOG"
+import sys
+r = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    f = line.split()
+    if len(f) >= 3 and f[0] == "RESULT":
+        r[f[1]] = f[2]
+v = lambda k: r.get(k, "-")
+rows = [("benchmark", "kyso", "peer", "ratio", "goal"), None]
+sp = v("openssl.speed.rsa2048.sign_per_s.1core")
+for t in ("2", "1"):
+    if f"issue.threads{t}.per_s" in r:
+        rows.append((f"issuance/s, {t} signing thread(s)", v(f"issue.threads{t}.per_s"),
+                     f"openssl speed rsa2048 {sp} sign/s", v(f"issue.threads{t}.ratio_vs_openssl_1core"),
+                     ">= 0.7" if t == "2" else ""))
+if "openssl.speed.rsa2048.sign_per_s.multi2" in r:
+    rows.append(("  openssl speed -multi 2", "", v("openssl.speed.rsa2048.sign_per_s.multi2") + " sign/s", "", ""))
+if "raw.token.sign_per_s.threads1" in r:
+    rows.append(("  raw SoftHSM2 C_Sign/s, 1 / 2 threads", v("raw.token.sign_per_s.threads1") + " / " + v("raw.token.sign_per_s.threads2"),
+                 "in-process " + v("raw.soft.sign_per_s.threads1") + " / " + v("raw.soft.sign_per_s.threads2"), "", ""))
+if "issue.softkey.threads2.per_s" in r:
+    rows.append(("  issuance/s, in-process key, 2 threads", v("issue.softkey.threads2.per_s"), "", "", ""))
+if "issue.nosign.per_s" in r:
+    rows.append(("  issuance/s, signing removed (ceiling)", v("issue.nosign.per_s"), "", "", ""))
+for name, label, goal in (("many", "OCSP req/s, K serials, keep-alive", ">= 20x"),
+                          ("one", "OCSP req/s, one serial, keep-alive", ">= 20x"),
+                          ("many.close", "OCSP req/s, Connection: close", ""),
+                          ("nonce", "OCSP req/s, nonce (signed per request)", ""),
+                          ("many.under_nonce_load", "OCSP req/s, cached, while 8 conns send nonces", "")):
+    k = f"ocsp.kyso.{name}.req_per_s"
+    if k in r:
+        peer = f"ocsp.openssl.{name}.req_per_s"
+        rows.append((label, str(round(float(r[k]))),
+                     "openssl ocsp " + str(round(float(r[peer]))) if peer in r else "",
+                     v(f"ocsp.ratio.{name}") + "x" if f"ocsp.ratio.{name}" in r else "", goal))
+sizes = sorted({int(k.split(".")[1]) for k in r if k.startswith("crl.") and k.endswith(".kyso_s")})
+for n in sizes:
+    rows.append((f"CRL, {n:,} revoked: generation s", v(f"crl.{n}.kyso_s"), "openssl ca -gencrl " + v(f"crl.{n}.openssl_s") + " s",
+                 v(f"crl.{n}.ratio_openssl_over_kyso") + "x", ""))
+    rows.append((f"  kyso serve refresh per 200 ms tick, ms", v(f"crl.{n}.serve_refresh_ms"), "", "", ""))
+    rows.append((f"  kyso GET /crl/issuing.crl handler, ms", v(f"crl.{n}.serve_get_crl_ms"), "", "", ""))
+    if f"crl.{n}.revoke_one_s" in r:
+        rows.append((f"  kyso cert revoke (one), s", v(f"crl.{n}.revoke_one_s"), "", "", ""))
+    if f"crl.{n}.covering.kyso_s" in r:
+        rows.append((f"  generation s with a covering index", v(f"crl.{n}.covering.kyso_s"), "", "", ""))
+if "ocsp.setup.cli_issue_per_s" in r:
+    rows.append(("kyso cert issue-batch, whole CLI, /s", v("ocsp.setup.cli_issue_per_s"), "", "", ""))
+w = [max(len(row[i]) for row in rows if row) for i in range(5)]
+print("== summary ==")
+for row in rows:
+    if row is None:
+        print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    else:
+        print("| " + " | ".join(c.ljust(x) for c, x in zip(row, w)) + " |")
+print("(ratios: issuance and OCSP are kyso / peer; CRL is openssl time / kyso time)")
+PY
+echo "full log: $LOG"
