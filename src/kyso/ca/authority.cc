@@ -5,6 +5,7 @@
 #include <functional>
 #include <thread>
 
+#include "kyso/base/parallel.h"
 #include "kyso/ca/internal/ca_certs.h"
 #include "kyso/pkix/der.h"
 #include "kyso/pkix/x509.h"
@@ -25,9 +26,9 @@ Status AddNameEntry(X509_NAME* name, int nid, std::string_view value) {
   return OkStatus();
 }
 
-// BuildCertificate makes an unsigned v3 certificate with a fresh serial.
+// BuildCertificate makes an unsigned v3 certificate with a fresh serial for the key of `csr`.
 Result<ossl::UniquePtr<X509>> BuildCertificate(const X509_NAME* subject, const X509_NAME* issuer,
-                                               const EVP_PKEY* key, Time not_before,
+                                               const pkix::CertRequest& csr, Time not_before,
                                                Time not_after) {
   ossl::UniquePtr<X509> cert(X509_new());
   KYSO_ASSIGN_OR_RETURN(Bytes serial, pkix::RandomSerial());
@@ -35,10 +36,10 @@ Result<ossl::UniquePtr<X509>> BuildCertificate(const X509_NAME* subject, const X
   if (!cert || !bn || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) == nullptr ||
       X509_set_subject_name(cert.get(), subject) != 1 ||
-      X509_set_issuer_name(cert.get(), issuer) != 1 ||
-      X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(key)) != 1) {
+      X509_set_issuer_name(cert.get(), issuer) != 1) {
     return ossl::Error("build certificate");
   }
+  KYSO_RETURN_IF_ERROR(pkix::CopyPublicKeyInfo(cert.get(), X509_REQ_get_X509_PUBKEY(csr.req.get())));
   KYSO_RETURN_IF_ERROR(pkix::SetTime(X509_getm_notBefore(cert.get()), not_before));
   KYSO_RETURN_IF_ERROR(pkix::SetTime(X509_getm_notAfter(cert.get()), not_after));
   return cert;
@@ -147,7 +148,7 @@ Result<Authority::Prepared> Authority::Prepare(const IssueRequest& r, Time now) 
 
   KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> cert,
                         BuildCertificate(name.get(), X509_get_subject_name(issuing_cert_.get()),
-                                         r.csr->public_key.get(), now, not_after));
+                                         *r.csr, now, not_after));
   const bool rsa = EVP_PKEY_is_a(r.csr->public_key.get(), "RSA");
   KYSO_RETURN_IF_ERROR(profiles_[static_cast<int>(r.profile)].AddTo(cert.get(), rsa));
   KYSO_RETURN_IF_ERROR(AddSubjectKeyId(cert.get()));
@@ -182,16 +183,18 @@ std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> 
     const std::size_t end = std::min(requests.size(), start + kBatchChunk);
     const Time now = clock_.Now();
     // 1. Validate and build every TBSCertificate of the chunk.
+    std::vector<Result<Prepared>> prepared(end - start, Result<Prepared>(InternalError("unprepared")));
+    ParallelFor(prepared.size(), threads,
+                [&](std::size_t k) { prepared[k] = Prepare(requests[start + k], now); });
     std::vector<store::PendingIssuance> pending;
     std::vector<std::size_t> index;
-    for (std::size_t i = start; i < end; ++i) {
-      Result<Prepared> p = Prepare(requests[i], now);
-      if (!p.ok()) {
-        results[i] = p.status();
+    for (std::size_t k = 0; k < prepared.size(); ++k) {
+      if (!prepared[k].ok()) {
+        results[start + k] = prepared[k].status();
         continue;
       }
-      pending.push_back(std::move(p->pending));
-      index.push_back(i);
+      pending.push_back(std::move(prepared[k]->pending));
+      index.push_back(start + k);
     }
     if (pending.empty()) continue;
     // 2. Record them durably before any is signed (DESIGN decision 3).
@@ -201,17 +204,7 @@ std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> 
     }
     // 3. Sign, on several token sessions at once.
     std::vector<Result<Bytes>> sigs(pending.size(), Result<Bytes>(InternalError("unsigned")));
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-      for (std::size_t k = next++; k < pending.size(); k = next++) {
-        sigs[k] = signer.Sign(pending[k].tbs_der);
-      }
-    };
-    std::vector<std::thread> pool;
-    const int n = std::max(1, std::min<int>(threads, static_cast<int>(pending.size())));
-    for (int t = 1; t < n; ++t) pool.emplace_back(work);
-    work();
-    for (std::thread& t : pool) t.join();
+    ParallelFor(pending.size(), threads, [&](std::size_t k) { sigs[k] = signer.Sign(pending[k].tbs_der); });
     // 4. Assemble and complete.
     std::vector<store::IssuedCertificate> issued;
     std::vector<std::size_t> issued_index;

@@ -59,7 +59,7 @@ class Authority final {
   Result<Issued> Issue(const IssueRequest& request, std::string_view actor);
 
   // IssueBatch issues many certificates with one durable commit to record a chunk and one to
-  // complete it, signing on `threads` threads. Results are in request order; a refused
+  // complete it, preparing and signing on `threads` threads. Results are in request order; a refused
   // request does not stop the others.
   std::vector<Result<Issued>> IssueBatch(std::span<const IssueRequest> requests,
                                          std::string_view actor, int threads = 2);

@@ -116,7 +116,13 @@ Bytes OcspResponder::Respond(ByteSpan request_der) {
   if (cacheable && singles[0].status != pkix::CertStatus::kUnknown) {
     std::unique_lock lock(mu_);
     if (generation != generation_) return std::move(response).value();
-    if (cache_.size() >= kMaxCached) cache_.clear();  // bounded; refills from hot serials
+    if (cache_.size() >= kMaxCached) {
+      // Bounded: drop an arbitrary tenth. Hot serials come back on their next request;
+      // clearing everything would send every client to the signing path at once.
+      for (std::size_t drop = kMaxCached / 10; drop > 0 && !cache_.empty(); --drop) {
+        cache_.erase(cache_.begin());
+      }
+    }
     std::vector<Cached>& entries = cache_[serial];
     std::erase_if(entries, [&](const Cached& c) { return c.cert_id_der == req->ids[0].der; });
     entries.push_back({req->ids[0].der, now, *response});

@@ -123,7 +123,7 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
   }
   // Read and check every row before anything is issued: a manifest with a bad row is
   // refused whole. What depends on the CA (validity against the issuer) is checked per row.
-  std::vector<pkix::CertRequest> csrs;
+  std::vector<Bytes> csr_files;
   std::vector<ca::Subject> subjects;
   std::vector<std::size_t> lines_of;  // manifest line of each row, for messages
   std::size_t line_no = 0;
@@ -136,12 +136,21 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
     if (f.size() < 4 || f.size() > 7) {
       return InvalidArgumentError(where + ": expected csr,name,email,org[,unit...]");
     }
-    KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, ReadCsr(f[0]), where);
+    KYSO_ASSIGN_OR_RETURN(std::string csr, ReadSmallFile(f[0], pkix::kMaxCsrLen), where);
     ca::Subject subject{f[1], f[2], f[3], std::vector<std::string>(f.begin() + 4, f.end())};
     KYSO_RETURN_IF_ERROR(ca::ValidateSubject(subject), where);
-    csrs.push_back(std::move(csr));
+    csr_files.emplace_back(csr.begin(), csr.end());
     subjects.push_back(std::move(subject));
     lines_of.push_back(line_no);
+  }
+  std::vector<Result<pkix::CertRequest>> parsed = pkix::ParseCertRequests(csr_files, a.threads);
+  std::vector<pkix::CertRequest> csrs;
+  csrs.reserve(parsed.size());
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (!parsed[i].ok()) {
+      return parsed[i].status().WithContext("manifest line " + std::to_string(lines_of[i]));
+    }
+    csrs.push_back(std::move(parsed[i]).value());
   }
   std::vector<ca::IssueRequest> reqs;
   for (std::size_t i = 0; i < csrs.size(); ++i) {

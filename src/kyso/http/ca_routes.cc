@@ -12,11 +12,11 @@ namespace {
 constexpr std::string_view kOcspPrefix = "/ocsp";
 
 Response Der(std::string body, std::string type, std::string cache = "") {
-  return Response{200, std::move(type), std::move(body), std::move(cache)};
+  return Response{200, std::move(type), std::move(body), nullptr, std::move(cache)};
 }
 
 Response Plain(unsigned status, std::string body) {
-  return Response{status, "text/plain; charset=utf-8", std::move(body), ""};
+  return Response{status, "text/plain; charset=utf-8", std::move(body), nullptr, ""};
 }
 
 std::string ToString(const Bytes& b) { return std::string(AsString(b)); }
@@ -62,14 +62,25 @@ CaRoutes::CaRoutes(ca::Authority& authority)
   (void)Refresh();
 }
 
+Status CaRoutes::Reload(std::string_view issuer, PublishedCrl& crl) {
+  // Polled every 200 ms: read the whole CRL only when its number moved.
+  KYSO_ASSIGN_OR_RETURN(int64_t number, authority_.store().LatestCrlNumber(issuer));
+  {
+    std::lock_guard lock(mu_);
+    if (number == crl.number) return OkStatus();
+  }
+  KYSO_ASSIGN_OR_RETURN(auto latest, authority_.store().LatestCrl(issuer));
+  if (!latest) return OkStatus();
+  auto der = std::make_shared<const std::string>(ToString(latest->der));
+  std::lock_guard lock(mu_);
+  crl = PublishedCrl{latest->number, std::move(der)};
+  return OkStatus();
+}
+
 Status CaRoutes::Refresh() {
   KYSO_RETURN_IF_ERROR(responder_.Refresh(), "OCSP refresh");
-  KYSO_ASSIGN_OR_RETURN(auto root, authority_.store().LatestCrl(ca::kRoot));
-  KYSO_ASSIGN_OR_RETURN(auto issuing, authority_.store().LatestCrl(ca::kIssuing));
-  std::lock_guard lock(mu_);
-  if (root) root_crl_ = ToString(root->der);
-  if (issuing) issuing_crl_ = ToString(issuing->der);
-  return OkStatus();
+  KYSO_RETURN_IF_ERROR(Reload(ca::kRoot, root_crl_));
+  return Reload(ca::kIssuing, issuing_crl_);
 }
 
 Response CaRoutes::Handle(const Request& r) {
@@ -85,10 +96,13 @@ Response CaRoutes::Handle(const Request& r) {
 }
 
 Response CaRoutes::Crl(std::string_view issuer) {
-  std::lock_guard lock(mu_);
-  const std::string& der = issuer == ca::kRoot ? root_crl_ : issuing_crl_;
-  if (der.empty()) return Plain(503, "no CRL yet\n");
-  return Der(der, "application/pkix-crl", "max-age=60");
+  std::shared_ptr<const std::string> der;
+  {
+    std::lock_guard lock(mu_);
+    der = issuer == ca::kRoot ? root_crl_.der : issuing_crl_.der;
+  }
+  if (!der) return Plain(503, "no CRL yet\n");
+  return Response{200, "application/pkix-crl", "", std::move(der), "max-age=60"};
 }
 
 Response CaRoutes::Ocsp(const Request& r) {

@@ -30,9 +30,15 @@ class CaRoutes final {
   ca::OcspResponder responder_;
   std::string root_der_;
   std::string issuing_der_;
+  struct PublishedCrl {
+    int64_t number = 0;
+    std::shared_ptr<const std::string> der;
+  };
+  Status Reload(std::string_view issuer, PublishedCrl& crl);
+
   std::mutex mu_;
-  std::string root_crl_;
-  std::string issuing_crl_;
+  PublishedCrl root_crl_;
+  PublishedCrl issuing_crl_;
 };
 
 // DecodeOcspGetPath turns the path suffix of an RFC 5019 GET ("/ocsp/MEIw...%3D") into the

@@ -41,7 +41,11 @@ TEST(ServerTest, ServesKeepsAliveAndBoundsBodies) {
   options.threads = 2;
   options.max_body_len = 1024;
   Server server(options, [](const Request& r) {
-    return Response{200, "text/plain", r.method + " " + r.target + " " + std::to_string(r.body.size()), ""};
+    if (r.target == "/shared") {
+      return Response{200, "text/plain", "", std::make_shared<const std::string>("shared"), ""};
+    }
+    return Response{200, "text/plain", r.method + " " + r.target + " " + std::to_string(r.body.size()),
+                    nullptr, ""};
   });
   Result<uint16_t> port = server.Start();
   ASSERT_TRUE(port.ok()) << port.status().ToString();
@@ -49,6 +53,7 @@ TEST(ServerTest, ServesKeepsAliveAndBoundsBodies) {
   Client c(*port);
   EXPECT_EQ(c.Do(bhttp::verb::get, "/a").body(), "GET /a 0");
   EXPECT_EQ(c.Do(bhttp::verb::post, "/b", "xyz").body(), "POST /b 3");  // same connection
+  EXPECT_EQ(c.Do(bhttp::verb::get, "/shared").body(), "shared");
   Client big(*port);
   EXPECT_EQ(big.Do(bhttp::verb::post, "/c", std::string(4096, 'x')).result_int(), 413);
   server.Stop();

@@ -65,29 +65,34 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       resp = handler_(r);
     } catch (const std::exception&) {
-      resp = {500, "text/plain; charset=utf-8", "internal error\n", ""};
+      resp = {500, "text/plain; charset=utf-8", "internal error\n", nullptr, ""};
     }
     Send(std::move(resp), req.keep_alive());
   }
 
   static Response MakeError(unsigned status, std::string body) {
-    return Response{status, "text/plain; charset=utf-8", std::move(body), ""};
+    return Response{status, "text/plain; charset=utf-8", std::move(body), nullptr, ""};
   }
 
   void Send(Response r, bool keep_alive) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+    // The body is sent from shared, immutable storage: a large CRL goes out to many clients
+    // without a copy per request.
+    body_ = r.shared_body ? std::move(r.shared_body)
+                          : std::make_shared<const std::string>(std::move(r.body));
+    auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>(
         static_cast<bhttp::status>(r.status), 11);
     res->set(bhttp::field::server, "kyso");
     res->set(bhttp::field::content_type, r.content_type);
     if (!r.cache_control.empty()) res->set(bhttp::field::cache_control, r.cache_control);
     res->keep_alive(keep_alive);
-    res->body() = std::move(r.body);
+    res->body() = boost::beast::span<const char>(body_->data(), body_->size());
     res->prepare_payload();
     response_ = res;
     stream_.expires_after(options_.idle_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                          self->response_.reset();
+                         self->body_.reset();
                          --self->active_;
                          if (ec || !keep_alive) return self->Close();
                          self->Read();
@@ -103,6 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<void> response_;
+  std::shared_ptr<const std::string> body_;
   const Handler& handler_;
   const ServerOptions& options_;
   std::atomic<int>& active_;

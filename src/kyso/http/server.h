@@ -21,6 +21,8 @@ struct Response {
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // shared_body, when set, is sent instead of `body` without copying it.
+  std::shared_ptr<const std::string> shared_body;
   std::string cache_control;  // empty: none
 };
 

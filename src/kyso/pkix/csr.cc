@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "kyso/base/parallel.h"
 #include "kyso/pkix/signer.h"
 
 namespace kyso::pkix {
@@ -79,6 +80,14 @@ Result<CertRequest> ParseCertRequest(ByteSpan in) {
   if (X509_REQ_verify(raw, out.public_key.get()) != 1) {
     return ossl::Error(Code::kInvalidArgument, "CSR signature does not verify");
   }
+  return out;
+}
+
+std::vector<Result<CertRequest>> ParseCertRequests(std::span<const Bytes> inputs, int threads) {
+  std::vector<Result<CertRequest>> out;
+  out.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) out.emplace_back(InternalError("unparsed"));
+  ParallelFor(inputs.size(), threads, [&](std::size_t i) { out[i] = ParseCertRequest(inputs[i]); });
   return out;
 }
 

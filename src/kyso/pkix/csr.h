@@ -1,5 +1,8 @@
 #pragma once
 
+#include <span>
+#include <vector>
+
 #include "kyso/base/bytes.h"
 #include "kyso/pkix/ossl.h"
 
@@ -18,5 +21,8 @@ struct CertRequest {
 // R7.2 (RSA >= 2048, ECDSA P-256/P-384), its signature algorithm (SHA-256 or stronger, never
 // SHA-1) and verifies its self-signature. Every failure is kInvalidArgument with one line.
 Result<CertRequest> ParseCertRequest(ByteSpan pem_or_der);
+
+// ParseCertRequests parses many requests on `threads` threads; results in input order.
+std::vector<Result<CertRequest>> ParseCertRequests(std::span<const Bytes> inputs, int threads);
 
 }  // namespace kyso::pkix

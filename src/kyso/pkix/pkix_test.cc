@@ -54,6 +54,25 @@ INSTANTIATE_TEST_SUITE_P(R7_2, SignerAlgorithms,
                                          std::make_pair("ec-p256", false),
                                          std::make_pair("ec-p384", false)));
 
+TEST(PublicKeyTest, CopyPublicKeyInfoMatchesSetPubkey) {
+  for (const char* spec : {"rsa-2048", "ec-p256", "ec-p384"}) {
+    auto key = Key(spec);
+    ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
+    X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key->public_key()));
+    ossl::UniquePtr<X509> a(X509_new()), b(X509_new());
+    X509_set_pubkey(a.get(), const_cast<EVP_PKEY*>(key->public_key()));
+    ASSERT_TRUE(CopyPublicKeyInfo(b.get(), X509_REQ_get_X509_PUBKEY(req.get())).ok()) << spec;
+    EXPECT_EQ(ossl::ToDer(i2d_X509_PUBKEY, static_cast<const X509_PUBKEY*>(X509_get_X509_PUBKEY(a.get()))),
+              ossl::ToDer(i2d_X509_PUBKEY, static_cast<const X509_PUBKEY*>(X509_get_X509_PUBKEY(b.get()))))
+        << spec;
+    // The copy is bytes only: the key decodes from the certificate once it is encoded.
+    const Bytes spki = ossl::ToDer(i2d_X509_PUBKEY, static_cast<const X509_PUBKEY*>(X509_get_X509_PUBKEY(b.get())));
+    const unsigned char* p = spki.data();
+    ossl::UniquePtr<EVP_PKEY> decoded(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
+    EXPECT_EQ(EVP_PKEY_eq(decoded.get(), key->public_key()), 1) << spec;
+  }
+}
+
 TEST(SerialTest, TwentyOctetsPositive) {
   for (int i = 0; i < 200; ++i) {
     Bytes s = *RandomSerial();

@@ -78,6 +78,37 @@ Status SetTime(ASN1_TIME* out, Time t) {
   return OkStatus();
 }
 
+Status CopyPublicKeyInfo(X509* cert, const X509_PUBKEY* from) {
+  ASN1_OBJECT* alg = nullptr;
+  const unsigned char* key = nullptr;
+  int key_len = 0;
+  X509_ALGOR* params = nullptr;
+  if (X509_PUBKEY_get0_param(&alg, &key, &key_len, &params, from) != 1) {
+    return ossl::Error(Code::kInvalidArgument, "unreadable public key");
+  }
+  int ptype = V_ASN1_UNDEF;
+  const void* pval = nullptr;
+  X509_ALGOR_get0(nullptr, &ptype, &pval, params);
+  void* pval_copy = nullptr;
+  if (ptype == V_ASN1_OBJECT) {
+    pval_copy = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
+  } else if (ptype == V_ASN1_SEQUENCE) {
+    pval_copy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
+  } else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+    return InvalidArgumentError("public key has unsupported algorithm parameters");
+  }
+  auto* key_copy = static_cast<unsigned char*>(OPENSSL_memdup(key, static_cast<std::size_t>(key_len)));
+  ASN1_OBJECT* alg_copy = OBJ_dup(alg);
+  if (key_copy == nullptr || alg_copy == nullptr ||
+      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), alg_copy, ptype, pval_copy, key_copy,
+                             key_len) != 1) {
+    OPENSSL_free(key_copy);
+    ASN1_OBJECT_free(alg_copy);
+    return ossl::Error("copy public key");
+  }
+  return OkStatus();
+}
+
 Bytes KeyIdentifier(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

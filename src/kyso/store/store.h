@@ -118,6 +118,8 @@ class Store {
   virtual Result<int64_t> NextCrlNumber(std::string_view issuer) = 0;
   virtual Status PutCrl(const CrlRecord& crl, std::string_view actor) = 0;
   virtual Result<std::optional<CrlRecord>> LatestCrl(std::string_view issuer) = 0;
+  // LatestCrlNumber is 0 when the issuer has no CRL yet; cheap, for change polling.
+  virtual Result<int64_t> LatestCrlNumber(std::string_view issuer) = 0;
 
   // StatusChangesSince gives revocations committed after `seq`, by any process, in order.
   virtual Result<std::vector<StatusChange>> StatusChangesSince(int64_t seq) = 0;

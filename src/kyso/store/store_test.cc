@@ -97,6 +97,14 @@ TEST_F(StoreTest, DuplicateSerialRefusedAndNothingStored) {
   EXPECT_EQ(store_->VerifyAudit()->events, 2);
 }
 
+TEST_F(StoreTest, ReopeningAppliesNoMigrationTwice) {
+  Issue("0e");
+  store_.reset();
+  auto again = OpenSqliteStore(path_, clock_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->GetCertificate("0e")->state, CertState::kIssued);
+}
+
 TEST_F(StoreTest, CrlNumbersIncreaseAndLatestIsKept) {
   EXPECT_EQ(*store_->NextCrlNumber("issuing"), 1);
   EXPECT_EQ(*store_->NextCrlNumber("issuing"), 2);
@@ -106,6 +114,8 @@ TEST_F(StoreTest, CrlNumbersIncreaseAndLatestIsKept) {
   ASSERT_TRUE(latest->has_value());
   EXPECT_EQ((*latest)->number, 2);
   EXPECT_FALSE(store_->LatestCrl("root")->has_value());
+  EXPECT_EQ(*store_->LatestCrlNumber("issuing"), 2);
+  EXPECT_EQ(*store_->LatestCrlNumber("root"), 0);
 }
 
 TEST_F(StoreTest, AuditChainVerifies) {
