@@ -176,7 +176,8 @@ TEST_F(AuthorityTest, RevocationShowsInCrlAndOcsp) {
   Bytes req_der(der, der + len);
   OPENSSL_free(der);
 
-  auto status_of = [&](const Bytes& resp) {
+  auto status_of = [&](const std::shared_ptr<const std::string>& resp_der) {
+    ByteSpan resp = AsBytes(*resp_der);
     const unsigned char* p = resp.data();
     ossl::UniquePtr<OCSP_RESPONSE> r(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(resp.size())));
     ossl::UniquePtr<OCSP_BASICRESP> b(OCSP_response_get1_basic(r.get()));
@@ -243,8 +244,8 @@ TEST_F(AuthorityTest, OcspSignerRenewsBeforeItExpires) {
 TEST_F(AuthorityTest, MalformedOcspGetsMalformedRequest) {
   OcspResponder ocsp(*store_, ca_->issuing_cert(), ca_->ocsp_cert().get(), ca_->ocsp_signer(), clock_,
                      std::chrono::hours(24));
-  Bytes resp = ocsp.Respond(AsBytes("\x30\x03\x02\x01\x01"));
-  EXPECT_EQ(HexEncode(resp), "30030a0101");
+  auto resp = ocsp.Respond(AsBytes("\x30\x03\x02\x01\x01"));
+  EXPECT_EQ(HexEncode(AsBytes(*resp)), "30030a0101");
 }
 
 TEST_F(AuthorityTest, BatchIssuesInOrderAndRefusesOnlyBadOnes) {

@@ -77,23 +77,53 @@ Result<Bytes> OcspResponder::Sign(std::span<const pkix::OcspSingle> singles, Tim
   return pkix::EncodeOcspResponse(data, signer_.algorithm(), sig, responder_cert_der_);
 }
 
-const Bytes* OcspResponder::FindCached(const std::string& serial, const Bytes& cert_id,
-                                       Time now) const {
-  auto it = cache_.find(serial);
-  if (it == cache_.end()) return nullptr;
-  for (const Cached& c : it->second) {
+const OcspResponder::Cached* OcspResponder::FindCached(const std::string& serial,
+                                                       const Bytes& cert_id, Time now) const {
+  auto it = by_serial_.find(serial);
+  if (it == by_serial_.end()) return nullptr;
+  for (const auto& c : it->second) {
     // Re-sign once half the validity has passed, so clients never see a stale nextUpdate.
-    if (c.cert_id_der == cert_id && now < c.this_update + validity_ / 2) return &c.response;
+    if (c->cert_id_der == cert_id && Fresh(*c, now)) return c.get();
   }
   return nullptr;
 }
 
-Bytes OcspResponder::Respond(ByteSpan request_der) {
-  Result<pkix::OcspRequest> req = pkix::ParseOcspRequest(request_der);
-  if (!req.ok()) return pkix::EncodeOcspError(pkix::OcspResponseStatus::kMalformedRequest);
+void OcspResponder::EvictSerial(const std::string& serial) {
+  auto it = by_serial_.find(serial);
+  if (it == by_serial_.end()) return;
+  for (const auto& c : it->second) by_request_.erase(c->request_der);
+  by_serial_.erase(it);
+}
+
+void OcspResponder::Insert(std::shared_ptr<Cached> entry, const std::string& serial) {
+  if (by_request_.size() >= kMaxCached) {
+    // Bounded: drop an arbitrary tenth of the serials. Hot serials come back on their next
+    // request; clearing everything would send every client to the signing path at once.
+    for (std::size_t drop = kMaxCached / 10; drop > 0 && !by_serial_.empty(); --drop) {
+      EvictSerial(by_serial_.begin()->first);
+    }
+  }
+  auto& entries = by_serial_[serial];
+  std::erase_if(entries, [&](const std::shared_ptr<Cached>& c) {
+    if (c->cert_id_der != entry->cert_id_der) return false;
+    by_request_.erase(c->request_der);
+    return true;
+  });
+  by_request_[entry->request_der] = entry;
+  entries.push_back(std::move(entry));
+}
+
+std::shared_ptr<const std::string> OcspResponder::Respond(ByteSpan request_der) {
+  auto error = [](pkix::OcspResponseStatus status) {
+    return std::make_shared<const std::string>(AsString(pkix::EncodeOcspError(status)));
+  };
+  if (auto hit = CachedAnswer(request_der)) return hit;
   const Time now = clock_.Now();
+  const std::string request(AsString(request_der));
+  Result<pkix::OcspRequest> req = pkix::ParseOcspRequest(request_der);
+  if (!req.ok()) return error(pkix::OcspResponseStatus::kMalformedRequest);
   for (const pkix::OcspCertId& id : req->ids) {
-    if (!IsOurs(id)) return pkix::EncodeOcspError(pkix::OcspResponseStatus::kUnauthorized);
+    if (!IsOurs(id)) return error(pkix::OcspResponseStatus::kUnauthorized);
   }
   const bool cacheable = !req->nonce && req->ids.size() == 1;
   std::string serial;
@@ -101,33 +131,34 @@ Bytes OcspResponder::Respond(ByteSpan request_der) {
   if (cacheable) {
     serial = HexEncode(req->ids[0].serial);
     std::shared_lock lock(mu_);
-    if (const Bytes* hit = FindCached(serial, req->ids[0].der, now)) return *hit;
+    if (const Cached* c = FindCached(serial, req->ids[0].der, now)) return c->response;
     generation = generation_;
   }
   std::vector<pkix::OcspSingle> singles;
   for (const pkix::OcspCertId& id : req->ids) {
-    Result<pkix::OcspSingle> s = Lookup(id, now);
-    if (!s.ok()) return pkix::EncodeOcspError(pkix::OcspResponseStatus::kTryLater);
-    singles.push_back(*s);
+    Result<pkix::OcspSingle> single = Lookup(id, now);
+    if (!single.ok()) return error(pkix::OcspResponseStatus::kTryLater);
+    singles.push_back(*single);
   }
-  Result<Bytes> response = Sign(singles, now, req->nonce);
-  if (!response.ok()) return pkix::EncodeOcspError(pkix::OcspResponseStatus::kInternalError);
+  Result<Bytes> signed_der = Sign(singles, now, req->nonce);
+  if (!signed_der.ok()) return error(pkix::OcspResponseStatus::kInternalError);
+  auto response = std::make_shared<const std::string>(AsString(*signed_der));
   // Unknown answers are not cached: the serial may be issued a moment later.
   if (cacheable && singles[0].status != pkix::CertStatus::kUnknown) {
     std::unique_lock lock(mu_);
-    if (generation != generation_) return std::move(response).value();
-    if (cache_.size() >= kMaxCached) {
-      // Bounded: drop an arbitrary tenth. Hot serials come back on their next request;
-      // clearing everything would send every client to the signing path at once.
-      for (std::size_t drop = kMaxCached / 10; drop > 0 && !cache_.empty(); --drop) {
-        cache_.erase(cache_.begin());
-      }
+    if (generation == generation_) {
+      Insert(std::make_shared<Cached>(Cached{request, req->ids[0].der, now, response}), serial);
     }
-    std::vector<Cached>& entries = cache_[serial];
-    std::erase_if(entries, [&](const Cached& c) { return c.cert_id_der == req->ids[0].der; });
-    entries.push_back({req->ids[0].der, now, *response});
   }
-  return std::move(response).value();
+  return response;
+}
+
+std::shared_ptr<const std::string> OcspResponder::CachedAnswer(ByteSpan request_der) const {
+  const Time now = clock_.Now();
+  std::shared_lock lock(mu_);
+  auto hit = by_request_.find(std::string(AsString(request_der)));
+  if (hit != by_request_.end() && Fresh(*hit->second, now)) return hit->second->response;
+  return nullptr;
 }
 
 Status OcspResponder::Refresh() {
@@ -137,7 +168,7 @@ Status OcspResponder::Refresh() {
   std::unique_lock lock(mu_);
   ++generation_;
   for (const store::StatusChange& c : changes) {
-    cache_.erase(c.serial_hex);
+    EvictSerial(c.serial_hex);
     last_change_ = c.seq;
   }
   return OkStatus();
@@ -147,13 +178,14 @@ void OcspResponder::SetResponderCert(const X509* responder_cert) {
   Bytes der = pkix::CertificateDer(responder_cert);
   std::unique_lock lock(mu_);
   responder_cert_der_ = std::move(der);
-  cache_.clear();
+  by_request_.clear();
+  by_serial_.clear();
   ++generation_;
 }
 
 std::size_t OcspResponder::cached() const {
   std::shared_lock lock(mu_);
-  return cache_.size();
+  return by_serial_.size();
 }
 
 }  // namespace kyso::ca

@@ -29,7 +29,12 @@ class OcspResponder final {
 
   // Respond always yields a DER OCSPResponse: malformedRequest for bad input, unauthorized
   // when asked about another CA's certificate, internalError when the store or token fails.
-  Bytes Respond(ByteSpan request_der);
+  // The result is shared and immutable: a cached answer is returned without a copy.
+  std::shared_ptr<const std::string> Respond(ByteSpan request_der);
+
+  // CachedAnswer gives the cached response to exactly these request bytes, or nullptr: the
+  // part of Respond that never signs, for the server's I/O threads.
+  std::shared_ptr<const std::string> CachedAnswer(ByteSpan request_der) const;
 
   // Refresh applies status changes committed since the last call.
   Status Refresh();
@@ -42,9 +47,10 @@ class OcspResponder final {
 
  private:
   struct Cached {
+    std::string request_der;  // the exact request bytes that asked for it
     Bytes cert_id_der;
     Time this_update;
-    Bytes response;
+    std::shared_ptr<const std::string> response;
   };
   struct IssuerHashes {
     int nid;
@@ -56,7 +62,10 @@ class OcspResponder final {
   Result<pkix::OcspSingle> Lookup(const pkix::OcspCertId& id, Time now);
   Result<Bytes> Sign(std::span<const pkix::OcspSingle> singles, Time now,
                      const std::optional<Bytes>& nonce);
-  const Bytes* FindCached(const std::string& serial, const Bytes& cert_id, Time now) const;
+  bool Fresh(const Cached& c, Time now) const { return now < c.this_update + validity_ / 2; }
+  const Cached* FindCached(const std::string& serial, const Bytes& cert_id, Time now) const;
+  void Insert(std::shared_ptr<Cached> entry, const std::string& serial);
+  void EvictSerial(const std::string& serial);
 
   store::Store& store_;
   pkix::Signer& signer_;
@@ -68,7 +77,10 @@ class OcspResponder final {
 
   static constexpr std::size_t kMaxCached = 200000;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::vector<Cached>> cache_;  // by serial hex
+  // Two views of one cache: by the exact request bytes, so the hot path skips parsing, and
+  // by serial, so a status change drops every answer about that certificate.
+  std::unordered_map<std::string, std::shared_ptr<Cached>> by_request_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Cached>>> by_serial_;
   int64_t last_change_ = 0;
   // generation_ changes whenever Refresh drops entries; a response built from a lookup made
   // before a drop is not cached, so a revocation can never be hidden by a racing request.

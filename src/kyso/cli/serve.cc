@@ -69,7 +69,9 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
   http::ServerOptions options;
   options.listen = args.listen.empty() ? d->config().server.listen : args.listen;
   options.threads = args.threads > 0 ? args.threads : d->config().server.threads;
-  http::Server server(options, [&routes](const http::Request& r) { return routes.Handle(r); });
+  http::Server server(options, http::AsyncHandler([&routes](http::Request r, http::Reply reply) {
+                        routes.HandleAsync(std::move(r), std::move(reply));
+                      }));
   Upkeep(d->authority(), routes);
   KYSO_ASSIGN_OR_RETURN(uint16_t port, server.Start());
 

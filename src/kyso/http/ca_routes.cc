@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <boost/asio/post.hpp>
+
 #include "kyso/pkix/ocsp.h"
 #include "kyso/pkix/x509.h"
 
@@ -53,14 +55,17 @@ Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
   return out;
 }
 
-CaRoutes::CaRoutes(ca::Authority& authority)
+CaRoutes::CaRoutes(ca::Authority& authority, int signing_threads)
     : authority_(authority),
       responder_(authority.store(), authority.issuing_cert(), authority.ocsp_cert().get(),
                  authority.ocsp_signer(), authority.clock(), authority.config().ca.ocsp_validity),
+      signing_pool_(static_cast<std::size_t>(std::max(1, signing_threads))),
       root_der_(ToString(pkix::CertificateDer(authority.root_cert()))),
       issuing_der_(ToString(pkix::CertificateDer(authority.issuing_cert()))) {
   (void)Refresh();
 }
+
+CaRoutes::~CaRoutes() { signing_pool_.join(); }
 
 Status CaRoutes::Reload(std::string_view issuer, PublishedCrl& crl) {
   // Polled every 200 ms: read the whole CRL only when its number moved.
@@ -105,28 +110,57 @@ Response CaRoutes::Crl(std::string_view issuer) {
   return Response{200, "application/pkix-crl", "", std::move(der), "max-age=60"};
 }
 
-Response CaRoutes::Ocsp(const Request& r) {
-  std::string der;
+Result<std::string> CaRoutes::OcspDer(const Request& r, Response* error) const {
   if (r.method == "POST") {
-    if (r.target != kOcspPrefix && r.target != "/ocsp/") return Plain(404, "not found\n");
-    der = r.body;
-  } else if (r.method == "GET") {
+    if (r.target != kOcspPrefix && r.target != "/ocsp/") {
+      *error = Plain(404, "not found\n");
+      return NotFoundError("");
+    }
+    return r.body;
+  }
+  if (r.method == "GET") {
     // "/ocsp" alone, or "/ocsp/" and the request; DecodeOcspGetPath refuses an empty one.
     const std::string_view target = r.target;
     const std::string_view suffix =
         target.size() > kOcspPrefix.size() ? target.substr(kOcspPrefix.size() + 1) : "";
     Result<std::string> decoded = DecodeOcspGetPath(suffix);
     if (!decoded.ok()) {
-      return Der(ToString(pkix::EncodeOcspError(pkix::OcspResponseStatus::kMalformedRequest)),
-                 "application/ocsp-response");
+      *error = Der(ToString(pkix::EncodeOcspError(pkix::OcspResponseStatus::kMalformedRequest)),
+                   "application/ocsp-response");
     }
-    der = std::move(decoded).value();
-  } else {
-    return Plain(405, "method not allowed\n");
+    return decoded;
   }
-  const Bytes resp = responder_.Respond(AsBytes(der));
-  return Der(ToString(resp), "application/ocsp-response",
-             r.method == "GET" ? "max-age=300, public, no-transform, must-revalidate" : "");
+  *error = Plain(405, "method not allowed\n");
+  return InvalidArgumentError("");
+}
+
+namespace {
+Response OcspResponse(const Request& r, std::shared_ptr<const std::string> der) {
+  return Response{200, "application/ocsp-response", "", std::move(der),
+                  r.method == "GET" ? "max-age=300, public, no-transform, must-revalidate" : ""};
+}
+}  // namespace
+
+Response CaRoutes::Ocsp(const Request& r) {
+  Response error;
+  Result<std::string> der = OcspDer(r, &error);
+  if (!der.ok()) return error;
+  return OcspResponse(r, responder_.Respond(AsBytes(*der)));
+}
+
+void CaRoutes::HandleAsync(Request r, Reply reply) {
+  const std::string_view path = r.target;
+  if (path != kOcspPrefix && !path.starts_with("/ocsp/")) return reply(Handle(r));
+  Response error;
+  Result<std::string> der = OcspDer(r, &error);
+  if (!der.ok()) return reply(std::move(error));
+  if (auto cached = responder_.CachedAnswer(AsBytes(*der))) {
+    return reply(OcspResponse(r, std::move(cached)));
+  }
+  boost::asio::post(signing_pool_, [this, r = std::move(r), der = std::move(der).value(),
+                                    reply = std::move(reply)] {
+    reply(OcspResponse(r, responder_.Respond(AsBytes(der))));
+  });
 }
 
 }  // namespace kyso::http

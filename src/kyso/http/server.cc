@@ -28,7 +28,7 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler, const ServerOptions& options,
+  Session(tcp::socket socket, const AsyncHandler& handler, const ServerOptions& options,
           std::atomic<int>& active)
       : stream_(std::move(socket)), handler_(handler), options_(options), active_(active) {}
 
@@ -61,13 +61,18 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     Request r{std::string(req.method_string()), std::string(req.target()),
               std::string(req[bhttp::field::content_type]), std::move(req.body())};
-    Response resp;
+    const bool keep_alive = req.keep_alive();
+    Reply reply = [self = shared_from_this(), keep_alive](Response resp) {
+      // dispatch: a reply made inside the handler is sent inline, on the session strand.
+      asio::dispatch(self->stream_.get_executor(), [self, keep_alive, resp = std::move(resp)]() mutable {
+        self->Send(std::move(resp), keep_alive);
+      });
+    };
     try {
-      resp = handler_(r);
+      handler_(std::move(r), std::move(reply));
     } catch (const std::exception&) {
-      resp = {500, "text/plain; charset=utf-8", "internal error\n", nullptr, ""};
+      Send(MakeError(500, "internal error\n"), false);
     }
-    Send(std::move(resp), req.keep_alive());
   }
 
   static Response MakeError(unsigned status, std::string body) {
@@ -109,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<void> response_;
   std::shared_ptr<const std::string> body_;
-  const Handler& handler_;
+  const AsyncHandler& handler_;
   const ServerOptions& options_;
   std::atomic<int>& active_;
 };
@@ -137,7 +142,7 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
 
 struct Server::Impl {
   ServerOptions options;
-  Handler handler;
+  AsyncHandler handler;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -158,10 +163,15 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+Server::Server(ServerOptions options, AsyncHandler handler) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
 }
+
+Server::Server(ServerOptions options, Handler handler)
+    : Server(std::move(options), [h = std::move(handler)](Request r, Reply reply) {
+        reply(h(r));
+      }) {}
 
 Server::~Server() { Stop(std::chrono::milliseconds(0)); }
 

@@ -27,6 +27,11 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+// Reply sends the response to a request; call it exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+// AsyncHandler may answer later, from another thread: slow work (a signature) then does not
+// hold a server thread that cached answers need.
+using AsyncHandler = std::function<void(Request, Reply)>;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
@@ -37,10 +42,11 @@ struct ServerOptions {
 };
 
 // Server is an HTTP/1.1 server on Boost.Beast with keep-alive, bounded request sizes and
-// timeouts. The handler runs on the server's threads and must be thread-safe.
+// timeouts. The handler is called on the server's threads and must be thread-safe.
 class Server final {
  public:
   Server(ServerOptions options, Handler handler);
+  Server(ServerOptions options, AsyncHandler handler);
   ~Server();
   Server(const Server&) = delete;
 
