@@ -66,6 +66,8 @@ TEST(ConfigTest, DefaultsRoundTripThroughToml) {
   EXPECT_EQ(parsed->ca.public_url, "https://ca.dongnai.gov.vn");
   EXPECT_EQ(parsed->ca.issuing_key, KeySpec::kEcP384);
   EXPECT_EQ(parsed->ca.province, "Đồng Nai");
+  EXPECT_EQ(parsed->ra.official_domains, std::vector<std::string>{"dongnai.gov.vn"});
+  EXPECT_EQ(parsed->ra.days_handover, 5);
 }
 
 TEST(ConfigTest, RejectsUnknownKeysAndOutOfRange) {
@@ -73,6 +75,9 @@ TEST(ConfigTest, RejectsUnknownKeysAndOutOfRange) {
   EXPECT_FALSE(ParseConfig("[ca]\nsubscriber_max_years = 6\n").ok());  // R4.1
   EXPECT_FALSE(ParseConfig("[ca]\nroot_validity_years = 21\n").ok());   // R4.3
   EXPECT_FALSE(ParseConfig("[nope]\n").ok());
+  EXPECT_FALSE(ParseConfig("[ra]\nrenewal_max_years = 4\n").ok());  // R4.2
+  EXPECT_FALSE(ParseConfig("[ra]\nofficial_domains = \"x\"\n").ok());
+  EXPECT_EQ(ParseConfig("[ra]\nrenewal_min_days_left = 60\n")->ra.renewal_min_days_left, 60);
   EXPECT_TRUE(ParseConfig("").ok());
 }
 

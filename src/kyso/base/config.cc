@@ -49,6 +49,23 @@ class Reader {
     return OkStatus();
   }
 
+  Status GetStrings(std::string_view key, std::vector<std::string>& out) {
+    seen_.insert(std::string(key));
+    if (table_ == nullptr) return OkStatus();
+    const toml::node* node = table_->get(key);
+    if (node == nullptr) return OkStatus();
+    const toml::array* arr = node->as_array();
+    if (arr == nullptr) return InvalidArgumentError(Where(key) + " must be a list of strings");
+    std::vector<std::string> values;
+    for (const toml::node& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v) return InvalidArgumentError(Where(key) + " must be a list of strings");
+      values.push_back(*v);
+    }
+    out = std::move(values);
+    return OkStatus();
+  }
+
   Status GetKey(std::string_view key, KeySpec& out) {
     std::string name(KeySpecName(out));
     KYSO_RETURN_IF_ERROR(Get(key, name));
@@ -102,6 +119,23 @@ Status ReadCa(const toml::table* t, Config::Ca& ca) {
   return r.CheckNoUnknown();
 }
 
+Status ReadRa(const toml::table* t, Config::Ra& ra) {
+  Reader r(t, "ra");
+  KYSO_RETURN_IF_ERROR(r.GetInt("renewal_min_days_left", ra.renewal_min_days_left, 0, 366));
+  KYSO_RETURN_IF_ERROR(r.GetInt("change_min_days_left", ra.change_min_days_left, 0, 366));
+  KYSO_RETURN_IF_ERROR(r.GetInt("renewal_max_years", ra.renewal_max_years, 1, 3));  // R4.2
+  KYSO_RETURN_IF_ERROR(r.GetStrings("official_domains", ra.official_domains));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_new", ra.days_new, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_renew", ra.days_renew, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_change", ra.days_change, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_revoke", ra.days_revoke, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_recover", ra.days_recover, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_handover", ra.days_handover, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetInt("days_lost", ra.days_lost, 0, 60));
+  KYSO_RETURN_IF_ERROR(r.GetStrings("holidays", ra.holidays));
+  return r.CheckNoUnknown();
+}
+
 }  // namespace
 
 Result<KeySpec> ParseKeySpec(std::string_view name) {
@@ -131,11 +165,12 @@ Result<Config> ParseConfig(std::string_view toml_text) {
   }
   Config config;
   for (const auto& [k, v] : root) {
-    if (k != "ca" && k != "token" && k != "server") {
+    if (k != "ca" && k != "ra" && k != "token" && k != "server") {
       return InvalidArgumentError("config: unknown section [" + std::string(k.str()) + "]");
     }
   }
   KYSO_RETURN_IF_ERROR(ReadCa(root["ca"].as_table(), config.ca), "config");
+  KYSO_RETURN_IF_ERROR(ReadRa(root["ra"].as_table(), config.ra), "config");
   Reader tok(root["token"].as_table(), "token");
   KYSO_RETURN_IF_ERROR(tok.Get("module", config.token.module), "config");
   KYSO_RETURN_IF_ERROR(tok.Get("label", config.token.label), "config");
@@ -152,6 +187,11 @@ std::string FormatConfig(const Config& c) {
     std::ostringstream os;
     os << toml::value<std::string>(s);
     return os.str();
+  };
+  auto Strings = [&q](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + q(v[i]);
+    return out + "]";
   };
   std::ostringstream os;
   os << "# kyso deployment settings. Every key is optional; shown here with its value.\n\n"
@@ -176,6 +216,22 @@ std::string FormatConfig(const Config& c) {
      << "root_crl_interval_hours = " << c.ca.root_crl_interval.count() << "\n"
      << "ocsp_validity_hours = " << c.ca.ocsp_validity.count() << "\n"
      << "ocsp_signer_validity_days = " << c.ca.ocsp_signer_validity_days << "\n\n"
+     << "[ra]\n"
+     << "renewal_min_days_left = " << c.ra.renewal_min_days_left << "      # R10.2\n"
+     << "change_min_days_left = " << c.ra.change_min_days_left << "      # R11.1\n"
+     << "renewal_max_years = " << c.ra.renewal_max_years << "      # R4.2: at most 3\n"
+     << "# R9.5: official e-mail domains for agencies without an email_domain of their own.\n"
+     << "official_domains = " << Strings(c.ra.official_domains) << "\n"
+     << "# R14.1: working days allowed per request kind (R13.2 recover, R12.3 handover).\n"
+     << "days_new = " << c.ra.days_new << "\n"
+     << "days_renew = " << c.ra.days_renew << "\n"
+     << "days_change = " << c.ra.days_change << "\n"
+     << "days_revoke = " << c.ra.days_revoke << "\n"
+     << "days_recover = " << c.ra.days_recover << "\n"
+     << "days_handover = " << c.ra.days_handover << "\n"
+     << "days_lost = " << c.ra.days_lost << "\n"
+     << "# Official days off as \"YYYY-MM-DD\"; empty: kyso's built-in list for 2026-2027.\n"
+     << "holidays = " << Strings(c.ra.holidays) << "\n\n"
      << "[token]\n"
      << "# PKCS#11 module; the embedded default is SoftHSM2 configured by softhsm2.conf here.\n"
      << "module = " << q(c.token.module) << "\n"

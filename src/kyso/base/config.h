@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "kyso/base/status.h"
@@ -40,6 +41,24 @@ struct Config {
     std::chrono::hours ocsp_validity{24};
     int ocsp_signer_validity_days = 90;
   } ca;
+  // Ra holds the registration workflow's configurable values (RULES.md, "configurable").
+  struct Ra {
+    int renewal_min_days_left = 30;  // R10.2 (the older national rule was 60)
+    int change_min_days_left = 30;   // R11.1
+    int renewal_max_years = 3;       // R4.2
+    // R9.5: official e-mail domains, used for agencies without their own email_domain.
+    std::vector<std::string> official_domains = {"dongnai.gov.vn"};
+    // R14.1, R12.3, R13.2: working days allowed per request kind.
+    int days_new = 3;
+    int days_renew = 3;
+    int days_change = 3;
+    int days_revoke = 3;
+    int days_recover = 1;   // R13.2
+    int days_handover = 5;  // R12.3
+    int days_lost = 5;
+    // Official days off (ISO dates). Empty: kyso's built-in list for 2026 and 2027.
+    std::vector<std::string> holidays;
+  } ra;
   struct Token {
     std::string module = "/usr/lib/softhsm/libsofthsm2.so";
     std::string label = "kyso-ca";

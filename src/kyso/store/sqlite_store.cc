@@ -72,6 +72,74 @@ DROP INDEX certificates_revoked;
 CREATE INDEX certificates_revoked
   ON certificates(issuer, serial, revoked_at, revocation_reason) WHERE revoked_at IS NOT NULL;
 )sql",
+    // 0003_registration: the workflow of the regulation.
+    R"sql(
+CREATE TABLE agencies(
+  code TEXT PRIMARY KEY,
+  parent_code TEXT,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  legal_entity INTEGER NOT NULL,
+  email_domain TEXT NOT NULL,
+  exchange_code TEXT NOT NULL);
+CREATE TABLE users(
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('provider', 'authority', 'focal', 'subscriber', 'auditor', 'admin')),
+  agency_code TEXT REFERENCES agencies(code),
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE subscribers(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('individual', 'organization', 'device')),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  workplace_code TEXT NOT NULL REFERENCES agencies(code),
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE requests(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('draft', 'submitted', 'approved', 'rejected', 'fulfilled', 'closed', 'cancelled')),
+  route TEXT NOT NULL CHECK (route IN ('provider', 'authority')),
+  exchange_code TEXT NOT NULL,
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  filed_by TEXT NOT NULL,
+  filed_at INTEGER NOT NULL,
+  due_date TEXT NOT NULL,
+  decided_by TEXT,
+  decided_at INTEGER,
+  reason TEXT NOT NULL DEFAULT '',
+  target_serial TEXT NOT NULL DEFAULT '',
+  payload TEXT NOT NULL,
+  parent_request INTEGER REFERENCES requests(id));
+CREATE INDEX requests_by_agency ON requests(agency_code, id);
+CREATE INDEX requests_by_state ON requests(state, id);
+CREATE INDEX requests_open_due ON requests(due_date, id) WHERE state IN ('submitted', 'approved');
+CREATE TABLE request_certificates(
+  request_id INTEGER NOT NULL REFERENCES requests(id),
+  serial TEXT NOT NULL REFERENCES certificates(serial),
+  PRIMARY KEY (request_id, serial));
+CREATE TABLE attachments(
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER NOT NULL REFERENCES requests(id),
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  content BLOB NOT NULL);
+CREATE TABLE lineage(
+  serial TEXT PRIMARY KEY REFERENCES certificates(serial),
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+  origin TEXT NOT NULL CHECK (origin IN ('new', 'renewal', 'change')),
+  parent_serial TEXT NOT NULL DEFAULT '',
+  renewed INTEGER NOT NULL,
+  request_id INTEGER NOT NULL REFERENCES requests(id));
+CREATE TABLE audit_checkpoints(
+  last_event_id INTEGER PRIMARY KEY,
+  head_hash BLOB NOT NULL,
+  at TEXT NOT NULL,
+  key_label TEXT NOT NULL,
+  signature BLOB NOT NULL);
+)sql",
 };
 
 constexpr std::string_view kStates[] = {"pending", "issued", "failed"};
@@ -353,6 +421,276 @@ class SqliteStore final : public Store {
     return s.Int(0);
   }
 
+  Status UpsertAgencies(std::span<const Agency> agencies, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "SELECT parent_code, name, kind, legal_entity, email_domain, exchange_code"
+        " FROM agencies WHERE code = ?"));
+    KYSO_ASSIGN_OR_RETURN(Stmt up, Stmt::Prepare(db_,
+        "INSERT INTO agencies VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET"
+        " parent_code = excluded.parent_code, name = excluded.name, kind = excluded.kind,"
+        " legal_entity = excluded.legal_entity, email_domain = excluded.email_domain,"
+        " exchange_code = excluded.exchange_code"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    const Time now = clock_.Now();
+    for (const Agency& a : agencies) {
+      q.Bind(1, a.code);
+      KYSO_ASSIGN_OR_RETURN(bool exists, q.Step());
+      const bool same = exists && q.Text(0) == a.parent_code && q.Text(1) == a.name &&
+                        q.Text(2) == a.kind && (q.Int(3) != 0) == a.legal_entity &&
+                        q.Text(4) == a.email_domain && q.Text(5) == a.exchange_code;
+      q.Reset();
+      if (same) continue;  // re-import of unchanged data changes nothing and audits nothing
+      KYSO_RETURN_IF_ERROR(up.Bind(1, a.code).Bind(2, a.parent_code).Bind(3, a.name).Bind(4, a.kind)
+                               .Bind(5, int64_t{a.legal_entity}).Bind(6, a.email_domain)
+                               .Bind(7, a.exchange_code).Run());
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor),
+          exists ? "agency.update" : "agency.create", a.code,
+          "{\"name\":" + JsonString(a.name) + ",\"parent\":" + JsonString(a.parent_code) +
+          ",\"legal_entity\":" + (a.legal_entity ? "true" : "false") + "}"}));
+    }
+    return txn.Commit();
+  }
+
+  Result<std::vector<Agency>> ListAgencies() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT code, parent_code, name, kind, legal_entity, email_domain, exchange_code"
+        " FROM agencies ORDER BY code"));
+    std::vector<Agency> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(Agency{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4) != 0, s.Text(5), s.Text(6)});
+    }
+    return out;
+  }
+
+  Status PutUser(const User& u, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO users VALUES (?, ?, ?, ?, ?)"));
+    s.Bind(1, u.name).Bind(2, u.role).Bind(4, u.password_hash).Bind(5, Secs(clock_.Now()));
+    if (u.agency_code.empty()) s.BindNull(3); else s.Bind(3, u.agency_code);
+    KYSO_RETURN_IF_ERROR(s.Run(), "user " + u.name);
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "user.create",
+        u.name, "{\"role\":" + JsonString(u.role) + ",\"agency\":" + JsonString(u.agency_code) + "}"}));
+    return txn.Commit();
+  }
+
+  Result<User> GetUser(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT name, role, COALESCE(agency_code, ''), password_hash FROM users WHERE name = ?"));
+    s.Bind(1, name);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFoundError("no user named " + std::string(name));
+    return User{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+  }
+
+  Result<Subscriber> GetSubscriber(int64_t id) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT id, kind, agency_code, workplace_code, name, email, data FROM subscribers WHERE id = ?"));
+    s.Bind(1, id);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFoundError("no subscriber " + std::to_string(id));
+    return Subscriber{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)};
+  }
+
+  Status InsertRequests(std::span<RequestRecord> requests, std::span<const Attachment> attachments,
+                        std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
+        "INSERT INTO requests(kind, state, route, exchange_code, agency_code, filed_by, filed_at,"
+        " due_date, reason, target_serial, payload, parent_request)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(Stmt att, Stmt::Prepare(db_,
+        "INSERT INTO attachments(request_id, name, sha256, content) VALUES (?, ?, ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    for (RequestRecord& r : requests) {
+      ins.Bind(1, r.kind).Bind(2, r.state).Bind(3, r.route).Bind(4, r.exchange_code)
+          .Bind(5, r.agency_code).Bind(6, r.filed_by).Bind(7, Secs(r.filed_at)).Bind(8, r.due_date)
+          .Bind(9, r.reason).Bind(10, r.target_serial).Bind(11, r.payload);
+      if (r.parent_request) ins.Bind(12, *r.parent_request); else ins.BindNull(12);
+      KYSO_RETURN_IF_ERROR(ins.Run(), "file request");
+      r.id = sqlite3_last_insert_rowid(db_.get());
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, r.filed_at, AuditEvent{std::string(actor), "request.file",
+          std::to_string(r.id), "{\"kind\":" + JsonString(r.kind) + ",\"agency\":" +
+          JsonString(r.agency_code) + ",\"state\":" + JsonString(r.state) + ",\"target\":" +
+          JsonString(r.target_serial) + ",\"due\":" + JsonString(r.due_date) + "}"}));
+    }
+    if (!attachments.empty() && requests.size() == 1) {
+      for (const Attachment& a : attachments) {
+        KYSO_RETURN_IF_ERROR(att.Bind(1, requests[0].id).Bind(2, a.name).Bind(3, a.sha256_hex)
+                                 .Bind(4, AsBytes(a.content)).Run(), "attachment");
+        KYSO_RETURN_IF_ERROR(audit.Append(db_, requests[0].filed_at, AuditEvent{std::string(actor),
+            "request.attach", std::to_string(requests[0].id),
+            "{\"name\":" + JsonString(a.name) + ",\"sha256\":" + JsonString(a.sha256_hex) + "}"}));
+      }
+    }
+    return txn.Commit();
+  }
+
+  Result<RequestRecord> GetRequest(int64_t id) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(auto rows, QueryRequests(std::string(kSelectRequest) + " WHERE id = ?", {id}, {}));
+    if (rows.empty()) return NotFoundError("no request " + std::to_string(id));
+    KYSO_ASSIGN_OR_RETURN(Stmt c, Stmt::Prepare(db_,
+        "SELECT serial FROM request_certificates WHERE request_id = ? ORDER BY rowid"));
+    c.Bind(1, id);
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, c.Step());
+      if (!row) break;
+      rows[0].certificate_serials.push_back(c.Text(0));
+    }
+    return std::move(rows[0]);
+  }
+
+  Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& f) override {
+    std::lock_guard lock(mu_);
+    std::string sql = std::string(kSelectRequest) + " WHERE 1";
+    std::vector<int64_t> ints;
+    std::vector<std::string> texts;
+    if (f.state) {
+      sql += " AND state = ?";
+      texts.push_back(*f.state);
+    }
+    if (f.due_before) {
+      sql += " AND state IN ('submitted', 'approved') AND due_date < ?";
+      texts.push_back(*f.due_before);
+    }
+    if (!f.agency_codes.empty()) {
+      sql += " AND agency_code IN (";
+      for (std::size_t i = 0; i < f.agency_codes.size(); ++i) {
+        sql += i ? ", ?" : "?";
+        texts.push_back(f.agency_codes[i]);
+      }
+      sql += ")";
+    }
+    if (f.before_id) {
+      sql += " AND id < ?";
+      ints.push_back(*f.before_id);
+    }
+    sql += " ORDER BY id DESC LIMIT " + std::to_string(std::min<std::size_t>(f.limit, 10000));
+    return QueryRequests(sql, ints, texts);
+  }
+
+  Status TransitionRequests(std::span<const int64_t> ids, std::string_view from, std::string_view to,
+                            std::string_view decided_by, std::string_view reason,
+                            std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    const Time now = clock_.Now();
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
+        "UPDATE requests SET state = ?, decided_by = COALESCE(?, decided_by),"
+        " decided_at = COALESCE(?, decided_at), reason = CASE WHEN ? = '' THEN reason ELSE ? END"
+        " WHERE id = ? AND state = ?"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    for (int64_t id : ids) {
+      u.Bind(1, to);
+      if (decided_by.empty()) {
+        u.BindNull(2).BindNull(3);
+      } else {
+        u.Bind(2, decided_by).Bind(3, Secs(now));
+      }
+      KYSO_RETURN_IF_ERROR(u.Bind(4, reason).Bind(5, reason).Bind(6, id).Bind(7, from).Run());
+      if (sqlite3_changes(db_.get()) != 1) {
+        return FailedPreconditionError("request " + std::to_string(id) + " is not " + std::string(from));
+      }
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "request." + std::string(to),
+          std::to_string(id), "{\"from\":" + JsonString(from) + ",\"reason\":" + JsonString(reason) + "}"}));
+    }
+    return txn.Commit();
+  }
+
+  Status Fulfil(int64_t request_id, std::span<FulfilledCertificate> certs, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    const Time now = clock_.Now();
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
+        "UPDATE requests SET state = 'fulfilled' WHERE id = ? AND state = 'approved'"));
+    KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
+    if (sqlite3_changes(db_.get()) != 1) {
+      return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
+    }
+    KYSO_ASSIGN_OR_RETURN(Stmt sub, Stmt::Prepare(db_,
+        "INSERT INTO subscribers(kind, agency_code, workplace_code, name, email, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(Stmt lin, Stmt::Prepare(db_, "INSERT INTO lineage VALUES (?, ?, ?, ?, ?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(Stmt rc, Stmt::Prepare(db_, "INSERT INTO request_certificates VALUES (?, ?)"));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    std::string serials;
+    for (FulfilledCertificate& c : certs) {
+      if (c.subscriber.id == 0) {
+        const Subscriber& s = c.subscriber;
+        KYSO_RETURN_IF_ERROR(sub.Bind(1, s.kind).Bind(2, s.agency_code).Bind(3, s.workplace_code)
+                                 .Bind(4, s.name).Bind(5, s.email).Bind(6, s.data).Bind(7, Secs(now)).Run(),
+                             "subscriber");
+        c.subscriber.id = sqlite3_last_insert_rowid(db_.get());
+        KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.create",
+            std::to_string(c.subscriber.id), "{\"kind\":" + JsonString(s.kind) + ",\"agency\":" +
+            JsonString(s.agency_code) + ",\"name\":" + JsonString(s.name) + "}"}));
+      }
+      if (c.lineage.serial.empty()) continue;  // a revocation fulfils without a new certificate
+      const Lineage& l = c.lineage;
+      KYSO_RETURN_IF_ERROR(lin.Bind(1, l.serial).Bind(2, c.subscriber.id).Bind(3, l.origin)
+                               .Bind(4, l.parent_serial).Bind(5, int64_t{l.renewed}).Bind(6, request_id).Run(),
+                           "lineage");
+      KYSO_RETURN_IF_ERROR(rc.Bind(1, request_id).Bind(2, l.serial).Run());
+      serials += (serials.empty() ? "" : ",") + JsonString(l.serial);
+    }
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "request.fulfilled",
+        std::to_string(request_id), "{\"certificates\":[" + serials + "]}"}));
+    return txn.Commit();
+  }
+
+  Result<Lineage> GetLineage(std::string_view serial) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT serial, subscriber_id, origin, parent_serial, renewed, request_id FROM lineage WHERE serial = ?"));
+    s.Bind(1, serial);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFoundError("certificate " + std::string(serial) + " was not issued through a request");
+    return Lineage{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4) != 0, s.Int(5)};
+  }
+
+  Status PutCheckpoint(const AuditCheckpoint& c, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?)"));
+    KYSO_RETURN_IF_ERROR(s.Bind(1, c.last_event_id).Bind(2, ByteSpan(c.head_hash)).Bind(3, c.at)
+                             .Bind(4, c.key_label).Bind(5, ByteSpan(c.signature)).Run(), "checkpoint");
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, clock_.Now(), AuditEvent{std::string(actor), "audit.checkpoint",
+        std::to_string(c.last_event_id), "{\"head\":\"" + HexEncode(c.head_hash) + "\"}"}));
+    return txn.Commit();
+  }
+
+  Result<std::vector<AuditCheckpoint>> ListCheckpoints() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT last_event_id, head_hash, at, key_label, signature FROM audit_checkpoints ORDER BY last_event_id"));
+    std::vector<AuditCheckpoint> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(AuditCheckpoint{s.Int(0), s.Blob(1), s.Text(2), s.Text(3), s.Blob(4)});
+    }
+    return out;
+  }
+
+  Result<std::pair<int64_t, Bytes>> AuditHead() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1"));
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::make_pair(int64_t{0}, Bytes(kAuditHashLen, 0));
+    return std::make_pair(s.Int(0), s.Blob(1));
+  }
+
   Status AppendAudit(const AuditEvent& event) override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
@@ -395,6 +733,42 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static constexpr std::string_view kSelectRequest =
+      "SELECT id, kind, state, route, exchange_code, agency_code, filed_by, filed_at, due_date,"
+      " COALESCE(decided_by, ''), decided_at, reason, target_serial, payload, parent_request FROM requests";
+
+  Result<std::vector<RequestRecord>> QueryRequests(const std::string& sql,
+                                                   const std::vector<int64_t>& ints,
+                                                   const std::vector<std::string>& texts) {
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    int i = 1;
+    for (const std::string& t : texts) s.Bind(i++, t);
+    for (int64_t v : ints) s.Bind(i++, v);
+    std::vector<RequestRecord> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      RequestRecord r;
+      r.id = s.Int(0);
+      r.kind = s.Text(1);
+      r.state = s.Text(2);
+      r.route = s.Text(3);
+      r.exchange_code = s.Text(4);
+      r.agency_code = s.Text(5);
+      r.filed_by = s.Text(6);
+      r.filed_at = FromSecs(s.Int(7));
+      r.due_date = s.Text(8);
+      r.decided_by = s.Text(9);
+      if (!s.IsNull(10)) r.decided_at = FromSecs(s.Int(10));
+      r.reason = s.Text(11);
+      r.target_serial = s.Text(12);
+      r.payload = s.Text(13);
+      if (!s.IsNull(14)) r.parent_request = s.Int(14);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   static constexpr std::string_view kSelectCert =
       "SELECT serial, issuer, profile, subject, not_before, not_after, state, tbs_der,"
       " cert_der, revoked_at, revocation_reason FROM certificates";

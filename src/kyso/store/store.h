@@ -11,6 +11,7 @@
 #include "kyso/base/clock.h"
 #include "kyso/base/status.h"
 #include "kyso/pkix/crl.h"
+#include "kyso/store/registry.h"
 
 namespace kyso::store {
 
@@ -77,6 +78,21 @@ struct AuditEvent {
   std::string payload;  // JSON text
 };
 
+struct AuditCheckpoint {
+  int64_t last_event_id = 0;
+  Bytes head_hash;
+  std::string at;
+  std::string key_label;
+  Bytes signature;  // over CheckpointMessage(last_event_id, head_hash)
+};
+
+// Fulfilment is what a fulfilled request leaves: for each certificate, its subscriber (new
+// ones are inserted and get their id) and its lineage.
+struct FulfilledCertificate {
+  Subscriber subscriber;
+  Lineage lineage;
+};
+
 struct AuditReport {
   int64_t events = 0;
   std::optional<int64_t> first_bad_id;  // set when the chain is broken
@@ -124,6 +140,33 @@ class Store {
   // StatusChangesSince gives revocations committed after `seq`, by any process, in order.
   virtual Result<std::vector<StatusChange>> StatusChangesSince(int64_t seq) = 0;
   virtual Result<int64_t> LastStatusChange() = 0;
+
+  // --- registration workflow ---
+  virtual Status UpsertAgencies(std::span<const Agency> agencies, std::string_view actor) = 0;
+  virtual Result<std::vector<Agency>> ListAgencies() = 0;
+  virtual Status PutUser(const User& user, std::string_view actor) = 0;
+  virtual Result<User> GetUser(std::string_view name) = 0;
+  virtual Result<Subscriber> GetSubscriber(int64_t id) = 0;
+
+  // InsertRequests files requests (state as given) with their attachments; ids are set.
+  virtual Status InsertRequests(std::span<RequestRecord> requests,
+                                std::span<const Attachment> attachments, std::string_view actor) = 0;
+  virtual Result<RequestRecord> GetRequest(int64_t id) = 0;
+  virtual Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) = 0;
+  // TransitionRequests moves requests from `from` to `to` state, recording the decision;
+  // kFailedPrecondition (nothing changed) if any is no longer in `from`.
+  virtual Status TransitionRequests(std::span<const int64_t> ids, std::string_view from,
+                                    std::string_view to, std::string_view decided_by,
+                                    std::string_view reason, std::string_view actor) = 0;
+  // Fulfil marks approved requests fulfilled with the certificates they produced.
+  virtual Status Fulfil(int64_t request_id, std::span<FulfilledCertificate> certificates,
+                        std::string_view actor) = 0;
+  virtual Result<Lineage> GetLineage(std::string_view serial) = 0;
+
+  virtual Status PutCheckpoint(const AuditCheckpoint& checkpoint, std::string_view actor) = 0;
+  virtual Result<std::vector<AuditCheckpoint>> ListCheckpoints() = 0;
+  // AuditHead gives the id and hash of the newest event (0 and zeros when empty).
+  virtual Result<std::pair<int64_t, Bytes>> AuditHead() = 0;
 
   virtual Status AppendAudit(const AuditEvent& event) = 0;
   // VerifyAudit recomputes the hash chain and names the first event that does not fit.
