@@ -86,7 +86,7 @@ DayNumber ToDayNumber(Date d) {
 Date FromDayNumber(DayNumber n) { return Date(std::chrono::sys_days(std::chrono::days(n))); }
 
 bool IsWeekend(DayNumber n) {
-  const std::chrono::weekday w(std::chrono::sys_days(std::chrono::days(n)));
+  const std::chrono::weekday w{std::chrono::sys_days{std::chrono::days{n}}};
   return w == std::chrono::Saturday || w == std::chrono::Sunday;
 }
 
@@ -140,9 +140,8 @@ std::optional<std::array<std::string_view, 3>> SplitDate(std::string_view text, 
   if (second == std::string_view::npos || text.find(sep, second + 1) != std::string_view::npos) {
     return std::nullopt;
   }
-  return std::array<std::string_view, 3>{text.substr(0, first),
-                                         text.substr(first + 1, second - first - 1),
-                                         text.substr(second + 1)};
+  return std::array<std::string_view, 3>{
+      text.substr(0, first), text.substr(first + 1, second - first - 1), text.substr(second + 1)};
 }
 
 Result<Date> MakeDate(int y, int m, int d) {
@@ -240,8 +239,7 @@ WorkingCalendar WorkingCalendar::VietnamDefault() {
 }
 
 const std::vector<Date>& WorkingCalendar::VietnamHolidays2026And2027() {
-  static const std::vector<Date> holidays(std::begin(kVietnamHolidays),
-                                          std::end(kVietnamHolidays));
+  static const std::vector<Date> holidays(std::begin(kVietnamHolidays), std::end(kVietnamHolidays));
   return holidays;
 }
 
@@ -260,8 +258,8 @@ WorkingCalendar::DayNumber WorkingCalendar::CountBetween(DayNumber from, DayNumb
   if (to <= from) {
     return 0;
   }
-  return WeekdaysBefore(to + 1) - WeekdaysBefore(from + 1) -
-         CountIn(weekday_holidays_, from, to) + CountIn(weekend_makeups_, from, to);
+  return WeekdaysBefore(to + 1) - WeekdaysBefore(from + 1) - CountIn(weekday_holidays_, from, to) +
+         CountIn(weekend_makeups_, from, to);
 }
 
 int WorkingCalendar::WorkingDaysBetween(Date from, Date to) const {
@@ -286,7 +284,7 @@ Date WorkingCalendar::AddWorkingDays(Date start, int n) const {
   const DayNumber span = 7 * ((n + later_holidays) / 5 + 1);
   // Binary search for the first day whose count reaches n: the count grows by one exactly on
   // working days, so that day is the n-th working day.
-  DayNumber lo = s;  // CountBetween(s, lo) < n
+  DayNumber lo = s;         // CountBetween(s, lo) < n
   DayNumber hi = s + span;  // CountBetween(s, hi) >= n
   while (hi - lo > 1) {
     const DayNumber mid = lo + (hi - lo) / 2;
