@@ -26,9 +26,9 @@ Status AddNameEntry(X509_NAME* name, int nid, std::string_view value) {
   return OkStatus();
 }
 
-// BuildCertificate makes an unsigned v3 certificate with a fresh serial for the key of `csr`.
+// BuildCertificate makes an unsigned v3 certificate with a fresh serial for `key`.
 Result<ossl::UniquePtr<X509>> BuildCertificate(const X509_NAME* subject, const X509_NAME* issuer,
-                                               const pkix::CertRequest& csr, Time not_before,
+                                               const X509_PUBKEY* key, Time not_before,
                                                Time not_after) {
   ossl::UniquePtr<X509> cert(X509_new());
   KYSO_ASSIGN_OR_RETURN(Bytes serial, pkix::RandomSerial());
@@ -39,7 +39,7 @@ Result<ossl::UniquePtr<X509>> BuildCertificate(const X509_NAME* subject, const X
       X509_set_issuer_name(cert.get(), issuer) != 1) {
     return ossl::Error("build certificate");
   }
-  KYSO_RETURN_IF_ERROR(pkix::CopyPublicKeyInfo(cert.get(), X509_REQ_get_X509_PUBKEY(csr.req.get())));
+  KYSO_RETURN_IF_ERROR(pkix::CopyPublicKeyInfo(cert.get(), key));
   KYSO_RETURN_IF_ERROR(pkix::SetTime(X509_getm_notBefore(cert.get()), not_before));
   KYSO_RETURN_IF_ERROR(pkix::SetTime(X509_getm_notAfter(cert.get()), not_after));
   return cert;
@@ -111,29 +111,46 @@ pkix::Signer& Authority::SignerFor(std::string_view issuer) const {
 }
 
 Result<Authority::Prepared> Authority::Prepare(const IssueRequest& r, Time now) const {
-  if (r.csr == nullptr || !r.csr->public_key) return InvalidArgumentError("a CSR is required");
+  const X509_PUBKEY* spki = nullptr;
+  const EVP_PKEY* key = nullptr;
+  if (r.csr != nullptr && r.csr->public_key) {
+    spki = X509_REQ_get_X509_PUBKEY(r.csr->req.get());
+    key = r.csr->public_key.get();
+  } else if (r.public_key_info != nullptr) {
+    spki = r.public_key_info;
+    key = X509_PUBKEY_get0(r.public_key_info);
+  }
+  if (spki == nullptr || key == nullptr) return InvalidArgumentError("a CSR is required");
   KYSO_RETURN_IF_ERROR(ValidateSubject(r.subject));
-  // R4.1: at most `subscriber_max_years` calendar years from notBefore; longer is refused,
-  // not capped.
-  const Time limit = AddYears(now, config_.ca.subscriber_max_years);
-  Time not_after = limit;
-  if (r.days) {
-    if (*r.days < 1) return InvalidArgumentError("--days must be at least 1");
-    if (*r.days > 366 * config_.ca.subscriber_max_years + 1 ||
-        now + std::chrono::days(*r.days) > limit) {
-      return InvalidArgumentError("R4.1: a certificate is valid for at most " +
-                                  std::to_string(config_.ca.subscriber_max_years) +
-                                  " years; " + std::to_string(*r.days) + " days is longer");
+  KYSO_ASSIGN_OR_RETURN(Time issuer_end, pkix::ToTime(X509_get0_notAfter(issuing_cert_.get())));
+  Time not_after;
+  if (r.not_after) {
+    not_after = *r.not_after;
+    if (not_after <= now) return InvalidArgumentError("the requested notAfter is in the past");
+    // R4.2 renewals are capped by the issuer, as the workflow asks.
+    if (r.cap_to_issuer && not_after > issuer_end) not_after = issuer_end;
+  } else {
+    // R4.1: at most `subscriber_max_years` calendar years from notBefore; longer is refused,
+    // not capped.
+    const Time limit = AddYears(now, config_.ca.subscriber_max_years);
+    not_after = limit;
+    if (r.days) {
+      if (*r.days < 1) return InvalidArgumentError("--days must be at least 1");
+      if (*r.days > 366 * config_.ca.subscriber_max_years + 1 ||
+          now + std::chrono::days(*r.days) > limit) {
+        return InvalidArgumentError("R4.1: a certificate is valid for at most " +
+                                    std::to_string(config_.ca.subscriber_max_years) +
+                                    " years; " + std::to_string(*r.days) + " days is longer");
+      }
+      not_after = now + std::chrono::days(*r.days);
     }
-    not_after = now + std::chrono::days(*r.days);
   }
   // R4.3: no subscriber certificate outlives its issuer.
-  KYSO_ASSIGN_OR_RETURN(Time issuer_end, pkix::ToTime(X509_get0_notAfter(issuing_cert_.get())));
   if (not_after > issuer_end) {
     return InvalidArgumentError("R4.3: the certificate would outlive the issuing CA (valid until " +
                                 FormatIso8601Utc(issuer_end) + ")");
   }
-  KYSO_RETURN_IF_ERROR(pkix::DefaultAlgorithmFor(r.csr->public_key.get(), false), "CSR key");
+  KYSO_RETURN_IF_ERROR(pkix::DefaultAlgorithmFor(key, false), "CSR key");
 
   // R7.1: C=VN, ST=<province>, O=<level-1 agency>, OU=<levels 2..4>, CN=<name>, E=<email>.
   ossl::UniquePtr<X509_NAME> name(X509_NAME_new());
@@ -148,8 +165,8 @@ Result<Authority::Prepared> Authority::Prepare(const IssueRequest& r, Time now) 
 
   KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> cert,
                         BuildCertificate(name.get(), X509_get_subject_name(issuing_cert_.get()),
-                                         *r.csr, now, not_after));
-  const bool rsa = EVP_PKEY_is_a(r.csr->public_key.get(), "RSA");
+                                         spki, now, not_after));
+  const bool rsa = EVP_PKEY_is_a(key, "RSA");
   KYSO_RETURN_IF_ERROR(profiles_[static_cast<int>(r.profile)].AddTo(cert.get(), rsa));
   KYSO_RETURN_IF_ERROR(AddSubjectKeyId(cert.get()));
   KYSO_RETURN_IF_ERROR(AddEmailSan(cert.get(), r.subject.email));

@@ -37,6 +37,12 @@ struct IssueRequest {
   const pkix::CertRequest* csr = nullptr;  // borrowed; its signature was verified on parse
   Subject subject;
   std::optional<int> days;  // validity; at most R4.1's limit, default that limit
+  // For a renewal or a change of information (the workflow decides those): the key of the
+  // existing certificate instead of a CSR, and an exact notAfter instead of `days` (R4.2,
+  // R11.1). A notAfter past the issuing CA is refused, or capped when `cap_to_issuer`.
+  const X509_PUBKEY* public_key_info = nullptr;
+  std::optional<Time> not_after;
+  bool cap_to_issuer = false;
 };
 
 struct Issued {

@@ -623,8 +623,19 @@ class SqliteStore final : public Store {
     KYSO_ASSIGN_OR_RETURN(Stmt lin, Stmt::Prepare(db_, "INSERT INTO lineage VALUES (?, ?, ?, ?, ?, ?)"));
     KYSO_ASSIGN_OR_RETURN(Stmt rc, Stmt::Prepare(db_, "INSERT INTO request_certificates VALUES (?, ?)"));
     KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt upd, Stmt::Prepare(db_,
+        "UPDATE subscribers SET agency_code = ?, workplace_code = ?, name = ?, email = ?, data = ?"
+        " WHERE id = ?"));
     std::string serials;
     for (FulfilledCertificate& c : certs) {
+      if (c.subscriber.id != 0 && c.update_subscriber) {
+        const Subscriber& s = c.subscriber;
+        KYSO_RETURN_IF_ERROR(upd.Bind(1, s.agency_code).Bind(2, s.workplace_code).Bind(3, s.name)
+                                 .Bind(4, s.email).Bind(5, s.data).Bind(6, s.id).Run(), "subscriber");
+        KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.update",
+            std::to_string(s.id), "{\"agency\":" + JsonString(s.agency_code) + ",\"email\":" +
+            JsonString(s.email) + ",\"name\":" + JsonString(s.name) + "}"}));
+      }
       if (c.subscriber.id == 0) {
         const Subscriber& s = c.subscriber;
         KYSO_RETURN_IF_ERROR(sub.Bind(1, s.kind).Bind(2, s.agency_code).Bind(3, s.workplace_code)

@@ -90,6 +90,7 @@ struct AuditCheckpoint {
 // ones are inserted and get their id) and its lineage.
 struct FulfilledCertificate {
   Subscriber subscriber;
+  bool update_subscriber = false;  // a change of information rewrites the subscriber's data
   Lineage lineage;
 };
 

@@ -29,20 +29,20 @@ struct FormError {
 
 // IndividualRow is one valid, normalised row of Mẫu 01.
 struct IndividualRow {
-  std::string ho_ten;                     // whitespace runs folded to one space
+  std::string ho_ten;                       // whitespace runs folded to one space
   std::chrono::year_month_day ngay_sinh{};  // date of birth
-  std::string cccd;                       // 12 digits
+  std::string cccd;                         // 12 digits
   std::chrono::year_month_day ngay_cap{};   // CCCD issue date
-  std::string noi_cap;                    // CCCD issue place
-  std::string email;                      // lower-cased; see EmailDomain() for R9.5
-  std::string co_quan;                    // agency name or code, as written; the caller resolves it
-  std::string tinh;                       // province
-  std::string chuc_vu;                    // position
-  std::string dien_thoai;                 // "0" + 9 digits, or "" when not given
-  std::string serial_cu;                  // old serial as pkix::SerialHex() gives it, or ""
-  std::string sim_pki;                    // one of kSimOperators, or "" for a USB PKI Token
-  std::string csr;                        // a file path as written, or ""; not opened here
-  std::size_t row = 0;                    // spreadsheet row number, see FormError
+  std::string noi_cap;                      // CCCD issue place
+  std::string email;                        // lower-cased; see EmailDomain() for R9.5
+  std::string co_quan;     // agency name or code, as written; the caller resolves it
+  std::string tinh;        // province
+  std::string chuc_vu;     // position
+  std::string dien_thoai;  // "0" + 9 digits, or "" when not given
+  std::string serial_cu;   // old serial as pkix::SerialHex() gives it, or ""
+  std::string sim_pki;     // one of kSimOperators, or "" for a USB PKI Token
+  std::string csr;         // a file path as written, or ""; not opened here
+  std::size_t row = 0;     // spreadsheet row number, see FormError
 };
 
 // OrganizationRow is one valid, normalised row of Mẫu 02.

@@ -1,0 +1,51 @@
+#pragma once
+
+// Test support: a CA hierarchy on in-process keys (KeySigner), for unit tests of the modules
+// above `ca`. Never used by the program itself.
+
+#include <map>
+#include <memory>
+#include <openssl/pem.h>
+
+#include "kyso/ca/authority.h"
+#include "kyso/pkix/csr.h"
+
+namespace kyso::ca::testing {
+
+inline Result<std::unique_ptr<Authority>> MakeTestAuthority(const Config& config, store::Store& store,
+                                                            const Clock& clock) {
+  auto keys = std::make_shared<std::map<std::string, ossl::UniquePtr<EVP_PKEY>>>();
+  KeyFactory factory = [keys](std::string_view label, KeySpec spec)
+      -> Result<std::unique_ptr<pkix::Signer>> {
+    KYSO_ASSIGN_OR_RETURN(auto k, pkix::KeySigner::Generate(KeySpecName(spec)));
+    (*keys)[std::string(label)].reset(EVP_PKEY_dup(const_cast<EVP_PKEY*>(k->public_key())));
+    return std::unique_ptr<pkix::Signer>(std::move(k));
+  };
+  KYSO_RETURN_IF_ERROR(CreateHierarchy(config, store, factory, clock));
+  CaSigners signers;
+  std::unique_ptr<pkix::Signer>* slots[] = {&signers.root, &signers.issuing, &signers.ocsp};
+  const char* labels[] = {"kyso-root", "kyso-issuing", "kyso-ocsp"};
+  for (int i = 0; i < 3; ++i) {
+    ossl::UniquePtr<EVP_PKEY> key = std::move((*keys)[labels[i]]);
+    KYSO_ASSIGN_OR_RETURN(pkix::SignatureAlgorithm alg, pkix::DefaultAlgorithmFor(key.get(), false));
+    KYSO_ASSIGN_OR_RETURN(auto signer, pkix::KeySigner::Create(std::move(key), alg));
+    *slots[i] = std::move(signer);
+  }
+  return Authority::Open(config, store, std::move(signers), clock);
+}
+
+// CsrPem makes a fresh EC P-256 key and a CSR for it, PEM.
+inline std::string CsrPem() {
+  auto key = pkix::KeySigner::Generate("ec-p256");
+  EVP_PKEY* pk = const_cast<EVP_PKEY*>((*key)->public_key());
+  ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
+  X509_REQ_set_pubkey(req.get(), pk);
+  X509_REQ_sign(req.get(), pk, EVP_sha256());
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_REQ(bio.get(), req.get());
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace kyso::ca::testing

@@ -1,0 +1,724 @@
+#include "kyso/ra/workflow.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "kyso/ca/reason.h"
+#include "kyso/pkix/csr.h"
+#include "kyso/pkix/x509.h"
+#include "kyso/ra/forms/forms.h"
+
+namespace kyso::ra {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kProviderCode = "G11.07.05";   // R8.1
+constexpr std::string_view kAuthorityCode = "H19.5";      // R8.2
+
+struct KindInfo {
+  RequestKind kind;
+  std::string_view name;
+};
+constexpr KindInfo kKinds[] = {
+    {RequestKind::kNewIndividual, "new-individual"}, {RequestKind::kNewOrganization, "new-organization"},
+    {RequestKind::kNewDevice, "new-device"},         {RequestKind::kRenew, "renew"},
+    {RequestKind::kChange, "change"},                {RequestKind::kRevoke, "revoke"},
+    {RequestKind::kRecover, "recover"},              {RequestKind::kHandover, "handover"},
+    {RequestKind::kLost, "lost"},
+};
+
+bool IsNew(RequestKind k) {
+  return k == RequestKind::kNewIndividual || k == RequestKind::kNewOrganization ||
+         k == RequestKind::kNewDevice;
+}
+
+std::string Field(const FilingInput& in, const std::string& key) {
+  auto it = in.fields.find(key);
+  return it == in.fields.end() ? "" : it->second;
+}
+
+std::string EmailDomain(std::string_view email) {
+  const auto at = email.rfind('@');
+  return at == std::string_view::npos ? "" : std::string(email.substr(at + 1));
+}
+
+// R9.5: the e-mail is on one of the official domains (subdomains count).
+Status CheckOfficialEmail(std::string_view email, const std::vector<std::string>& domains,
+                          std::string_view where) {
+  std::string domain = EmailDomain(email);
+  std::transform(domain.begin(), domain.end(), domain.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const std::string& d : domains) {
+    if (domain == d || (domain.size() > d.size() && domain.ends_with("." + d))) return OkStatus();
+  }
+  std::string list;
+  for (const std::string& d : domains) list += (list.empty() ? "" : ", ") + d;
+  return InvalidArgumentError("R9.5: " + std::string(where) + "e-mail " + std::string(email) +
+                              " is not on an official domain (" + list + ")");
+}
+
+Result<Bytes> CsrDer(const FilingInput& in, const std::string& path) {
+  if (!in.read_file) return FailedPreconditionError("cannot read CSR files here");
+  KYSO_ASSIGN_OR_RETURN(std::string data, in.read_file(path));
+  KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, pkix::ParseCertRequest(AsBytes(data)),
+                        "CSR " + path);
+  return ossl::ToDer(i2d_X509_REQ, static_cast<const X509_REQ*>(csr.req.get()));
+}
+
+std::string IsoDate(Date d) { return FormatDate(d); }
+
+}  // namespace
+
+Result<RequestKind> ParseRequestKind(std::string_view name) {
+  for (const KindInfo& k : kKinds) {
+    if (k.name == name) return k.kind;
+  }
+  return InvalidArgumentError("unknown request kind '" + std::string(name) +
+                              "' (new-individual, new-organization, new-device, renew, change, "
+                              "revoke, recover, handover, lost)");
+}
+
+std::string_view RequestKindName(RequestKind kind) {
+  for (const KindInfo& k : kKinds) {
+    if (k.kind == kind) return k.name;
+  }
+  return "?";
+}
+
+Workflow::Workflow(const Config& config, store::Store& store, ca::Authority* authority,
+                   const Clock& clock)
+    : config_(config),
+      store_(store),
+      authority_(authority),
+      clock_(clock),
+      calendar_(WorkingCalendar::VietnamDefault()) {}
+
+Status Workflow::Load() {
+  if (!config_.ra.holidays.empty()) {
+    std::vector<Date> days;
+    for (const std::string& h : config_.ra.holidays) {
+      KYSO_ASSIGN_OR_RETURN(Date d, ParseDate(h), "ra.holidays");
+      days.push_back(d);
+    }
+    calendar_ = WorkingCalendar(std::move(days));
+  }
+  KYSO_ASSIGN_OR_RETURN(std::vector<store::Agency> agencies, store_.ListAgencies());
+  tree_ = std::make_unique<AgencyTree>(std::move(agencies));
+  return OkStatus();
+}
+
+std::string Workflow::Today() const { return IsoDate(LocalDate(clock_.Now())); }
+
+std::string Workflow::DueDate(int working_days) const {
+  return IsoDate(calendar_.AddWorkingDays(LocalDate(clock_.Now()), working_days));
+}
+
+// R9.1: routing by the table of RULES.md.
+Result<Workflow::Routing> Workflow::Route(RequestKind kind, const FilingInput& in) const {
+  const Config::Ra& c = config_.ra;
+  const std::string provider_code(kProviderCode);
+  const std::string authority_code(kAuthorityCode);
+  switch (kind) {
+    case RequestKind::kNewIndividual:
+    case RequestKind::kNewOrganization:
+    case RequestKind::kNewDevice:
+      return Routing{"provider", provider_code, c.days_new};
+    case RequestKind::kRenew:
+      return Routing{"authority", authority_code, c.days_renew};
+    case RequestKind::kChange:
+      return Routing{"authority", authority_code, c.days_change};
+    case RequestKind::kRevoke:
+      return Routing{"provider", provider_code, c.days_revoke};
+    case RequestKind::kRecover: {
+      // R13.1: a PKI Token is recovered by the authority, a SIM PKI by the provider.
+      const std::string device = Field(in, "device");
+      if (device == "token" || device.empty()) {
+        return Routing{"authority", authority_code, c.days_recover};
+      }
+      if (device == "sim") return Routing{"provider", provider_code, c.days_recover};
+      return InvalidArgumentError("R13.1: --field device= is 'token' or 'sim'");
+    }
+    case RequestKind::kHandover:
+      return Routing{"provider", "", c.days_handover};
+    case RequestKind::kLost:
+      return Routing{"provider", "", c.days_lost};
+  }
+  return InternalError("unrouted kind");
+}
+
+Result<std::string> Workflow::FilingAgency(const Actor& actor, const FilingInput& in) const {
+  // R3.6: only a managing agency files, through its focal person; never the individual.
+  if (actor.role == Role::kSubscriber) {
+    return PermissionDeniedError("R3.6: a subscriber does not file requests; the managing agency does");
+  }
+  if (actor.role != Role::kFocal && actor.role != Role::kConsole && actor.role != Role::kAdmin) {
+    return PermissionDeniedError("R3.6: only the managing agency's focal person files requests");
+  }
+  std::string code = actor.role == Role::kFocal ? actor.agency_code : Field(in, "agency");
+  if (code.empty() && !in.target_serial.empty()) {
+    // The console filing about an existing certificate files for its managing agency.
+    auto lineage = store_.GetLineage(in.target_serial);
+    if (lineage.ok()) {
+      auto sub = store_.GetSubscriber(lineage->subscriber_id);
+      if (sub.ok()) code = sub->agency_code;
+    }
+  }
+  if (code.empty()) {
+    return InvalidArgumentError("the filing agency is needed: --field agency=CODE (or --as a focal person)");
+  }
+  const store::Agency* agency = tree_->Find(code);
+  if (agency == nullptr) {
+    return PermissionDeniedError("R2.1: agency " + code + " is not in the province's tree");
+  }
+  if (!agency->legal_entity) {
+    return PermissionDeniedError("R3.6: " + agency->name +
+                                 " has no legal personality of its own; its managing agency files");
+  }
+  return agency->code;
+}
+
+Status Workflow::CheckCanSee(const Actor& actor, const store::RequestRecord& r) const {
+  switch (actor.role) {
+    case Role::kConsole:
+    case Role::kAdmin:
+    case Role::kAuditor:
+    case Role::kProvider:
+    case Role::kAuthority:
+      return OkStatus();
+    case Role::kFocal:
+      // R15.2: a focal person sees and acts on their own agency's subtree only.
+      if (tree_->Contains(actor.agency_code, r.agency_code)) return OkStatus();
+      return PermissionDeniedError("R15.2: request " + std::to_string(r.id) +
+                                   " belongs to another agency");
+    case Role::kSubscriber:
+      return PermissionDeniedError("R15.2: subscribers do not see requests");
+  }
+  return PermissionDeniedError("no rights");
+}
+
+Status Workflow::CheckDecider(const Actor& actor, const store::RequestRecord& r) const {
+  if (actor.role == Role::kConsole) return OkStatus();
+  const Role needed = r.route == "provider" ? Role::kProvider : Role::kAuthority;
+  if (actor.role != needed) {
+    // R12.2 names revocation in particular: only the provider revokes.
+    const std::string rule = r.kind == "revoke" ? "R12.2" : "R9.1";
+    return PermissionDeniedError(rule + ": a " + r.kind + " request is decided by the " + r.route +
+                                 ", not by " + std::string(RoleName(actor.role)));
+  }
+  return OkStatus();
+}
+
+Status Workflow::CheckTarget(const Actor& actor, RequestKind kind, const std::string& serial,
+                             const FilingInput& in) const {
+  KYSO_ASSIGN_OR_RETURN(store::CertificateRecord cert, store_.GetCertificate(serial));
+  if (cert.issuer != ca::kIssuing || cert.profile == "ocsp") {
+    return InvalidArgumentError("certificate " + serial + " is not a subscriber certificate");
+  }
+  Result<store::Lineage> lineage = store_.GetLineage(serial);
+  std::optional<store::Subscriber> subscriber;
+  if (lineage.ok()) {
+    KYSO_ASSIGN_OR_RETURN(store::Subscriber sub, store_.GetSubscriber(lineage->subscriber_id));
+    subscriber = std::move(sub);
+  }
+  if (actor.role == Role::kFocal &&
+      (!subscriber || !tree_->Contains(actor.agency_code, subscriber->agency_code))) {
+    return PermissionDeniedError("R15.2: certificate " + serial +
+                                 " belongs to a subscriber of another agency");
+  }
+  const bool live = cert.state == store::CertState::kIssued && !cert.revoked_at;
+  const auto days_left = std::chrono::duration_cast<std::chrono::days>(cert.not_after - clock_.Now()).count();
+  switch (kind) {
+    case RequestKind::kRenew:
+    case RequestKind::kChange: {
+      if (!live || days_left < 0) {
+        return FailedPreconditionError("certificate " + serial + " is revoked or expired");
+      }
+      if (!subscriber) {
+        return FailedPreconditionError("certificate " + serial +
+                                       " was not issued through a request; its subscriber is unknown");
+      }
+      if (kind == RequestKind::kRenew) {
+        // R10.1: a certificate is renewed once; a renewal's certificate is not renewed again.
+        if (lineage->renewed) {
+          return FailedPreconditionError("R10.1: certificate " + serial +
+                                         " comes from a renewal; a certificate is renewed only once");
+        }
+        // R10.2: at least renewal_min_days_left days of validity left.
+        if (days_left < config_.ra.renewal_min_days_left) {
+          return FailedPreconditionError(
+              "R10.2: certificate " + serial + " has " + std::to_string(days_left) +
+              " days left; a renewal needs at least " + std::to_string(config_.ra.renewal_min_days_left));
+        }
+        return OkStatus();
+      }
+      // R11.1: a change needs change_min_days_left days left.
+      if (days_left < config_.ra.change_min_days_left) {
+        return FailedPreconditionError(
+            "R11.1: certificate " + serial + " has " + std::to_string(days_left) +
+            " days left; a change of information needs at least " +
+            std::to_string(config_.ra.change_min_days_left));
+      }
+      // R11.2: what may change depends on the subscriber; new data must differ.
+      const json data = json::parse(subscriber->data, nullptr, false);
+      std::vector<std::pair<std::string, std::string>> allowed;  // field, current value
+      if (subscriber->kind == "individual") {
+        allowed = {{"email", subscriber->email}, {"agency", subscriber->workplace_code}};
+      } else if (subscriber->kind == "organization") {
+        allowed = {{"name", subscriber->name},
+                   {"address", data.is_object() ? data.value("dia_chi", "") : ""}};
+      } else {
+        allowed = {{"name", subscriber->name},
+                   {"version", data.is_object() ? data.value("version", "") : ""}};
+      }
+      bool changed = false;
+      for (const auto& [key, value] : in.fields) {
+        if (key == "agency" && actor.role != Role::kFocal && subscriber->kind != "individual") continue;
+        auto it = std::find_if(allowed.begin(), allowed.end(), [&](const auto& a) { return a.first == key; });
+        if (it == allowed.end()) {
+          std::string names;
+          for (const auto& a : allowed) names += (names.empty() ? "" : ", ") + a.first;
+          return InvalidArgumentError("R11.2: a " + subscriber->kind + " certificate changes only " +
+                                      names + "; not " + key);
+        }
+        if (value == it->second) {
+          return InvalidArgumentError("R11.2: the new " + key + " equals the certificate's");
+        }
+        changed = true;
+      }
+      if (!changed) return InvalidArgumentError("R11.2: a change needs --field with the new data");
+      if (auto email = in.fields.find("email"); email != in.fields.end()) {
+        KYSO_RETURN_IF_ERROR(CheckOfficialEmail(email->second,
+                                                tree_->OfficialDomains(subscriber->workplace_code,
+                                                                       config_.ra.official_domains),
+                                                ""));
+      }
+      if (auto agency = in.fields.find("agency"); agency != in.fields.end()) {
+        const store::Agency* a = tree_->Find(agency->second);
+        if (a == nullptr) return InvalidArgumentError("R2.1: agency " + agency->second + " is not in the province's tree");
+      }
+      return OkStatus();
+    }
+    case RequestKind::kRevoke: {
+      if (!live) return FailedPreconditionError("certificate " + serial + " is already revoked");
+      if (in.reason.empty()) return InvalidArgumentError("R12.1: a revocation needs --reason");
+      KYSO_ASSIGN_OR_RETURN(ca::RevocationReason reason, ca::ParseReason(in.reason));
+      return ca::CheckReasonFits(reason, cert.profile);
+    }
+    default:
+      return OkStatus();
+  }
+}
+
+Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, const FilingInput& in,
+                             std::string* payload_out) const {
+  json payload = json::object();
+  payload["fields"] = in.fields;
+  const std::string csr_field = Field(in, "csr");
+  if (!Field(in, "days").empty()) {
+    int days = 0;
+    try {
+      days = std::stoi(Field(in, "days"));
+    } catch (...) {
+    }
+    if (days < 1) return InvalidArgumentError("--field days= takes a whole number of days");
+  }
+  switch (in.kind) {
+    case RequestKind::kNewIndividual: {
+      if (in.rows_csv.empty()) return InvalidArgumentError("R9.6: a new-individual request needs --rows FILE.csv (Mẫu 01)");
+      auto parsed = forms::ParseMau01(in.rows_csv, LocalDate(clock_.Now()));
+      std::vector<forms::FormError> errors = parsed.errors;
+      json rows = json::array();
+      if (!csr_field.empty() && parsed.rows.size() != 1) {
+        return InvalidArgumentError("--field csr= is for a one-row request; use the csr column");
+      }
+      for (const forms::IndividualRow& r : parsed.rows) {
+        const store::Agency* workplace = tree_->Find(r.co_quan);
+        if (workplace == nullptr) {
+          errors.push_back({r.row, "co_quan", "R2.1: cơ quan '" + r.co_quan + "' không thuộc cây cơ quan của tỉnh"});
+          continue;
+        }
+        // R9.2 + R15.2: the person belongs to a body under the filing agency.
+        if (!tree_->Contains(agency, workplace->code)) {
+          errors.push_back({r.row, "co_quan", "R15.2: cơ quan '" + workplace->name + "' không thuộc phạm vi quản lý của đơn vị nộp"});
+          continue;
+        }
+        if (Status s = CheckOfficialEmail(r.email, tree_->OfficialDomains(workplace->code, config_.ra.official_domains), ""); !s.ok()) {
+          errors.push_back({r.row, "email", "R9.5: thư điện tử không thuộc tên miền công vụ của cơ quan"});
+          continue;
+        }
+        auto [org, units] = tree_->SubjectPath(workplace->code);
+        if (Status s = ca::ValidateSubject(ca::Subject{r.ho_ten, r.email, org, units}); !s.ok()) {
+          errors.push_back({r.row, "ho_ten", s.message()});
+          continue;
+        }
+        json row = {{"ho_ten", r.ho_ten}, {"ngay_sinh", FormatDate(r.ngay_sinh)}, {"cccd", r.cccd},
+                    {"ngay_cap", FormatDate(r.ngay_cap)}, {"noi_cap", r.noi_cap}, {"email", r.email},
+                    {"co_quan", workplace->code}, {"tinh", r.tinh}, {"chuc_vu", r.chuc_vu},
+                    {"dien_thoai", r.dien_thoai}, {"serial_cu", r.serial_cu}, {"sim_pki", r.sim_pki},
+                    {"row", r.row}};
+        const std::string csr_path = !r.csr.empty() ? r.csr : csr_field;
+        if (!csr_path.empty()) {
+          Result<Bytes> der = CsrDer(in, csr_path);
+          if (!der.ok()) {
+            errors.push_back({r.row, "csr", der.status().message()});
+            continue;
+          }
+          row["csr"] = HexEncode(*der);
+        }
+        rows.push_back(std::move(row));
+      }
+      if (!errors.empty()) {
+        return InvalidArgumentError("R9.6: Mẫu 01 có " + std::to_string(errors.size()) +
+                                    " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
+      }
+      payload["rows"] = std::move(rows);
+      break;
+    }
+    case RequestKind::kNewOrganization: {
+      if (in.rows_csv.empty()) return InvalidArgumentError("R9.6: a new-organization request needs --rows FILE.csv (Mẫu 02)");
+      auto parsed = forms::ParseMau02(in.rows_csv);
+      std::vector<forms::FormError> errors = parsed.errors;
+      json rows = json::array();
+      // R9.3: a founding decision or the superior head's confirmation.
+      if (Field(in, "founding_decision").empty() && Field(in, "superior_confirmation").empty() &&
+          in.attachments.empty()) {
+        return InvalidArgumentError("R9.3: a new organisation certificate needs --field founding_decision=... "
+                                    "or --field superior_confirmation=... (or the document with --attach)");
+      }
+      for (const forms::OrganizationRow& r : parsed.rows) {
+        const store::Agency* body = tree_->Find(r.ten);
+        if (body == nullptr) {
+          errors.push_back({r.row, "ten", "R2.1: '" + r.ten + "' không thuộc cây cơ quan của tỉnh"});
+          continue;
+        }
+        if (!body->legal_entity) {
+          errors.push_back({r.row, "ten", "R9.3: '" + body->name + "' không có tư cách pháp nhân"});
+          continue;
+        }
+        if (!tree_->Contains(agency, body->code)) {
+          errors.push_back({r.row, "ten", "R15.2: '" + body->name + "' không thuộc phạm vi quản lý của đơn vị nộp"});
+          continue;
+        }
+        if (Status s = CheckOfficialEmail(r.email, tree_->OfficialDomains(body->code, config_.ra.official_domains), ""); !s.ok()) {
+          errors.push_back({r.row, "email", "R9.5: thư điện tử không thuộc tên miền công vụ của cơ quan"});
+          continue;
+        }
+        json row = {{"ten", body->name}, {"co_quan", body->code}, {"dia_chi", r.dia_chi},
+                    {"ma_so_thue", r.ma_so_thue}, {"ma_qhns", r.ma_qhns}, {"tinh", r.tinh},
+                    {"email", r.email}, {"nguoi_nhan", r.nguoi_nhan}, {"row", r.row}};
+        const std::string csr_path = !r.csr.empty() ? r.csr : csr_field;
+        if (!csr_path.empty()) {
+          Result<Bytes> der = CsrDer(in, csr_path);
+          if (!der.ok()) {
+            errors.push_back({r.row, "csr", der.status().message()});
+            continue;
+          }
+          row["csr"] = HexEncode(*der);
+        }
+        rows.push_back(std::move(row));
+      }
+      if (!errors.empty()) {
+        return InvalidArgumentError("R9.6: Mẫu 02 có " + std::to_string(errors.size()) +
+                                    " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
+      }
+      payload["rows"] = std::move(rows);
+      break;
+    }
+    case RequestKind::kNewDevice: {
+      // R9.4: owned and managed by an in-scope legal entity.
+      const std::string owner_code = Field(in, "owner").empty() ? agency : Field(in, "owner");
+      const store::Agency* owner = tree_->Find(owner_code);
+      if (owner == nullptr) return PermissionDeniedError("R9.4: owner " + owner_code + " is not in the province's tree");
+      if (!owner->legal_entity) return InvalidArgumentError("R9.4: owner " + owner->name + " has no legal personality");
+      if (!tree_->Contains(agency, owner->code)) return PermissionDeniedError("R15.2: owner " + owner->name + " is outside the filing agency");
+      if (Field(in, "name").empty()) return InvalidArgumentError("a device request needs --field name=...");
+      KYSO_RETURN_IF_ERROR(CheckOfficialEmail(Field(in, "email"), tree_->OfficialDomains(owner->code, config_.ra.official_domains), "the device's "));
+      auto [org, units] = tree_->SubjectPath(owner->code);
+      KYSO_RETURN_IF_ERROR(ca::ValidateSubject(ca::Subject{Field(in, "name"), Field(in, "email"), org, units}));
+      json row = {{"name", Field(in, "name")}, {"email", Field(in, "email")}, {"co_quan", owner->code},
+                  {"version", Field(in, "version")}};
+      if (!csr_field.empty()) {
+        KYSO_ASSIGN_OR_RETURN(Bytes der, CsrDer(in, csr_field));
+        row["csr"] = HexEncode(der);
+      }
+      payload["rows"] = json::array({row});
+      break;
+    }
+    case RequestKind::kRenew:
+    case RequestKind::kChange:
+    case RequestKind::kRevoke:
+      if (in.target_serial.empty()) return InvalidArgumentError("this request needs --serial HEX");
+      KYSO_RETURN_IF_ERROR(CheckTarget(actor, in.kind, in.target_serial, in));
+      break;
+    case RequestKind::kRecover:
+    case RequestKind::kHandover:
+    case RequestKind::kLost:
+      if (!in.target_serial.empty()) {
+        KYSO_RETURN_IF_ERROR(CheckTarget(actor, in.kind, in.target_serial, in));
+      } else if (in.kind != RequestKind::kRecover) {
+        return InvalidArgumentError("this request needs --serial HEX of the certificate on the device");
+      }
+      break;
+  }
+  *payload_out = payload.dump();
+  return OkStatus();
+}
+
+Result<int64_t> Workflow::File(const Actor& actor, const FilingInput& input) {
+  KYSO_ASSIGN_OR_RETURN(std::string agency, FilingAgency(actor, input));
+  KYSO_ASSIGN_OR_RETURN(Routing routing, Route(input.kind, input));
+  FilingInput in = input;
+  if (!in.target_serial.empty()) {
+    KYSO_ASSIGN_OR_RETURN(Bytes serial, HexDecode(in.target_serial), "--serial");
+    std::size_t skip = 0;
+    while (skip + 1 < serial.size() && serial[skip] == 0) ++skip;
+    in.target_serial = HexEncode(ByteSpan(serial).subspan(skip));
+  }
+  std::string payload;
+  KYSO_RETURN_IF_ERROR(CheckFiling(actor, agency, in, &payload));
+  store::RequestRecord r;
+  r.kind = std::string(RequestKindName(in.kind));
+  r.state = "submitted";
+  r.route = routing.route;
+  r.exchange_code = routing.exchange_code;
+  r.agency_code = agency;
+  r.filed_by = actor.name;
+  r.filed_at = clock_.Now();
+  r.due_date = DueDate(routing.days);
+  r.reason = in.reason;
+  r.target_serial = in.target_serial;
+  r.payload = payload;
+  KYSO_RETURN_IF_ERROR(store_.InsertRequests(std::span(&r, 1), in.attachments, actor.name));
+  return r.id;
+}
+
+Status Workflow::Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason) {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+  KYSO_RETURN_IF_ERROR(CheckDecider(actor, r));
+  if (r.state != "submitted") {
+    return FailedPreconditionError("request " + std::to_string(id) + " is " + r.state +
+                                   "; only a submitted request is decided");
+  }
+  const int64_t ids[] = {id};
+  if (!approve) {
+    if (reason.empty()) return InvalidArgumentError("a rejection needs --reason");
+    return store_.TransitionRequests(ids, "submitted", "rejected", actor.name, reason, actor.name);
+  }
+  // The rules are checked again at decision time: days left shrink while a request waits.
+  KYSO_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(r.kind));
+  if (!r.target_serial.empty() && !IsNew(kind)) {
+    FilingInput again;
+    again.kind = kind;
+    again.reason = r.reason;
+    const json payload = json::parse(r.payload, nullptr, false);
+    if (payload.is_object() && payload.contains("fields")) {
+      again.fields = payload["fields"].get<std::map<std::string, std::string>>();
+    }
+    KYSO_RETURN_IF_ERROR(CheckTarget(Actor::Console(), kind, r.target_serial, again));
+  }
+  KYSO_RETURN_IF_ERROR(store_.TransitionRequests(ids, "submitted", "approved", actor.name, "", actor.name));
+  r.state = "approved";
+  return Fulfil(actor, r);
+}
+
+Status Workflow::Cancel(const Actor& actor, int64_t id) {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+  KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));
+  if (actor.role != Role::kFocal && actor.role != Role::kConsole) {
+    return PermissionDeniedError("R15.2: only the filing agency's focal person cancels a request");
+  }
+  const int64_t ids[] = {id};
+  return store_.TransitionRequests(ids, "submitted", "cancelled", "", "", actor.name);
+}
+
+Result<RequestView> Workflow::Show(const Actor& actor, int64_t id) {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+  KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));
+  const bool open = r.state == "submitted" || r.state == "approved";
+  const bool overdue = open && r.due_date < Today();
+  return RequestView{std::move(r), overdue};
+}
+
+Result<std::vector<RequestView>> Workflow::List(const Actor& actor, std::optional<std::string> state,
+                                                bool overdue_only, std::size_t limit,
+                                                std::optional<int64_t> before_id) {
+  if (actor.role == Role::kSubscriber) {
+    return PermissionDeniedError("R15.2: subscribers do not see requests");
+  }
+  store::RequestFilter f;
+  f.state = std::move(state);
+  f.limit = limit;
+  f.before_id = before_id;
+  const std::string today = Today();
+  if (overdue_only) f.due_before = today;
+  if (actor.role == Role::kFocal) f.agency_codes = tree_->Subtree(actor.agency_code);  // R15.2
+  KYSO_ASSIGN_OR_RETURN(std::vector<store::RequestRecord> rows, store_.ListRequests(f));
+  std::vector<RequestView> out;
+  out.reserve(rows.size());
+  for (store::RequestRecord& r : rows) {
+    const bool open = r.state == "submitted" || r.state == "approved";
+    const bool overdue = open && r.due_date < today;
+    out.push_back(RequestView{std::move(r), overdue});
+  }
+  return out;
+}
+
+Status Workflow::Fulfil(const Actor& actor, const store::RequestRecord& r) {
+  KYSO_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(r.kind));
+  switch (kind) {
+    case RequestKind::kNewIndividual:
+    case RequestKind::kNewOrganization:
+    case RequestKind::kNewDevice: {
+      bool waiting = false;
+      return FulfilNew(actor, r, &waiting);
+    }
+    case RequestKind::kRenew:
+    case RequestKind::kChange:
+      return FulfilRenewOrChange(actor, r);
+    case RequestKind::kRevoke:
+      return FulfilRevoke(actor, r);
+    case RequestKind::kRecover:
+      // R13.1: the officer unblocks the device with `kyso token unblock`, which fulfils it.
+      return OkStatus();
+    case RequestKind::kHandover:
+    case RequestKind::kLost:
+      // The provider's approval is the receipt of the device (Mẫu 08) or of the loss record
+      // (Mẫu 09); there is nothing further to carry out.
+      return store_.Fulfil(r.id, {}, actor.name);
+  }
+  return InternalError("unfulfilled kind");
+}
+
+Status Workflow::FulfilNew(const Actor& actor, const store::RequestRecord& r, bool* waiting) {
+  const json payload = json::parse(r.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("rows")) return InternalError("request payload unreadable");
+  const json& rows = payload["rows"];
+  for (const json& row : rows) {
+    if (!row.contains("csr")) {
+      // A row without a CSR waits, approved, for its device to be enrolled (keys on tokens).
+      *waiting = true;
+      return OkStatus();
+    }
+  }
+  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
+  const std::string kind = r.kind == "new-individual" ? "individual"
+                           : r.kind == "new-organization" ? "organization" : "device";
+  KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(kind));
+  std::optional<int> days;
+  if (payload["fields"].contains("days")) days = std::stoi(payload["fields"]["days"].get<std::string>());
+  std::vector<pkix::CertRequest> csrs;
+  std::vector<ca::IssueRequest> requests;
+  std::vector<store::FulfilledCertificate> out;
+  csrs.reserve(rows.size());
+  for (const json& row : rows) {
+    KYSO_ASSIGN_OR_RETURN(Bytes der, HexDecode(row["csr"].get<std::string>()));
+    KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, pkix::ParseCertRequest(der));
+    csrs.push_back(std::move(csr));
+    const std::string workplace = row["co_quan"].get<std::string>();
+    auto [org, units] = tree_->SubjectPath(workplace);
+    const std::string name = kind == "individual" ? row["ho_ten"].get<std::string>()
+                             : kind == "organization" ? row["ten"].get<std::string>()
+                                                      : row["name"].get<std::string>();
+    const std::string email = row["email"].get<std::string>();
+    requests.push_back(ca::IssueRequest{profile, nullptr, ca::Subject{name, email, org, units}, days});
+    const store::Agency* managing = tree_->ManagingAgency(workplace);
+    json data = row;
+    data.erase("csr");
+    store::FulfilledCertificate fc;
+    fc.subscriber = store::Subscriber{0, kind, managing ? managing->code : r.agency_code, workplace,
+                                      name, email, data.dump()};
+    fc.lineage = store::Lineage{"", 0, "new", "", false, r.id};
+    out.push_back(std::move(fc));
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) requests[i].csr = &csrs[i];
+  std::vector<Result<ca::Issued>> issued = authority_->IssueBatch(requests, actor.name, 2);
+  for (std::size_t i = 0; i < issued.size(); ++i) {
+    if (!issued[i].ok()) {
+      return issued[i].status().WithContext("row " + std::to_string(i + 1));
+    }
+    out[i].lineage.serial = issued[i]->serial_hex;
+  }
+  return store_.Fulfil(r.id, out, actor.name);
+}
+
+Status Workflow::FulfilRenewOrChange(const Actor& actor, const store::RequestRecord& r) {
+  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
+  KYSO_ASSIGN_OR_RETURN(store::CertificateRecord old, store_.GetCertificate(r.target_serial));
+  KYSO_ASSIGN_OR_RETURN(store::Lineage lineage, store_.GetLineage(r.target_serial));
+  KYSO_ASSIGN_OR_RETURN(store::Subscriber sub, store_.GetSubscriber(lineage.subscriber_id));
+  KYSO_ASSIGN_OR_RETURN(auto old_cert, pkix::ParseCertificate(old.cert_der));
+  const json payload = json::parse(r.payload, nullptr, false);
+  const json fields = payload.is_object() ? payload.value("fields", json::object()) : json::object();
+  const bool renew = r.kind == "renew";
+
+  std::string workplace = sub.workplace_code;
+  store::Subscriber updated = sub;
+  json data = json::parse(sub.data, nullptr, false);
+  if (!data.is_object()) data = json::object();
+  if (!renew) {
+    if (fields.contains("email")) updated.email = fields["email"].get<std::string>();
+    if (fields.contains("agency")) {
+      const store::Agency* a = tree_->Find(fields["agency"].get<std::string>());
+      if (a == nullptr) return InvalidArgumentError("R2.1: agency not in the province's tree");
+      workplace = a->code;
+      updated.workplace_code = a->code;
+      if (const store::Agency* m = tree_->ManagingAgency(a->code)) updated.agency_code = m->code;
+    }
+    if (fields.contains("name")) updated.name = fields["name"].get<std::string>();
+    if (fields.contains("address")) data["dia_chi"] = fields["address"];
+    if (fields.contains("version")) data["version"] = fields["version"];
+    data["co_quan"] = workplace;
+    updated.data = data.dump();
+  }
+  auto [org, units] = tree_->SubjectPath(workplace);
+  KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(old.profile));
+  ca::IssueRequest req{profile, nullptr, ca::Subject{updated.name, updated.email, org, units},
+                       std::nullopt};
+  req.public_key_info = X509_get_X509_PUBKEY(old_cert.get());  // the same key
+  if (renew) {
+    // R4.2: the old notAfter plus at most renewal_max_years, capped by the issuing CA.
+    req.not_after = AddYears(old.not_after, config_.ra.renewal_max_years);
+    req.cap_to_issuer = true;
+  } else {
+    req.not_after = old.not_after;  // R11.1: a change keeps the validity period
+  }
+  KYSO_ASSIGN_OR_RETURN(ca::Issued issued, authority_->Issue(req, actor.name));
+  if (!renew) {
+    // The old certificate is superseded by the changed one.
+    KYSO_ASSIGN_OR_RETURN(ca::RevocationReason superseded, ca::ParseReason("superseded"));
+    KYSO_RETURN_IF_ERROR(authority_->Revoke(r.target_serial, superseded, actor.name));
+  }
+  store::FulfilledCertificate fc;
+  fc.subscriber = updated;
+  fc.update_subscriber = !renew;
+  fc.lineage = store::Lineage{issued.serial_hex, sub.id, renew ? "renewal" : "change",
+                              r.target_serial, renew || lineage.renewed, r.id};
+  return store_.Fulfil(r.id, std::span(&fc, 1), actor.name);
+}
+
+Status Workflow::FulfilRevoke(const Actor& actor, const store::RequestRecord& r) {
+  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
+  KYSO_ASSIGN_OR_RETURN(ca::RevocationReason reason, ca::ParseReason(r.reason));
+  KYSO_RETURN_IF_ERROR(authority_->Revoke(r.target_serial, reason, actor.name));
+  KYSO_RETURN_IF_ERROR(store_.Fulfil(r.id, {}, actor.name));
+  // R12.3: the managing agency returns the device with a handover record (Mẫu 08) within
+  // days_handover working days of the revocation notice; kyso files that obligation now.
+  store::RequestRecord handover;
+  handover.kind = "handover";
+  handover.state = "submitted";
+  handover.route = "provider";
+  handover.agency_code = r.agency_code;
+  handover.filed_by = actor.name;
+  handover.filed_at = clock_.Now();
+  handover.due_date = DueDate(config_.ra.days_handover);
+  handover.target_serial = r.target_serial;
+  handover.payload = json{{"fields", json::object()}, {"cause", "revoke"}}.dump();
+  handover.parent_request = r.id;
+  return store_.InsertRequests(std::span(&handover, 1), {}, actor.name);
+}
+
+}  // namespace kyso::ra

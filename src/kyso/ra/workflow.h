@@ -1,0 +1,106 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kyso/base/calendar.h"
+#include "kyso/base/clock.h"
+#include "kyso/base/config.h"
+#include "kyso/ca/authority.h"
+#include "kyso/ra/actor.h"
+#include "kyso/ra/agency_tree.h"
+#include "kyso/store/store.h"
+
+namespace kyso::ra {
+
+// RequestKind is a kind of request of the RULES.md table.
+enum class RequestKind {
+  kNewIndividual,
+  kNewOrganization,
+  kNewDevice,
+  kRenew,
+  kChange,
+  kRevoke,
+  kRecover,
+  kHandover,
+  kLost,
+};
+Result<RequestKind> ParseRequestKind(std::string_view name);
+std::string_view RequestKindName(RequestKind kind);
+
+// FilingInput is what a focal person (or the console) files.
+struct FilingInput {
+  RequestKind kind = RequestKind::kNewIndividual;
+  std::string rows_csv;  // Mẫu 01 / Mẫu 02 rows, for new-individual and new-organization
+  std::string target_serial;  // renew, change, revoke, recover, handover, lost
+  std::string reason;         // revoke: an RFC 5280 name or an R12.1 case
+  std::map<std::string, std::string> fields;  // --field K=V
+  std::vector<store::Attachment> attachments;
+  // read_file reads a CSR named by a row's `csr` column or by --field csr=FILE; given by the
+  // caller, which owns file access.
+  std::function<Result<std::string>(const std::string& path)> read_file;
+};
+
+// RequestView is a request as its readers see it.
+struct RequestView {
+  store::RequestRecord record;
+  bool overdue = false;
+};
+
+// Workflow carries requests through the regulation: filing (with every rule checked),
+// routing (R9.1), decision, fulfilment through the CA, deadlines (R14.1) and the audit trail.
+// A refused action returns a Status naming the rule ("R10.2: ...") and changes nothing.
+class Workflow final {
+ public:
+  // `authority` may be null for reading; deciding a request that issues needs it.
+  Workflow(const Config& config, store::Store& store, ca::Authority* authority,
+           const Clock& clock);
+
+  // Load reads the agency tree; call before anything else.
+  Status Load();
+
+  Result<int64_t> File(const Actor& actor, const FilingInput& input);
+  // Decide approves (and, when its inputs are complete, fulfils) or rejects a request.
+  Status Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason);
+  Status Cancel(const Actor& actor, int64_t id);
+  Result<RequestView> Show(const Actor& actor, int64_t id);
+  Result<std::vector<RequestView>> List(const Actor& actor, std::optional<std::string> state,
+                                        bool overdue_only, std::size_t limit,
+                                        std::optional<int64_t> before_id);
+
+  const AgencyTree& agencies() const { return *tree_; }
+
+ private:
+  struct Routing {
+    std::string route;
+    std::string exchange_code;
+    int days;
+  };
+  Result<Routing> Route(RequestKind kind, const FilingInput& input) const;
+  Result<std::string> FilingAgency(const Actor& actor, const FilingInput& input) const;
+  Status CheckFiling(const Actor& actor, const std::string& agency, const FilingInput& input,
+                     std::string* payload) const;
+  Status CheckTarget(const Actor& actor, RequestKind kind, const std::string& serial,
+                     const FilingInput& input) const;
+  Status CheckCanSee(const Actor& actor, const store::RequestRecord& r) const;
+  Status CheckDecider(const Actor& actor, const store::RequestRecord& r) const;
+  Status Fulfil(const Actor& actor, const store::RequestRecord& r);
+  Status FulfilNew(const Actor& actor, const store::RequestRecord& r, bool* waiting);
+  Status FulfilRenewOrChange(const Actor& actor, const store::RequestRecord& r);
+  Status FulfilRevoke(const Actor& actor, const store::RequestRecord& r);
+  std::string DueDate(int working_days) const;
+  std::string Today() const;
+
+  const Config& config_;
+  store::Store& store_;
+  ca::Authority* authority_;
+  const Clock& clock_;
+  WorkingCalendar calendar_;
+  std::unique_ptr<AgencyTree> tree_;
+};
+
+}  // namespace kyso::ra
