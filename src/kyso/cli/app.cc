@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "kyso/cli/commands.h"
+#include "kyso/cli/ra_commands.h"
 
 namespace kyso::cli {
 
@@ -11,7 +12,13 @@ namespace {
 
 int Report(const Status& s) {
   if (s.ok()) return 0;
-  std::cerr << "kyso: " << s.message() << "\n";
+  // A batch's report has one line per bad row; each line gets the prefix.
+  std::string_view m = s.message();
+  for (std::size_t start = 0; start <= m.size();) {
+    const std::size_t end = std::min(m.find('\n', start), m.size());
+    if (end > start) std::cerr << "kyso: " << m.substr(start, end - start) << "\n";
+    start = end + 1;
+  }
   return 1;
 }
 
@@ -98,8 +105,91 @@ int RunCli(int argc, char** argv) {
   // audit
   auto* c_audit = app.add_subcommand("audit", "the audit log");
   c_audit->require_subcommand(1);
-  auto* c_verify = c_audit->add_subcommand("verify", "check the hash chain of every audit event");
+  auto* c_verify = c_audit->add_subcommand(
+      "verify", "check the hash chain of every audit event and the signed checkpoints");
   add_home(c_verify);
+  auto* c_checkpoint = c_audit->add_subcommand(
+      "checkpoint", "sign the chain's head with the audit key on the token (also done every 1,000 events)");
+  add_home(c_checkpoint);
+
+  // agency, user, request: the registration workflow
+  std::string as;
+  auto add_as = [&as](CLI::App* c) {
+    c->add_option("--as", as,
+                  "act as this user of the deployment, with that user's rights "
+                  "(default: the console administrator, audited as 'console')");
+  };
+  auto* c_agency = app.add_subcommand("agency", "the province's tree of bodies (R2.1)");
+  c_agency->require_subcommand(1);
+  std::string agency_csv;
+  auto* c_agency_import = c_agency->add_subcommand(
+      "import", "import or update agencies from CSV: code,parent_code,name,kind,legal_entity,email_domain,exchange_code");
+  add_home(c_agency_import);
+  add_as(c_agency_import);
+  c_agency_import->add_option("file", agency_csv, "agencies CSV (UTF-8, header row)")->required();
+
+  auto* c_user = app.add_subcommand("user", "users and their roles (R15.2, R14.2)");
+  c_user->require_subcommand(1);
+  UserAddArgs user;
+  auto* c_user_add = c_user->add_subcommand("add", "add a user");
+  add_home(c_user_add);
+  add_as(c_user_add);
+  c_user_add->add_option("--name", user.name, "login name")->required();
+  c_user_add->add_option("--role", user.role, "provider | authority | focal | subscriber | auditor | admin")->required();
+  c_user_add->add_option("--agency", user.agency, "agency code (required for focal and subscriber)");
+  c_user_add->add_option("--password-file", user.password_file, "file holding the password (a trailing newline is ignored)")->required();
+
+  auto* c_request = app.add_subcommand("request", "requests of the regulation: file, decide, show, list");
+  c_request->require_subcommand(1);
+  RequestFileArgs file;
+  auto* c_file = c_request->add_subcommand("file", "file a request; prints its id on the last line");
+  add_home(c_file);
+  add_as(c_file);
+  c_file->add_option("--kind", file.kind,
+                     "new-individual | new-organization | new-device | renew | change | revoke | "
+                     "recover | handover | lost")->required();
+  c_file->add_option("--rows", file.rows_path, "Mẫu 01 / Mẫu 02 rows, CSV (UTF-8, header row)");
+  c_file->add_option("--serial", file.serial, "the certificate concerned (renew, change, revoke, ...)");
+  c_file->add_option("--reason", file.reason, "revocation reason: an RFC 5280 name or an R12.1 case: " + ca::ReasonNames());
+  c_file->add_option("--field", file.fields,
+                     "KEY=VALUE, repeatable: csr=FILE, days=N, agency=CODE, email, name, address, "
+                     "version, owner, device=token|sim, founding_decision, superior_confirmation");
+  c_file->add_option("--attach", file.attachments, "a scanned or signed letter to keep with the request");
+
+  int64_t request_id = 0;
+  bool approve = false, reject = false;
+  std::string decide_reason;
+  auto* c_decide = c_request->add_subcommand("decide", "approve (and fulfil) or reject a request");
+  add_home(c_decide);
+  add_as(c_decide);
+  c_decide->add_option("--id", request_id, "request id")->required();
+  auto* approve_flag = c_decide->add_flag("--approve", approve, "approve; fulfils at once when complete");
+  c_decide->add_flag("--reject", reject, "reject, with --reason")->excludes(approve_flag);
+  c_decide->add_option("--reason", decide_reason, "why it is rejected");
+
+  auto* c_cancel = c_request->add_subcommand("cancel", "cancel a submitted request (the filing agency)");
+  add_home(c_cancel);
+  add_as(c_cancel);
+  c_cancel->add_option("--id", request_id, "request id")->required();
+
+  bool json_flag_unused = false;
+  auto* c_rshow = c_request->add_subcommand("show", "show a request, JSON");
+  add_home(c_rshow);
+  add_as(c_rshow);
+  c_rshow->add_option("--id", request_id, "request id")->required();
+  c_rshow->add_flag("--json", json_flag_unused, "JSON output (the only format)");
+
+  RequestListArgs list;
+  std::string list_state;
+  int64_t list_before = 0;
+  auto* c_list = c_request->add_subcommand("list", "list requests, newest first, JSON array");
+  add_home(c_list);
+  add_as(c_list);
+  c_list->add_option("--state", list_state, "submitted | approved | rejected | fulfilled | closed | cancelled");
+  c_list->add_flag("--overdue", list.overdue, "only open requests past their due date (R14.1)");
+  c_list->add_option("--limit", list.limit, "at most this many (default 100, at most 10000)");
+  c_list->add_option("--before", list_before, "page: only requests with a smaller id");
+  c_list->add_flag("--json", json_flag_unused, "JSON output (the only format)");
 
   // serve
   ServeArgs serve;
@@ -136,6 +226,31 @@ int RunCli(int argc, char** argv) {
   }
   if (c_crl->parsed()) return Report(CmdCrl(home, crl_issuer, crl_out, std::cout));
   if (c_verify->parsed()) return Report(CmdAuditVerify(home, std::cout));
+  if (c_checkpoint->parsed()) return Report(CmdAuditCheckpoint(home, std::cout));
+  if (c_agency_import->parsed()) return Report(CmdAgencyImport(home, as, agency_csv, std::cout));
+  if (c_user_add->parsed()) {
+    user.home = home;
+    user.as = as;
+    return Report(CmdUserAdd(user, std::cout));
+  }
+  if (c_file->parsed()) {
+    file.home = home;
+    file.as = as;
+    return Report(CmdRequestFile(file, std::cout));
+  }
+  if (c_decide->parsed()) {
+    if (!approve && !reject) return Report(InvalidArgumentError("--approve or --reject"));
+    return Report(CmdRequestDecide(home, as, request_id, approve, decide_reason, std::cout));
+  }
+  if (c_cancel->parsed()) return Report(CmdRequestCancel(home, as, request_id, std::cout));
+  if (c_rshow->parsed()) return Report(CmdRequestShow(home, as, request_id, std::cout));
+  if (c_list->parsed()) {
+    list.home = home;
+    list.as = as;
+    if (!list_state.empty()) list.state = list_state;
+    if (list_before > 0) list.before = list_before;
+    return Report(CmdRequestList(list, std::cout));
+  }
   if (c_serve->parsed()) {
     serve.home = home;
     return Report(CmdServe(serve, std::cout));

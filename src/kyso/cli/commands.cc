@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "kyso/ca/audit_checkpoint.h"
 #include "kyso/http/ca_routes.h"
 #include "kyso/http/server.h"
 #include "kyso/pkix/csr.h"
@@ -111,6 +112,7 @@ Status CmdCertIssue(const IssueArgs& a, std::ostream& out) {
   ca::IssueRequest req{profile, &csr, ca::Subject{a.name, a.email, a.org, a.units}, a.days};
   KYSO_ASSIGN_OR_RETURN(ca::Issued issued, d->authority().Issue(req, kConsole));
   KYSO_RETURN_IF_ERROR(WriteFileAtomically(a.out_path, pkix::PemEncode(issued.cert_der, "CERTIFICATE")));
+  KYSO_RETURN_IF_ERROR(d->Checkpoint(kConsole, ca::kCheckpointEvery).status());
   out << issued.serial_hex << "\n";
   return OkStatus();
 }
@@ -176,6 +178,7 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
       ++issued;
     }
   }
+  KYSO_RETURN_IF_ERROR(d->Checkpoint(kConsole, ca::kCheckpointEvery).status());
   out << "issued " << issued << ", refused " << refused << "\n";
   if (refused > 0) return InvalidArgumentError(std::to_string(refused) + " requests refused");
   return OkStatus();
@@ -187,6 +190,7 @@ Status CmdCertRevoke(const std::string& home, const std::string& serial, const s
   KYSO_ASSIGN_OR_RETURN(ca::RevocationReason r, ca::ParseReason(reason));
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home));
   KYSO_RETURN_IF_ERROR(d->authority().Revoke(s, r, kConsole));
+  KYSO_RETURN_IF_ERROR(d->Checkpoint(kConsole, ca::kCheckpointEvery).status());
   out << "revoked " << s << " (" << ca::ReasonName(r.code) << ")\n";
   return OkStatus();
 }
@@ -264,14 +268,26 @@ Status CmdCaRecover(const std::string& home, int min_age_seconds, std::ostream& 
   return OkStatus();
 }
 
+Status CmdAuditCheckpoint(const std::string& home, std::ostream& out) {
+  KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home));
+  KYSO_ASSIGN_OR_RETURN(bool signed_now, d->Checkpoint(kConsole, 0));
+  KYSO_ASSIGN_OR_RETURN(auto head, d->store().AuditHead());
+  out << (signed_now ? "signed checkpoint at event " : "a checkpoint already covers event ")
+      << head.first << "\n";
+  return OkStatus();
+}
+
 Status CmdAuditVerify(const std::string& home, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home, /*with_ca=*/false));
   KYSO_ASSIGN_OR_RETURN(store::AuditReport report, d->store().VerifyAudit());
+  KYSO_RETURN_IF_ERROR(ca::VerifyCheckpoints(d->store(), report));
   if (report.first_bad_id) {
     return FailedPreconditionError("audit chain broken at event " +
                                    std::to_string(*report.first_bad_id) + ": " + report.problem);
   }
-  out << "audit chain intact: " << report.events << " events\n";
+  KYSO_ASSIGN_OR_RETURN(auto checkpoints, d->store().ListCheckpoints());
+  out << "audit chain intact: " << report.events << " events, " << checkpoints.size()
+      << " signed checkpoint(s) verified\n";
   return OkStatus();
 }
 

@@ -45,6 +45,7 @@ Status CmdCrl(const std::string& home, const std::string& issuer, const std::str
               std::ostream& out);
 Status CmdCaRecover(const std::string& home, int min_age_seconds, std::ostream& out);
 Status CmdAuditVerify(const std::string& home, std::ostream& out);
+Status CmdAuditCheckpoint(const std::string& home, std::ostream& out);
 
 struct ServeArgs {
   std::string home;

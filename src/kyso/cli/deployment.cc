@@ -1,5 +1,7 @@
 #include "kyso/cli/deployment.h"
 
+#include "kyso/ca/audit_checkpoint.h"
+
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
@@ -154,6 +156,23 @@ Status InitDeployment(const InitOptions& o) {
   out.close();
   if (!out) return InternalError("cannot write " + home.config().string());
   return OkStatus();
+}
+
+Result<bool> Deployment::Checkpoint(std::string_view actor, int64_t every) {
+  if (!token_) return FailedPreconditionError("the CA token is not open");
+  Result<std::unique_ptr<pkix::Signer>> key = token_->FindSigner(ca::kAuditKeyLabel, false);
+  if (!key.ok() && key.status().code() == Code::kNotFound) {
+    // Deployments made before signed checkpoints get their audit key now.
+    key = token_->GenerateKeyPair(ca::kAuditKeyLabel, KeySpec::kEcP256, false);
+    if (key.ok()) {
+      const Bytes spki = ossl::ToDer(i2d_PUBKEY, (*key)->public_key());
+      KYSO_RETURN_IF_ERROR(store_->PutCaKey(
+          store::CaKey{std::string(ca::kAuditRole), std::string(ca::kAuditKeyLabel), spki},
+          store::AuditEvent{std::string(actor), "audit.key", std::string(ca::kAuditKeyLabel), "{}"}));
+    }
+  }
+  if (!key.ok()) return key.status().WithContext("audit key");
+  return ca::Checkpoint(*store_, **key, actor, every);
 }
 
 Result<std::unique_ptr<Deployment>> Deployment::Open(const std::string& dir, bool with_ca) {

@@ -54,6 +54,10 @@ class Deployment final {
   ca::Authority& authority() { return *authority_; }
   const Clock& clock() const { return clock_; }
 
+  // Checkpoint signs the audit chain's head with the audit key on the token (made the first
+  // time it is needed), every `every` events, or now when `every` is 0. Needs the CA open.
+  Result<bool> Checkpoint(std::string_view actor, int64_t every);
+
  private:
   Deployment() = default;
   SystemClock clock_;

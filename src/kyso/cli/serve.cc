@@ -10,6 +10,7 @@
 #include <ostream>
 #include <thread>
 
+#include "kyso/ca/audit_checkpoint.h"
 #include "kyso/cli/commands.h"
 #include "kyso/http/ca_routes.h"
 #include "kyso/http/server.h"
@@ -27,7 +28,8 @@ constexpr auto kRecoverAfter = std::chrono::minutes(5);
 
 // Upkeep reissues a CRL once half its interval has passed, renews the OCSP responder's
 // certificate before it expires and completes interrupted issuances.
-void Upkeep(ca::Authority& authority, http::CaRoutes& routes) {
+void Upkeep(Deployment& deployment, http::CaRoutes& routes) {
+  ca::Authority& authority = deployment.authority();
   const Time now = authority.clock().Now();
   for (std::string_view issuer : {ca::kRoot, ca::kIssuing}) {
     auto latest = authority.store().LatestCrl(issuer);
@@ -52,6 +54,9 @@ void Upkeep(ca::Authority& authority, http::CaRoutes& routes) {
     routes.responder().SetResponderCert(authority.ocsp_cert().get());
     spdlog::info("renewed the OCSP responder certificate");
   }
+  if (auto cp = deployment.Checkpoint("serve", ca::kCheckpointEvery); !cp.ok()) {
+    spdlog::error("signing an audit checkpoint failed: {}", cp.status().ToString());
+  }
   auto recovered = authority.RecoverPending(kRecoverAfter, "serve");
   if (!recovered.ok()) {
     spdlog::error("recovering recorded issuances failed: {}", recovered.status().ToString());
@@ -72,7 +77,7 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
   http::Server server(options, http::AsyncHandler([&routes](http::Request r, http::Reply reply) {
                         routes.HandleAsync(std::move(r), std::move(reply));
                       }));
-  Upkeep(d->authority(), routes);
+  Upkeep(*d, routes);
   KYSO_ASSIGN_OR_RETURN(uint16_t port, server.Start());
 
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
@@ -96,7 +101,7 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
       lock.unlock();
       if (Status s = routes.Refresh(); !s.ok()) spdlog::warn("refresh: {}", s.ToString());
       if (std::chrono::steady_clock::now() >= next_upkeep) {
-        Upkeep(d->authority(), routes);
+        Upkeep(*d, routes);
         next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
       }
       lock.lock();

@@ -310,13 +310,22 @@ TEST_F(WorkflowTest, R9_6_EveryBadRowReportedNothingStored) {
   in.rows_csv = std::string(kMau01Header) +
                 Mau01Row("Lê Văn Tám", "12345", "tam@dongnai.gov.vn", "SKHCN", "csr1.pem") +
                 Mau01Row("Lê Văn Tư", "079185000126", "tu@dongnai.gov.vn", "SKHCN", "csr2.pem") +
-                Mau01Row("Lê Văn Năm", "079185000127", "nam@dongnai.gov.vn", "SKHCN", "missing.pem");
+                Mau01Row("Lê Văn Năm", "079185000127", "nam.dongnai.gov.vn", "SKHCN", "csr3.pem");
   auto r = workflow_->File(focal_skhcn_, in);
   ASSERT_FALSE(r.ok());
   const std::string& m = r.status().message();
-  EXPECT_NE(m.find("Dòng 2"), std::string::npos) << m;
-  EXPECT_NE(m.find("cccd"), std::string::npos) << m;
-  EXPECT_NE(m.find("Dòng 4"), std::string::npos) << m;
+  EXPECT_NE(m.find("Dòng 2, cột cccd"), std::string::npos) << m;
+  EXPECT_NE(m.find("Dòng 4, cột email"), std::string::npos) << m;
+  EXPECT_EQ(RequestCount(), 0u);
+  // Once the form is clean, the rules' checks report every row too.
+  in.rows_csv = std::string(kMau01Header) +
+                Mau01Row("Lê Văn Tám", "079185000125", "tam@gmail.com", "SKHCN", "csr1.pem") +
+                Mau01Row("Lê Văn Tư", "079185000126", "tu@dongnai.gov.vn", "SKHCN", "csr2.pem") +
+                Mau01Row("Lê Văn Năm", "079185000127", "nam@dongnai.gov.vn", "SKHCN", "missing.pem");
+  r = workflow_->File(focal_skhcn_, in);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("Dòng 2, cột email"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("Dòng 4, cột csr"), std::string::npos) << r.status().message();
   EXPECT_EQ(RequestCount(), 0u);
 }
 

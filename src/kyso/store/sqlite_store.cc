@@ -694,6 +694,18 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<AuditEventHash>> AuditHashes() override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT id, hash FROM audit_events ORDER BY id"));
+    std::vector<AuditEventHash> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(AuditEventHash{s.Int(0), s.Blob(1)});
+    }
+    return out;
+  }
+
   Result<std::pair<int64_t, Bytes>> AuditHead() override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1"));

@@ -94,6 +94,11 @@ struct FulfilledCertificate {
   Lineage lineage;
 };
 
+struct AuditEventHash {
+  int64_t id = 0;
+  Bytes hash;
+};
+
 struct AuditReport {
   int64_t events = 0;
   std::optional<int64_t> first_bad_id;  // set when the chain is broken
@@ -166,6 +171,8 @@ class Store {
 
   virtual Status PutCheckpoint(const AuditCheckpoint& checkpoint, std::string_view actor) = 0;
   virtual Result<std::vector<AuditCheckpoint>> ListCheckpoints() = 0;
+  // AuditHashes gives every event's id and stored hash, in id order.
+  virtual Result<std::vector<AuditEventHash>> AuditHashes() = 0;
   // AuditHead gives the id and hash of the newest event (0 and zeros when empty).
   virtual Result<std::pair<int64_t, Bytes>> AuditHead() = 0;
 

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kyso/base/status.h"
+
+namespace kyso::cli {
+
+// Commands of the registration workflow. `as` is the user acting at the console (empty: the
+// console administrator, audited as "console"); every command applies that user's rights.
+
+Status CmdAgencyImport(const std::string& home, const std::string& as, const std::string& csv_path,
+                       std::ostream& out);
+
+struct UserAddArgs {
+  std::string home;
+  std::string as;
+  std::string name;
+  std::string role;
+  std::string agency;
+  std::string password_file;
+};
+Status CmdUserAdd(const UserAddArgs& args, std::ostream& out);
+
+struct RequestFileArgs {
+  std::string home;
+  std::string as;
+  std::string kind;
+  std::string rows_path;
+  std::string serial;
+  std::string reason;
+  std::vector<std::string> fields;  // K=V
+  std::vector<std::string> attachments;
+};
+Status CmdRequestFile(const RequestFileArgs& args, std::ostream& out);
+Status CmdRequestDecide(const std::string& home, const std::string& as, int64_t id, bool approve,
+                        const std::string& reason, std::ostream& out);
+Status CmdRequestCancel(const std::string& home, const std::string& as, int64_t id, std::ostream& out);
+Status CmdRequestShow(const std::string& home, const std::string& as, int64_t id, std::ostream& out);
+struct RequestListArgs {
+  std::string home;
+  std::string as;
+  std::optional<std::string> state;
+  bool overdue = false;
+  std::size_t limit = 100;
+  std::optional<int64_t> before;
+};
+Status CmdRequestList(const RequestListArgs& args, std::ostream& out);
+
+}  // namespace kyso::cli
