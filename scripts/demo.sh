@@ -38,7 +38,77 @@ if [[ ! -f "$DEMO/kyso.toml" ]]; then
   "$KYSO" ca chain --home "$DEMO" > "$DEMO/chain.pem"
   awk '/BEGIN/{n++} n==1' "$DEMO/chain.pem" > "$DEMO/issuing.pem"
   echo "== issued 5 certificates in $DEMO/subscribers, revoked $lost (keyCompromise)"
+
+  # The registration workflow: the province's agencies, one user per role, requests in every state.
+  "$KYSO" agency import --home "$DEMO" ../shared/domain/demo-agencies.csv
+  : > "$DEMO/demo-users.txt"
+  chmod 600 "$DEMO/demo-users.txt"
+  adduser() {  # adduser NAME ROLE [AGENCY]
+    local pw
+    pw=$(openssl rand -base64 12 | tr -d '/+=' | cut -c1-12)
+    printf '%s\n' "$pw" > "$DEMO/.pw"
+    "$KYSO" user add --home "$DEMO" --name "$1" --role "$2" ${3:+--agency "$3"} --password-file "$DEMO/.pw" >/dev/null
+    rm -f "$DEMO/.pw"
+    printf '%-12s %-10s %-8s %s\n' "$1" "$2" "${3:--}" "$pw" >> "$DEMO/demo-users.txt"
+  }
+  adduser cuc provider
+  adduser so_khcn authority
+  adduser dm_skhcn focal SKHCN
+  adduser dm_snv focal SNV
+  adduser kiemtoan auditor
+  adduser quantri admin
+  adduser nhung subscriber SKHCN.CDS
+
+  mau01() {  # mau01 FILE NAME CCCD EMAIL AGENCY CSR
+    printf 'ho_ten,ngay_sinh,cccd,ngay_cap,noi_cap,email,co_quan,tinh,chuc_vu,dien_thoai,serial_cu,sim_pki,csr\n' > "$1"
+    printf '%s,15/03/1985,%s,10/05/2021,Cục Cảnh sát QLHC về TTXH,%s,%s,Đồng Nai,Chuyên viên,0912345678,,,%s\n' \
+      "$2" "$3" "$4" "$5" "$6" >> "$1"
+  }
+  key() {  # key ID: a subscriber key and CSR (demo only; real keys are made on the token)
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$DEMO/subscribers/$1.key" -subj "/CN=$1" -out "$DEMO/subscribers/$1.csr" 2>/dev/null
+  }
+  file() { "$KYSO" request file --home "$DEMO" "$@" | tail -n 1; }
+  DEMO_ABS=$(cd "$DEMO" && pwd)
+  W=$DEMO/requests
+  mkdir -p "$W"
+  # fulfilled, then renewed (fulfilled) and closed
+  key lan
+  mau01 "$W/lan.csv" "Phạm Thị Lan" 075190000111 lan.pt@dongnai.gov.vn SKHCN.CDS "$DEMO_ABS/subscribers/lan.csr"
+  id=$(file --as dm_skhcn --kind new-individual --rows "$W/lan.csv")
+  "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+  "$KYSO" request close --home "$DEMO" --as cuc --id "$id" >/dev/null
+  # submitted: waiting for the provider
+  key binh
+  mau01 "$W/binh.csv" "Võ Văn Bình" 075190000112 binh.vv@dongnai.gov.vn SKHCN.VP "$DEMO_ABS/subscribers/binh.csr"
+  file --as dm_skhcn --kind new-individual --rows "$W/binh.csv" >/dev/null
+  # approved: no CSR yet, waiting for the PKI Token to be enrolled
+  mau01 "$W/hanh.csv" "Đặng Thị Hạnh" 075190000113 hanh.dt@dongnai.gov.vn SNV ""
+  id=$(file --as dm_snv --kind new-individual --rows "$W/hanh.csv")
+  "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+  # rejected
+  key quang
+  mau01 "$W/quang.csv" "Hoàng Minh Quang" 075190000114 quang.hm@dongnai.gov.vn SNV "$DEMO_ABS/subscribers/quang.csr"
+  id=$(file --as dm_snv --kind new-individual --rows "$W/quang.csv")
+  "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --reject --reason "Thiếu văn bản đề nghị có chữ ký của thủ trưởng" >/dev/null
+  # cancelled
+  id=$(file --as dm_snv --kind new-individual --rows "$W/quang.csv")
+  "$KYSO" request cancel --home "$DEMO" --as dm_snv --id "$id" >/dev/null
+  # a revocation (fulfilled) that leaves a device-return obligation (handover, submitted, R12.3)
+  key minh
+  mau01 "$W/minh.csv" "Bùi Quang Minh" 075190000115 minh.bq@dongnai.gov.vn SKHCN.CDS "$DEMO_ABS/subscribers/minh.csr"
+  id=$(file --as dm_skhcn --kind new-individual --rows "$W/minh.csv")
+  "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+  serial=$("$KYSO" request show --home "$DEMO" --id "$id" --json | sed -n 's/.*"certificate_serial": "\([0-9a-f]*\)".*/\1/p')
+  id=$(file --as dm_skhcn --kind revoke --serial "$serial" --reason device-lost)
+  "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+  "$KYSO" audit checkpoint --home "$DEMO" >/dev/null
+  echo "== demo agencies, users and requests created (users and passwords: $DEMO/demo-users.txt)"
 fi
+
+echo "== demo users (name, role, agency, password):"
+sed 's/^/   /' "$DEMO/demo-users.txt"
+echo "== requests: ./build/kyso request list --home $DEMO --json   (or --as dm_skhcn to see one agency's)"
 
 cat <<INFO
 == try it (in another terminal):

@@ -172,6 +172,11 @@ int RunCli(int argc, char** argv) {
   add_as(c_cancel);
   c_cancel->add_option("--id", request_id, "request id")->required();
 
+  auto* c_close = c_request->add_subcommand("close", "close a fulfilled request (the deciding role)");
+  add_home(c_close);
+  add_as(c_close);
+  c_close->add_option("--id", request_id, "request id")->required();
+
   bool json_flag_unused = false;
   auto* c_rshow = c_request->add_subcommand("show", "show a request, JSON");
   add_home(c_rshow);
@@ -243,6 +248,7 @@ int RunCli(int argc, char** argv) {
     return Report(CmdRequestDecide(home, as, request_id, approve, decide_reason, std::cout));
   }
   if (c_cancel->parsed()) return Report(CmdRequestCancel(home, as, request_id, std::cout));
+  if (c_close->parsed()) return Report(CmdRequestClose(home, as, request_id, std::cout));
   if (c_rshow->parsed()) return Report(CmdRequestShow(home, as, request_id, std::cout));
   if (c_list->parsed()) {
     list.home = home;

@@ -191,6 +191,13 @@ Status CmdRequestCancel(const std::string& home, const std::string& as, int64_t 
   return OkStatus();
 }
 
+Status CmdRequestClose(const std::string& home, const std::string& as, int64_t id, std::ostream& out) {
+  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
+  KYSO_RETURN_IF_ERROR(s.workflow->Close(s.actor, id));
+  out << "request " << id << " closed\n";
+  return OkStatus();
+}
+
 Status CmdRequestShow(const std::string& home, const std::string& as, int64_t id, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
   KYSO_ASSIGN_OR_RETURN(ra::RequestView v, s.workflow->Show(s.actor, id));

@@ -535,6 +535,13 @@ Status Workflow::Cancel(const Actor& actor, int64_t id) {
   return store_.TransitionRequests(ids, "submitted", "cancelled", "", "", actor.name);
 }
 
+Status Workflow::Close(const Actor& actor, int64_t id) {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+  KYSO_RETURN_IF_ERROR(CheckDecider(actor, r));
+  const int64_t ids[] = {id};
+  return store_.TransitionRequests(ids, "fulfilled", "closed", "", "", actor.name);
+}
+
 Result<RequestView> Workflow::Show(const Actor& actor, int64_t id) {
   KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
   KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));

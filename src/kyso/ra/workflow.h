@@ -67,6 +67,9 @@ class Workflow final {
   // Decide approves (and, when its inputs are complete, fulfils) or rejects a request.
   Status Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason);
   Status Cancel(const Actor& actor, int64_t id);
+  // Close files a fulfilled request away once its paperwork is complete (the signed form is
+  // kept, R15.1); done by the role that decided it.
+  Status Close(const Actor& actor, int64_t id);
   Result<RequestView> Show(const Actor& actor, int64_t id);
   Result<std::vector<RequestView>> List(const Actor& actor, std::optional<std::string> state,
                                         bool overdue_only, std::size_t limit,

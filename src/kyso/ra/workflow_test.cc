@@ -158,6 +158,15 @@ TEST_F(WorkflowTest, LifecycleNewRenewChangeRevokeHandover) {
   EXPECT_FALSE(store_->VerifyAudit()->first_bad_id.has_value());
 }
 
+TEST_F(WorkflowTest, CloseAfterFulfilmentByTheDecidingRole) {
+  IssueNhung();
+  const int64_t id = (*workflow_->List(provider_, std::nullopt, false, 1, std::nullopt))[0].record.id;
+  EXPECT_EQ(workflow_->Close(focal_skhcn_, id).code(), Code::kPermissionDenied);
+  ASSERT_TRUE(workflow_->Close(provider_, id).ok());
+  EXPECT_EQ(workflow_->Show(provider_, id)->record.state, "closed");
+  EXPECT_EQ(workflow_->Close(provider_, id).code(), Code::kFailedPrecondition);
+}
+
 TEST_F(WorkflowTest, R9_1_RoutingAndWrongDeciderRefused) {
   FilingInput in = Input(RequestKind::kNewIndividual);
   in.rows_csv = std::string(kMau01Header) +
