@@ -189,7 +189,8 @@ Result<Issued> Authority::Issue(const IssueRequest& request, std::string_view ac
 }
 
 std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> requests,
-                                                  std::string_view actor, int threads) {
+                                                  std::string_view actor, int threads,
+                                                  const Progress& progress) {
   std::vector<Result<Issued>> results;
   results.reserve(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -243,6 +244,7 @@ std::vector<Result<Issued>> Authority::IssueBatch(std::span<const IssueRequest> 
     for (std::size_t k = 0; k < issued.size(); ++k) {
       results[issued_index[k]] = Issued{issued[k].serial_hex, std::move(issued[k].cert_der)};
     }
+    if (progress) progress(end, requests.size());
   }
   return results;
 }

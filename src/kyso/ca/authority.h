@@ -67,8 +67,11 @@ class Authority final {
   // IssueBatch issues many certificates with one durable commit to record a chunk and one to
   // complete it, preparing and signing on `threads` threads. Results are in request order; a refused
   // request does not stop the others.
+  // `progress`, when given, is told after each committed chunk how many are done.
+  using Progress = std::function<void(std::size_t done, std::size_t total)>;
   std::vector<Result<Issued>> IssueBatch(std::span<const IssueRequest> requests,
-                                         std::string_view actor, int threads = 2);
+                                         std::string_view actor, int threads = 2,
+                                         const Progress& progress = {});
 
   // Revoke revokes an issued certificate and publishes a new issuing CRL. An R12.1 case that
   // does not fit the certificate's profile is refused.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "kyso/base/progress.h"
 #include "kyso/ca/audit_checkpoint.h"
 #include "kyso/http/ca_routes.h"
 #include "kyso/http/server.h"
@@ -163,9 +164,11 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
   std::size_t refused = 0;
   // Issue in slices so certificates reach the folder as they are committed.
   constexpr std::size_t kSlice = 512;
+  ProgressBar bar("issuing");
   for (std::size_t start = 0; start < reqs.size(); start += kSlice) {
     const std::size_t n = std::min(kSlice, reqs.size() - start);
     auto results = d->authority().IssueBatch(std::span(reqs).subspan(start, n), kConsole, a.threads);
+    bar.Update(start + n, reqs.size());
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) {
         ++refused;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "kyso/base/progress.h"
 #include "kyso/ca/reason.h"
 #include "kyso/pkix/csr.h"
 #include "kyso/pkix/x509.h"
@@ -642,7 +643,9 @@ Status Workflow::FulfilNew(const Actor& actor, const store::RequestRecord& r, bo
     out.push_back(std::move(fc));
   }
   for (std::size_t i = 0; i < requests.size(); ++i) requests[i].csr = &csrs[i];
-  std::vector<Result<ca::Issued>> issued = authority_->IssueBatch(requests, actor.name, 2);
+  ProgressBar bar("issuing");
+  std::vector<Result<ca::Issued>> issued = authority_->IssueBatch(
+      requests, actor.name, 2, [&bar](std::size_t done, std::size_t total) { bar.Update(done, total); });
   for (std::size_t i = 0; i < issued.size(); ++i) {
     if (!issued[i].ok()) {
       return issued[i].status().WithContext("row " + std::to_string(i + 1));
