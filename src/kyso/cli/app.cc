@@ -162,7 +162,9 @@ int RunCli(int argc, char** argv) {
   auto* c_decide = c_request->add_subcommand("decide", "approve (and fulfil) or reject a request");
   add_home(c_decide);
   add_as(c_decide);
-  c_decide->add_option("--id", request_id, "request id")->required();
+  std::vector<int64_t> decide_ids;
+  c_decide->add_option("--id", decide_ids, "request id; repeat to decide several at once (all or nothing)")
+      ->required();
   auto* approve_flag = c_decide->add_flag("--approve", approve, "approve; fulfils at once when complete");
   c_decide->add_flag("--reject", reject, "reject, with --reason")->excludes(approve_flag);
   c_decide->add_option("--reason", decide_reason, "why it is rejected");
@@ -245,7 +247,7 @@ int RunCli(int argc, char** argv) {
   }
   if (c_decide->parsed()) {
     if (!approve && !reject) return Report(InvalidArgumentError("--approve or --reject"));
-    return Report(CmdRequestDecide(home, as, request_id, approve, decide_reason, std::cout));
+    return Report(CmdRequestDecide(home, as, decide_ids, approve, decide_reason, std::cout));
   }
   if (c_cancel->parsed()) return Report(CmdRequestCancel(home, as, request_id, std::cout));
   if (c_close->parsed()) return Report(CmdRequestClose(home, as, request_id, std::cout));

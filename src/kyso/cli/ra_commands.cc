@@ -168,19 +168,28 @@ Status CmdRequestFile(const RequestFileArgs& a, std::ostream& out) {
   return OkStatus();
 }
 
-Status CmdRequestDecide(const std::string& home, const std::string& as, int64_t id, bool approve,
-                        const std::string& reason, std::ostream& out) {
-  // Reading the request first tells whether the CA (and its PIN) is needed.
-  KYSO_ASSIGN_OR_RETURN(auto peek, Deployment::Open(home, false));
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, peek->store().GetRequest(id));
-  peek.reset();
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, approve && NeedsCa(r.kind)));
-  KYSO_RETURN_IF_ERROR(s.workflow->Decide(s.actor, id, approve, reason));
-  if (approve && NeedsCa(r.kind)) {
+Status CmdRequestDecide(const std::string& home, const std::string& as,
+                        const std::vector<int64_t>& ids, bool approve, const std::string& reason,
+                        std::ostream& out) {
+  if (ids.empty()) return InvalidArgumentError("--id is required");
+  // Reading the requests first tells whether the CA (and its PIN) is needed.
+  bool needs_ca = false;
+  {
+    KYSO_ASSIGN_OR_RETURN(auto peek, Deployment::Open(home, false));
+    for (int64_t id : ids) {
+      KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, peek->store().GetRequest(id));
+      needs_ca = needs_ca || (approve && NeedsCa(r.kind));
+    }
+  }
+  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, needs_ca));
+  KYSO_RETURN_IF_ERROR(s.workflow->DecideMany(s.actor, ids, approve, reason));
+  if (needs_ca) {
     KYSO_RETURN_IF_ERROR(s.deployment->Checkpoint(s.actor.name, ca::kCheckpointEvery).status());
   }
-  KYSO_ASSIGN_OR_RETURN(ra::RequestView v, s.workflow->Show(ra::Actor::Console(), id));
-  out << "request " << id << " " << v.record.state << "\n";
+  for (int64_t id : ids) {
+    KYSO_ASSIGN_OR_RETURN(ra::RequestView v, s.workflow->Show(ra::Actor::Console(), id));
+    out << "request " << id << " " << v.record.state << "\n";
+  }
   return OkStatus();
 }
 

@@ -36,8 +36,9 @@ struct RequestFileArgs {
   std::vector<std::string> attachments;
 };
 Status CmdRequestFile(const RequestFileArgs& args, std::ostream& out);
-Status CmdRequestDecide(const std::string& home, const std::string& as, int64_t id, bool approve,
-                        const std::string& reason, std::ostream& out);
+Status CmdRequestDecide(const std::string& home, const std::string& as,
+                        const std::vector<int64_t>& ids, bool approve, const std::string& reason,
+                        std::ostream& out);
 Status CmdRequestCancel(const std::string& home, const std::string& as, int64_t id, std::ostream& out);
 Status CmdRequestClose(const std::string& home, const std::string& as, int64_t id, std::ostream& out);
 Status CmdRequestShow(const std::string& home, const std::string& as, int64_t id, std::ostream& out);

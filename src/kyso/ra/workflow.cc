@@ -469,7 +469,7 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
   return OkStatus();
 }
 
-Result<int64_t> Workflow::File(const Actor& actor, const FilingInput& input) {
+Result<store::RequestRecord> Workflow::Prepare(const Actor& actor, const FilingInput& input) const {
   KYSO_ASSIGN_OR_RETURN(std::string agency, FilingAgency(actor, input));
   KYSO_ASSIGN_OR_RETURN(Routing routing, Route(input.kind, input));
   FilingInput in = input;
@@ -493,21 +493,38 @@ Result<int64_t> Workflow::File(const Actor& actor, const FilingInput& input) {
   r.reason = in.reason;
   r.target_serial = in.target_serial;
   r.payload = payload;
-  KYSO_RETURN_IF_ERROR(store_.InsertRequests(std::span(&r, 1), in.attachments, actor.name));
+  return r;
+}
+
+Result<int64_t> Workflow::File(const Actor& actor, const FilingInput& input) {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, Prepare(actor, input));
+  KYSO_RETURN_IF_ERROR(store_.InsertRequests(std::span(&r, 1), input.attachments, actor.name));
   return r.id;
 }
 
-Status Workflow::Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason) {
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+Result<std::vector<int64_t>> Workflow::FileMany(const Actor& actor,
+                                                std::span<const FilingInput> inputs) {
+  std::vector<store::RequestRecord> records;
+  records.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].attachments.empty()) {
+      return InvalidArgumentError("attachments are filed with one request at a time");
+    }
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, Prepare(actor, inputs[i]),
+                          "request " + std::to_string(i + 1));
+    records.push_back(std::move(r));
+  }
+  KYSO_RETURN_IF_ERROR(store_.InsertRequests(records, {}, actor.name));
+  std::vector<int64_t> ids;
+  for (const store::RequestRecord& r : records) ids.push_back(r.id);
+  return ids;
+}
+
+Status Workflow::CheckDecision(const Actor& actor, const store::RequestRecord& r) const {
   KYSO_RETURN_IF_ERROR(CheckDecider(actor, r));
   if (r.state != "submitted") {
-    return FailedPreconditionError("request " + std::to_string(id) + " is " + r.state +
+    return FailedPreconditionError("request " + std::to_string(r.id) + " is " + r.state +
                                    "; only a submitted request is decided");
-  }
-  const int64_t ids[] = {id};
-  if (!approve) {
-    if (reason.empty()) return InvalidArgumentError("a rejection needs --reason");
-    return store_.TransitionRequests(ids, "submitted", "rejected", actor.name, reason, actor.name);
   }
   // The rules are checked again at decision time: days left shrink while a request waits.
   KYSO_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(r.kind));
@@ -521,9 +538,42 @@ Status Workflow::Decide(const Actor& actor, int64_t id, bool approve, std::strin
     }
     KYSO_RETURN_IF_ERROR(CheckTarget(Actor::Console(), kind, r.target_serial, again));
   }
+  return OkStatus();
+}
+
+Status Workflow::Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason) {
+  const int64_t ids[] = {id};
+  return DecideMany(actor, ids, approve, reason);
+}
+
+Status Workflow::DecideMany(const Actor& actor, std::span<const int64_t> ids, bool approve,
+                            std::string_view reason) {
+  if (!approve && reason.empty()) return InvalidArgumentError("a rejection needs --reason");
+  std::vector<store::RequestRecord> records;
+  for (int64_t id : ids) {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+    if (approve) {
+      KYSO_RETURN_IF_ERROR(CheckDecision(actor, r));
+    } else {
+      KYSO_RETURN_IF_ERROR(CheckDecider(actor, r));
+    }
+    records.push_back(std::move(r));
+  }
+  if (!approve) {
+    return store_.TransitionRequests(ids, "submitted", "rejected", actor.name, reason, actor.name);
+  }
   KYSO_RETURN_IF_ERROR(store_.TransitionRequests(ids, "submitted", "approved", actor.name, "", actor.name));
-  r.state = "approved";
-  return Fulfil(actor, r);
+  NewIssuance batch;
+  for (store::RequestRecord& r : records) {
+    r.state = "approved";
+    KYSO_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(r.kind));
+    if (IsNew(kind)) {
+      KYSO_RETURN_IF_ERROR(AddNew(r, batch).status());
+    } else {
+      KYSO_RETURN_IF_ERROR(Fulfil(actor, r), "request " + std::to_string(r.id));
+    }
+  }
+  return IssueNew(actor, batch);
 }
 
 Status Workflow::Cancel(const Actor& actor, int64_t id) {
@@ -581,8 +631,9 @@ Status Workflow::Fulfil(const Actor& actor, const store::RequestRecord& r) {
     case RequestKind::kNewIndividual:
     case RequestKind::kNewOrganization:
     case RequestKind::kNewDevice: {
-      bool waiting = false;
-      return FulfilNew(actor, r, &waiting);
+      NewIssuance batch;
+      KYSO_RETURN_IF_ERROR(AddNew(r, batch).status());
+      return IssueNew(actor, batch);
     }
     case RequestKind::kRenew:
     case RequestKind::kChange:
@@ -601,38 +652,32 @@ Status Workflow::Fulfil(const Actor& actor, const store::RequestRecord& r) {
   return InternalError("unfulfilled kind");
 }
 
-Status Workflow::FulfilNew(const Actor& actor, const store::RequestRecord& r, bool* waiting) {
+Result<bool> Workflow::AddNew(const store::RequestRecord& r, NewIssuance& batch) const {
   const json payload = json::parse(r.payload, nullptr, false);
   if (!payload.is_object() || !payload.contains("rows")) return InternalError("request payload unreadable");
   const json& rows = payload["rows"];
   for (const json& row : rows) {
-    if (!row.contains("csr")) {
-      // A row without a CSR waits, approved, for its device to be enrolled (keys on tokens).
-      *waiting = true;
-      return OkStatus();
-    }
+    // A row without a CSR waits, approved, for its device to be enrolled (keys on tokens).
+    if (!row.contains("csr")) return false;
   }
-  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
   const std::string kind = r.kind == "new-individual" ? "individual"
                            : r.kind == "new-organization" ? "organization" : "device";
   KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(kind));
   std::optional<int> days;
   if (payload["fields"].contains("days")) days = std::stoi(payload["fields"]["days"].get<std::string>());
-  std::vector<pkix::CertRequest> csrs;
-  std::vector<ca::IssueRequest> requests;
-  std::vector<store::FulfilledCertificate> out;
-  csrs.reserve(rows.size());
+  store::Fulfilment fulfilment{r.id, {}};
+  batch.first_row.push_back(batch.requests.size());
   for (const json& row : rows) {
     KYSO_ASSIGN_OR_RETURN(Bytes der, HexDecode(row["csr"].get<std::string>()));
     KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, pkix::ParseCertRequest(der));
-    csrs.push_back(std::move(csr));
+    batch.csrs.push_back(std::move(csr));
     const std::string workplace = row["co_quan"].get<std::string>();
     auto [org, units] = tree_->SubjectPath(workplace);
     const std::string name = kind == "individual" ? row["ho_ten"].get<std::string>()
                              : kind == "organization" ? row["ten"].get<std::string>()
                                                       : row["name"].get<std::string>();
     const std::string email = row["email"].get<std::string>();
-    requests.push_back(ca::IssueRequest{profile, nullptr, ca::Subject{name, email, org, units}, days});
+    batch.requests.push_back(ca::IssueRequest{profile, nullptr, ca::Subject{name, email, org, units}, days});
     const store::Agency* managing = tree_->ManagingAgency(workplace);
     json data = row;
     data.erase("csr");
@@ -640,19 +685,31 @@ Status Workflow::FulfilNew(const Actor& actor, const store::RequestRecord& r, bo
     fc.subscriber = store::Subscriber{0, kind, managing ? managing->code : r.agency_code, workplace,
                                       name, email, data.dump()};
     fc.lineage = store::Lineage{"", 0, "new", "", false, r.id};
-    out.push_back(std::move(fc));
+    fulfilment.certificates.push_back(std::move(fc));
   }
-  for (std::size_t i = 0; i < requests.size(); ++i) requests[i].csr = &csrs[i];
+  batch.fulfilments.push_back(std::move(fulfilment));
+  return true;
+}
+
+Status Workflow::IssueNew(const Actor& actor, NewIssuance& batch) {
+  if (batch.requests.empty()) return OkStatus();
+  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
+  // The CSRs are in place now; a vector that grew would have moved them.
+  for (std::size_t i = 0; i < batch.requests.size(); ++i) batch.requests[i].csr = &batch.csrs[i];
   ProgressBar bar("issuing");
   std::vector<Result<ca::Issued>> issued = authority_->IssueBatch(
-      requests, actor.name, 2, [&bar](std::size_t done, std::size_t total) { bar.Update(done, total); });
-  for (std::size_t i = 0; i < issued.size(); ++i) {
-    if (!issued[i].ok()) {
-      return issued[i].status().WithContext("row " + std::to_string(i + 1));
+      batch.requests, actor.name, 2, [&bar](std::size_t done, std::size_t total) { bar.Update(done, total); });
+  for (std::size_t f = 0; f < batch.fulfilments.size(); ++f) {
+    for (std::size_t k = 0; k < batch.fulfilments[f].certificates.size(); ++k) {
+      const std::size_t i = batch.first_row[f] + k;
+      if (!issued[i].ok()) {
+        return issued[i].status().WithContext("request " + std::to_string(batch.fulfilments[f].request_id) +
+                                              ", row " + std::to_string(k + 1));
+      }
+      batch.fulfilments[f].certificates[k].lineage.serial = issued[i]->serial_hex;
     }
-    out[i].lineage.serial = issued[i]->serial_hex;
   }
-  return store_.Fulfil(r.id, out, actor.name);
+  return store_.FulfilMany(batch.fulfilments, actor.name);
 }
 
 Status Workflow::FulfilRenewOrChange(const Actor& actor, const store::RequestRecord& r) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "kyso/base/clock.h"
 #include "kyso/base/config.h"
 #include "kyso/ca/authority.h"
+#include "kyso/pkix/csr.h"
 #include "kyso/ra/actor.h"
 #include "kyso/ra/agency_tree.h"
 #include "kyso/store/store.h"
@@ -64,8 +66,15 @@ class Workflow final {
   Status Load();
 
   Result<int64_t> File(const Actor& actor, const FilingInput& input);
+  // FileMany files several requests all or nothing, in one transaction.
+  Result<std::vector<int64_t>> FileMany(const Actor& actor, std::span<const FilingInput> inputs);
   // Decide approves (and, when its inputs are complete, fulfils) or rejects a request.
   Status Decide(const Actor& actor, int64_t id, bool approve, std::string_view reason);
+  // DecideMany decides several requests the same way: one transaction for the decisions,
+  // new certificates of all of them issued as one batch, one transaction to fulfil them.
+  // Every request is checked first; if any is refused, nothing changes.
+  Status DecideMany(const Actor& actor, std::span<const int64_t> ids, bool approve,
+                    std::string_view reason);
   Status Cancel(const Actor& actor, int64_t id);
   // Close files a fulfilled request away once its paperwork is complete (the signed form is
   // kept, R15.1); done by the role that decided it.
@@ -92,7 +101,18 @@ class Workflow final {
   Status CheckCanSee(const Actor& actor, const store::RequestRecord& r) const;
   Status CheckDecider(const Actor& actor, const store::RequestRecord& r) const;
   Status Fulfil(const Actor& actor, const store::RequestRecord& r);
-  Status FulfilNew(const Actor& actor, const store::RequestRecord& r, bool* waiting);
+  // NewIssuance is what the new-certificate requests of a decision issue.
+  struct NewIssuance {
+    std::vector<pkix::CertRequest> csrs;
+    std::vector<ca::IssueRequest> requests;
+    std::vector<store::Fulfilment> fulfilments;
+    std::vector<std::size_t> first_row;  // per fulfilment, its first index in `requests`
+  };
+  // AddNew adds a request's rows; false when a row has no CSR yet (it waits for a device).
+  Result<bool> AddNew(const store::RequestRecord& r, NewIssuance& batch) const;
+  Status IssueNew(const Actor& actor, NewIssuance& batch);
+  Status CheckDecision(const Actor& actor, const store::RequestRecord& r) const;
+  Result<store::RequestRecord> Prepare(const Actor& actor, const FilingInput& input) const;
   Status FulfilRenewOrChange(const Actor& actor, const store::RequestRecord& r);
   Status FulfilRevoke(const Actor& actor, const store::RequestRecord& r);
   std::string DueDate(int working_days) const;

@@ -158,6 +158,35 @@ TEST_F(WorkflowTest, LifecycleNewRenewChangeRevokeHandover) {
   EXPECT_FALSE(store_->VerifyAudit()->first_bad_id.has_value());
 }
 
+TEST_F(WorkflowTest, FileManyAndDecideManyAreAllOrNothing) {
+  std::vector<FilingInput> inputs;
+  for (int i = 0; i < 3; ++i) {
+    FilingInput in = Input(RequestKind::kNewIndividual);
+    in.rows_csv = std::string(kMau01Header) +
+                  Mau01Row("Người Thứ " + std::to_string(i), "07918500013" + std::to_string(i),
+                           "n" + std::to_string(i) + "@dongnai.gov.vn", "SKHCN", "csr" + std::to_string(i) + ".pem");
+    inputs.push_back(std::move(in));
+  }
+  auto ids = workflow_->FileMany(focal_skhcn_, inputs);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 3u);
+  // One of them decided already: the batch is refused and nothing changes.
+  ASSERT_TRUE(workflow_->Decide(provider_, (*ids)[1], false, "trùng").ok());
+  EXPECT_FALSE(workflow_->DecideMany(provider_, *ids, true, "").ok());
+  EXPECT_EQ(workflow_->Show(provider_, (*ids)[0])->record.state, "submitted");
+  const int64_t rest[] = {(*ids)[0], (*ids)[2]};
+  ASSERT_TRUE(workflow_->DecideMany(provider_, rest, true, "").ok());
+  for (int64_t id : rest) {
+    auto v = workflow_->Show(provider_, id);
+    EXPECT_EQ(v->record.state, "fulfilled");
+    EXPECT_EQ(v->record.certificate_serials.size(), 1u);
+  }
+  // A bad input among many files none of them.
+  inputs[1].rows_csv = "garbage";
+  EXPECT_FALSE(workflow_->FileMany(focal_skhcn_, inputs).ok());
+  EXPECT_EQ(RequestCount(), 3u);
+}
+
 TEST_F(WorkflowTest, CloseAfterFulfilmentByTheDecidingRole) {
   IssueNhung();
   const int64_t id = (*workflow_->List(provider_, std::nullopt, false, 1, std::nullopt))[0].record.id;

@@ -608,15 +608,18 @@ class SqliteStore final : public Store {
   }
 
   Status Fulfil(int64_t request_id, std::span<FulfilledCertificate> certs, std::string_view actor) override {
+    Fulfilment item{request_id, std::vector<FulfilledCertificate>(certs.begin(), certs.end())};
+    KYSO_RETURN_IF_ERROR(FulfilMany(std::span(&item, 1), actor));
+    std::copy(item.certificates.begin(), item.certificates.end(), certs.begin());
+    return OkStatus();
+  }
+
+  Status FulfilMany(std::span<Fulfilment> items, std::string_view actor) override {
     std::lock_guard lock(mu_);
     const Time now = clock_.Now();
     KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
     KYSO_ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
         "UPDATE requests SET state = 'fulfilled' WHERE id = ? AND state = 'approved'"));
-    KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
-    if (sqlite3_changes(db_.get()) != 1) {
-      return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
-    }
     KYSO_ASSIGN_OR_RETURN(Stmt sub, Stmt::Prepare(db_,
         "INSERT INTO subscribers(kind, agency_code, workplace_code, name, email, data, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)"));
@@ -626,8 +629,14 @@ class SqliteStore final : public Store {
     KYSO_ASSIGN_OR_RETURN(Stmt upd, Stmt::Prepare(db_,
         "UPDATE subscribers SET agency_code = ?, workplace_code = ?, name = ?, email = ?, data = ?"
         " WHERE id = ?"));
+    for (Fulfilment& item : items) {
+    const int64_t request_id = item.request_id;
+    KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
+    if (sqlite3_changes(db_.get()) != 1) {
+      return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
+    }
     std::string serials;
-    for (FulfilledCertificate& c : certs) {
+    for (FulfilledCertificate& c : item.certificates) {
       if (c.subscriber.id != 0 && c.update_subscriber) {
         const Subscriber& s = c.subscriber;
         KYSO_RETURN_IF_ERROR(upd.Bind(1, s.agency_code).Bind(2, s.workplace_code).Bind(3, s.name)
@@ -656,6 +665,7 @@ class SqliteStore final : public Store {
     }
     KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "request.fulfilled",
         std::to_string(request_id), "{\"certificates\":[" + serials + "]}"}));
+    }
     return txn.Commit();
   }
 

@@ -94,6 +94,11 @@ struct FulfilledCertificate {
   Lineage lineage;
 };
 
+struct Fulfilment {
+  int64_t request_id = 0;
+  std::vector<FulfilledCertificate> certificates;
+};
+
 struct AuditEventHash {
   int64_t id = 0;
   Bytes hash;
@@ -167,6 +172,8 @@ class Store {
   // Fulfil marks approved requests fulfilled with the certificates they produced.
   virtual Status Fulfil(int64_t request_id, std::span<FulfilledCertificate> certificates,
                         std::string_view actor) = 0;
+  // FulfilMany fulfils many approved requests in one transaction.
+  virtual Status FulfilMany(std::span<Fulfilment> items, std::string_view actor) = 0;
   virtual Result<Lineage> GetLineage(std::string_view serial) = 0;
 
   virtual Status PutCheckpoint(const AuditCheckpoint& checkpoint, std::string_view actor) = 0;
