@@ -31,13 +31,25 @@ Result<bool> Checkpoint(store::Store& store, pkix::Signer& audit_key, std::strin
 
 Status VerifyCheckpoints(store::Store& store, store::AuditReport& report) {
   KYSO_ASSIGN_OR_RETURN(std::vector<store::AuditCheckpoint> checkpoints, store.ListCheckpoints());
+  KYSO_ASSIGN_OR_RETURN(std::vector<store::AuditEventHash> hashes, store.AuditHashes());
+  // Each checkpoint is also an event of the chain; a checkpoint row deleted to hide a forged
+  // chain leaves its event behind.
+  for (const store::AuditEventHash& e : hashes) {
+    if (e.action != "audit.checkpoint") continue;
+    const bool present = std::any_of(checkpoints.begin(), checkpoints.end(), [&](const auto& c) {
+      return std::to_string(c.last_event_id) == e.object;
+    });
+    if (!present && (!report.first_bad_id || *report.first_bad_id > e.id)) {
+      report.first_bad_id = e.id;
+      report.problem = "the signed checkpoint this event records is missing";
+    }
+  }
   if (checkpoints.empty()) return OkStatus();
   KYSO_ASSIGN_OR_RETURN(store::CaKey key, store.GetCaKey(kAuditRole), "audit key");
   const unsigned char* p = key.cert_der.data();  // for the audit role: its SubjectPublicKeyInfo
   ossl::UniquePtr<EVP_PKEY> pub(d2i_PUBKEY(nullptr, &p, static_cast<long>(key.cert_der.size())));
   if (!pub) return InternalError("the recorded audit key is unreadable");
   KYSO_ASSIGN_OR_RETURN(pkix::SignatureAlgorithm alg, pkix::DefaultAlgorithmFor(pub.get(), false));
-  KYSO_ASSIGN_OR_RETURN(std::vector<store::AuditEventHash> hashes, store.AuditHashes());
   for (const store::AuditCheckpoint& c : checkpoints) {
     auto fail = [&](std::string why) {
       if (!report.first_bad_id || *report.first_bad_id > c.last_event_id) {

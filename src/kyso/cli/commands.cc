@@ -273,9 +273,9 @@ Status CmdCaRecover(const std::string& home, int min_age_seconds, std::ostream& 
 
 Status CmdAuditCheckpoint(const std::string& home, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home));
-  KYSO_ASSIGN_OR_RETURN(bool signed_now, d->Checkpoint(kConsole, 0));
   KYSO_ASSIGN_OR_RETURN(auto head, d->store().AuditHead());
-  out << (signed_now ? "signed checkpoint at event " : "a checkpoint already covers event ")
+  KYSO_ASSIGN_OR_RETURN(bool signed_now, d->Checkpoint(kConsole, 0));
+  out << (signed_now ? "signed a checkpoint covering events 1 to " : "a checkpoint already covers events 1 to ")
       << head.first << "\n";
   return OkStatus();
 }

@@ -248,6 +248,11 @@ Status Workflow::CheckTarget(const Actor& actor, RequestKind kind, const std::st
           return FailedPreconditionError("R10.1: certificate " + serial +
                                          " comes from a renewal; a certificate is renewed only once");
         }
+        KYSO_ASSIGN_OR_RETURN(bool renewed_before, store_.WasRenewed(serial));
+        if (renewed_before) {
+          return FailedPreconditionError("R10.1: certificate " + serial +
+                                         " has been renewed already; a certificate is renewed only once");
+        }
         // R10.2: at least renewal_min_days_left days of validity left.
         if (days_left < config_.ra.renewal_min_days_left) {
           return FailedPreconditionError(
@@ -303,6 +308,13 @@ Status Workflow::CheckTarget(const Actor& actor, RequestKind kind, const std::st
       }
       return OkStatus();
     }
+    case RequestKind::kHandover:
+      // R12.3: the device goes back after the certificate expired or was revoked.
+      if (live && days_left >= 0) {
+        return FailedPreconditionError("R12.3: certificate " + serial +
+                                       " is still valid; a device is handed back after expiry or revocation");
+      }
+      return OkStatus();
     case RequestKind::kRevoke: {
       if (!live) return FailedPreconditionError("certificate " + serial + " is already revoked");
       if (in.reason.empty()) return InvalidArgumentError("R12.1: a revocation needs --reason");
@@ -336,7 +348,9 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
       if (!csr_field.empty() && parsed.rows.size() != 1) {
         return InvalidArgumentError("--field csr= is for a one-row request; use the csr column");
       }
-      for (const forms::IndividualRow& r : parsed.rows) {
+      // With form errors, the rows without errors of their own still get the rules' checks, so
+      // every bad row is reported at once (R9.6); nothing is stored either way.
+      for (const forms::IndividualRow& r : parsed.errors.empty() ? parsed.rows : parsed.clean_rows) {
         const store::Agency* workplace = tree_->Find(r.co_quan);
         if (workplace == nullptr) {
           errors.push_back({r.row, "co_quan", "R2.1: cơ quan '" + r.co_quan + "' không thuộc cây cơ quan của tỉnh"});
@@ -372,6 +386,8 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
         }
         rows.push_back(std::move(row));
       }
+      std::stable_sort(errors.begin(), errors.end(),
+                       [](const forms::FormError& a, const forms::FormError& b) { return a.row < b.row; });
       if (!errors.empty()) {
         return InvalidArgumentError("R9.6: Mẫu 01 có " + std::to_string(errors.size()) +
                                     " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
@@ -390,7 +406,7 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
         return InvalidArgumentError("R9.3: a new organisation certificate needs --field founding_decision=... "
                                     "or --field superior_confirmation=... (or the document with --attach)");
       }
-      for (const forms::OrganizationRow& r : parsed.rows) {
+      for (const forms::OrganizationRow& r : parsed.errors.empty() ? parsed.rows : parsed.clean_rows) {
         const store::Agency* body = tree_->Find(r.ten);
         if (body == nullptr) {
           errors.push_back({r.row, "ten", "R2.1: '" + r.ten + "' không thuộc cây cơ quan của tỉnh"});
@@ -422,6 +438,8 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
         }
         rows.push_back(std::move(row));
       }
+      std::stable_sort(errors.begin(), errors.end(),
+                       [](const forms::FormError& a, const forms::FormError& b) { return a.row < b.row; });
       if (!errors.empty()) {
         return InvalidArgumentError("R9.6: Mẫu 02 có " + std::to_string(errors.size()) +
                                     " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
@@ -552,6 +570,7 @@ Status Workflow::DecideMany(const Actor& actor, std::span<const int64_t> ids, bo
   std::vector<store::RequestRecord> records;
   for (int64_t id : ids) {
     KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
+    KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));  // R15.2 before anything about the request
     if (approve) {
       KYSO_RETURN_IF_ERROR(CheckDecision(actor, r));
     } else {
@@ -773,15 +792,17 @@ Status Workflow::FulfilRevoke(const Actor& actor, const store::RequestRecord& r)
   KYSO_RETURN_IF_ERROR(authority_->Revoke(r.target_serial, reason, actor.name));
   KYSO_RETURN_IF_ERROR(store_.Fulfil(r.id, {}, actor.name));
   // R12.3: the managing agency returns the device with a handover record (Mẫu 08) within
-  // days_handover working days of the revocation notice; kyso files that obligation now.
+  // days_handover working days of the revocation notice; a lost device gets a loss record
+  // (Mẫu 09) instead. kyso files that obligation now.
+  const bool lost = r.reason == "device-lost";
   store::RequestRecord handover;
-  handover.kind = "handover";
+  handover.kind = lost ? "lost" : "handover";
   handover.state = "submitted";
   handover.route = "provider";
   handover.agency_code = r.agency_code;
   handover.filed_by = actor.name;
   handover.filed_at = clock_.Now();
-  handover.due_date = DueDate(config_.ra.days_handover);
+  handover.due_date = DueDate(lost ? config_.ra.days_lost : config_.ra.days_handover);
   handover.target_serial = r.target_serial;
   handover.payload = json{{"fields", json::object()}, {"cause", "revoke"}}.dump();
   handover.parent_request = r.id;

@@ -142,7 +142,7 @@ TEST_F(WorkflowTest, LifecycleNewRenewChangeRevokeHandover) {
   EXPECT_FALSE(FileTarget(focal_skhcn_, RequestKind::kRenew, third).ok());
 
   // Revoke: decided by the provider; the device-return obligation is filed (R12.3).
-  auto revoke = FileTarget(focal_skhcn_, RequestKind::kRevoke, third, {}, "device-lost");
+  auto revoke = FileTarget(focal_skhcn_, RequestKind::kRevoke, third, {}, "key-exposed");
   ASSERT_TRUE(revoke.ok()) << revoke.status().ToString();
   ASSERT_TRUE(workflow_->Decide(provider_, *revoke, true, "").ok());
   EXPECT_TRUE(store_->GetCertificate(third)->revoked_at.has_value());
@@ -194,6 +194,40 @@ TEST_F(WorkflowTest, CloseAfterFulfilmentByTheDecidingRole) {
   ASSERT_TRUE(workflow_->Close(provider_, id).ok());
   EXPECT_EQ(workflow_->Show(provider_, id)->record.state, "closed");
   EXPECT_EQ(workflow_->Close(provider_, id).code(), Code::kFailedPrecondition);
+}
+
+TEST_F(WorkflowTest, R12_3_LostDeviceGetsALossRecordInstead) {
+  const std::string serial = IssueNhung();
+  // A handover is for a device whose certificate ended; this one is still valid.
+  EXPECT_NE(FileTarget(focal_skhcn_, RequestKind::kHandover, serial).status().message().find("R12.3"),
+            std::string::npos);
+  auto revoke = FileTarget(focal_skhcn_, RequestKind::kRevoke, serial, {}, "device-lost");
+  ASSERT_TRUE(revoke.ok());
+  ASSERT_TRUE(workflow_->Decide(provider_, *revoke, true, "").ok());
+  auto open = workflow_->List(focal_skhcn_, std::string("submitted"), false, 10, std::nullopt);
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].record.kind, "lost");  // Mẫu 09, not Mẫu 08
+  EXPECT_EQ((*open)[0].record.target_serial, serial);
+  EXPECT_TRUE(FileTarget(focal_skhcn_, RequestKind::kHandover, serial).ok());  // now it may
+}
+
+TEST_F(WorkflowTest, R10_1_TheSameCertificateIsNotRenewedTwice) {
+  const std::string serial = IssueNhung();
+  LeaveDays(serial, 60);
+  auto first = FileTarget(focal_skhcn_, RequestKind::kRenew, serial);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(workflow_->Decide(authority_, *first, true, "").ok());
+  auto second = FileTarget(focal_skhcn_, RequestKind::kRenew, serial);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("R10.1"), std::string::npos);
+}
+
+TEST_F(WorkflowTest, R15_2_DeciderOfAnotherAgencyLearnsNothing) {
+  const std::string serial = IssueNhung();
+  auto r = FileTarget(focal_skhcn_, RequestKind::kRenew, serial);
+  ASSERT_TRUE(r.ok());
+  Status s = workflow_->Decide(focal_snv_, *r, true, "");
+  EXPECT_NE(s.message().find("R15.2"), std::string::npos) << s.message();
 }
 
 TEST_F(WorkflowTest, R9_1_RoutingAndWrongDeciderRefused) {

@@ -669,6 +669,14 @@ class SqliteStore final : public Store {
     return txn.Commit();
   }
 
+  Result<bool> WasRenewed(std::string_view serial) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT 1 FROM lineage WHERE parent_serial = ? AND origin = 'renewal' LIMIT 1"));
+    s.Bind(1, serial);
+    return s.Step();
+  }
+
   Result<Lineage> GetLineage(std::string_view serial) override {
     std::lock_guard lock(mu_);
     KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
@@ -706,12 +714,13 @@ class SqliteStore final : public Store {
 
   Result<std::vector<AuditEventHash>> AuditHashes() override {
     std::lock_guard lock(mu_);
-    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT id, hash FROM audit_events ORDER BY id"));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT id, hash, action, object FROM audit_events ORDER BY id"));
     std::vector<AuditEventHash> out;
     for (;;) {
       KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      out.push_back(AuditEventHash{s.Int(0), s.Blob(1)});
+      out.push_back(AuditEventHash{s.Int(0), s.Blob(1), s.Text(2), s.Text(3)});
     }
     return out;
   }

@@ -102,6 +102,8 @@ struct Fulfilment {
 struct AuditEventHash {
   int64_t id = 0;
   Bytes hash;
+  std::string action;
+  std::string object;
 };
 
 struct AuditReport {
@@ -175,6 +177,8 @@ class Store {
   // FulfilMany fulfils many approved requests in one transaction.
   virtual Status FulfilMany(std::span<Fulfilment> items, std::string_view actor) = 0;
   virtual Result<Lineage> GetLineage(std::string_view serial) = 0;
+  // WasRenewed: a renewal's certificate names `serial` as its parent (R10.1).
+  virtual Result<bool> WasRenewed(std::string_view serial) = 0;
 
   virtual Status PutCheckpoint(const AuditCheckpoint& checkpoint, std::string_view actor) = 0;
   virtual Result<std::vector<AuditCheckpoint>> ListCheckpoints() = 0;

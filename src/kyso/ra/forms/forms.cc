@@ -719,7 +719,14 @@ template <typename Row>
 Parsed<Row> Finish(Parsed<Row> out) {
   std::stable_sort(out.errors.begin(), out.errors.end(),
                    [](const FormError& a, const FormError& b) { return a.row < b.row; });
-  if (!out.errors.empty()) out.rows.clear();
+  if (!out.errors.empty()) {
+    std::vector<std::size_t> bad;
+    for (const FormError& e : out.errors) bad.push_back(e.row);
+    for (Row& r : out.rows) {
+      if (!std::binary_search(bad.begin(), bad.end(), r.row)) out.clean_rows.push_back(std::move(r));
+    }
+    out.rows.clear();
+  }
   return out;
 }
 

@@ -64,6 +64,10 @@ template <typename Row>
 struct Parsed {
   std::vector<Row> rows;
   std::vector<FormError> errors;  // every problem found, ordered by row
+  // clean_rows: when `errors` is not empty, the rows that have no error of their own, so a
+  // caller can run its further checks on them and report every bad row at once. Never to be
+  // stored: the batch as a whole is refused (R9.6).
+  std::vector<Row> clean_rows;
 };
 
 // Limits bounds the work and memory spent on one file. Every limit is checked before the
