@@ -72,6 +72,28 @@ Result<Bytes> CsrDer(const FilingInput& in, const std::string& path) {
 
 std::string IsoDate(Date d) { return FormatDate(d); }
 
+// AttachCsr reads the row's CSR, when it has one, into `row`; a bad one becomes the row's error.
+bool AttachCsr(const FilingInput& in, const std::string& path, std::size_t row_no, json& row,
+               std::vector<forms::FormError>& errors) {
+  if (path.empty()) return true;
+  Result<Bytes> der = CsrDer(in, path);
+  if (!der.ok()) {
+    errors.push_back({row_no, "csr", der.status().message()});
+    return false;
+  }
+  row["csr"] = HexEncode(*der);
+  return true;
+}
+
+// RefuseBadRows reports every bad row of a form, in row order (R9.6).
+Status RefuseBadRows(std::string_view form, std::vector<forms::FormError>& errors) {
+  if (errors.empty()) return OkStatus();
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const forms::FormError& a, const forms::FormError& b) { return a.row < b.row; });
+  return InvalidArgumentError("R9.6: " + std::string(form) + " có " + std::to_string(errors.size()) +
+                              " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
+}
+
 }  // namespace
 
 Result<RequestKind> ParseRequestKind(std::string_view name) {
@@ -375,23 +397,11 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
                     {"co_quan", workplace->code}, {"tinh", r.tinh}, {"chuc_vu", r.chuc_vu},
                     {"dien_thoai", r.dien_thoai}, {"serial_cu", r.serial_cu}, {"sim_pki", r.sim_pki},
                     {"row", r.row}};
-        const std::string csr_path = !r.csr.empty() ? r.csr : csr_field;
-        if (!csr_path.empty()) {
-          Result<Bytes> der = CsrDer(in, csr_path);
-          if (!der.ok()) {
-            errors.push_back({r.row, "csr", der.status().message()});
-            continue;
-          }
-          row["csr"] = HexEncode(*der);
+        if (AttachCsr(in, !r.csr.empty() ? r.csr : csr_field, r.row, row, errors)) {
+          rows.push_back(std::move(row));
         }
-        rows.push_back(std::move(row));
       }
-      std::stable_sort(errors.begin(), errors.end(),
-                       [](const forms::FormError& a, const forms::FormError& b) { return a.row < b.row; });
-      if (!errors.empty()) {
-        return InvalidArgumentError("R9.6: Mẫu 01 có " + std::to_string(errors.size()) +
-                                    " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
-      }
+      KYSO_RETURN_IF_ERROR(RefuseBadRows("Mẫu 01", errors));
       payload["rows"] = std::move(rows);
       break;
     }
@@ -427,23 +437,11 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
         json row = {{"ten", body->name}, {"co_quan", body->code}, {"dia_chi", r.dia_chi},
                     {"ma_so_thue", r.ma_so_thue}, {"ma_qhns", r.ma_qhns}, {"tinh", r.tinh},
                     {"email", r.email}, {"nguoi_nhan", r.nguoi_nhan}, {"row", r.row}};
-        const std::string csr_path = !r.csr.empty() ? r.csr : csr_field;
-        if (!csr_path.empty()) {
-          Result<Bytes> der = CsrDer(in, csr_path);
-          if (!der.ok()) {
-            errors.push_back({r.row, "csr", der.status().message()});
-            continue;
-          }
-          row["csr"] = HexEncode(*der);
+        if (AttachCsr(in, !r.csr.empty() ? r.csr : csr_field, r.row, row, errors)) {
+          rows.push_back(std::move(row));
         }
-        rows.push_back(std::move(row));
       }
-      std::stable_sort(errors.begin(), errors.end(),
-                       [](const forms::FormError& a, const forms::FormError& b) { return a.row < b.row; });
-      if (!errors.empty()) {
-        return InvalidArgumentError("R9.6: Mẫu 02 có " + std::to_string(errors.size()) +
-                                    " lỗi; không có gì được lưu\n" + forms::FormatErrors(errors));
-      }
+      KYSO_RETURN_IF_ERROR(RefuseBadRows("Mẫu 02", errors));
       payload["rows"] = std::move(rows);
       break;
     }
