@@ -4,6 +4,8 @@
 #   bench/run.sh            all three: issuance, CRL, OCSP (about 4-5 minutes on 2 cores)
 #   bench/run.sh issue crl  only those
 #   QUICK=1 bench/run.sh    smaller sizes (N=2000 issuances, CRLs of 10k/100k, 3 s wrk runs)
+#   bench/run.sh workflow   registration workflow vs bare issuance + `request list` over 1M
+#                           requests (issue 3; not in the default set, about 2-4 minutes)
 #
 # Environment: BUILD (default <repo>/build-bench). Full output goes to
 # $BUILD/bench/run-<time>.log; the table is printed at the end.
@@ -19,6 +21,9 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$BUILD" --target kyso kyso_bench_issue kyso_bench_crl >/dev/null
+case " ${WHICH[*]} " in
+  *" workflow "*) cmake --build "$BUILD" --target kyso_bench_workflow >/dev/null ;;
+esac
 
 mkdir -p "$BUILD/bench"
 LOG=$BUILD/bench/run-$(date +%Y%m%dT%H%M%S).log
@@ -43,8 +48,10 @@ fi
 
 if [ -n "${QUICK:-}" ]; then
   ISSUE_ARGS=(-n 2000); CRL_ARGS=(--sizes 10000,100000); OCSP_ENV=(N=300 K=50 DURATION=3)
+  WF_ARGS=(-n 1000 --list-rows 100000 --runs 5)
 else
   ISSUE_ARGS=(-n 10000); CRL_ARGS=(--sizes 100000,1000000); OCSP_ENV=(N=1000 K=100 DURATION=10)
+  WF_ARGS=(-n 10000 --list-rows 1000000 --runs 20)
 fi
 
 for b in "${WHICH[@]}"; do
@@ -53,7 +60,8 @@ for b in "${WHICH[@]}"; do
     issue) "$BUILD/bench/kyso_bench_issue" "${ISSUE_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
     crl) "$BUILD/bench/kyso_bench_crl" "${CRL_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
     ocsp) env "${OCSP_ENV[@]}" "$REPO/bench/ocsp.sh" 2>&1 | tee -a "$LOG" ;;
-    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp)" >&2; exit 2 ;;
+    workflow) "$BUILD/bench/kyso_bench_workflow" "${WF_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
+    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow)" >&2; exit 2 ;;
   esac
 done
 
@@ -106,6 +114,22 @@ for n in sizes:
         rows.append((f"  generation s with a covering index", v(f"crl.{n}.covering.kyso_s"), "", "", ""))
 if "ocsp.setup.cli_issue_per_s" in r:
     rows.append(("kyso cert issue-batch, whole CLI, /s", v("ocsp.setup.cli_issue_per_s"), "", "", ""))
+if "wf.ratio" in r:
+    rows.append((f"workflow File+Decide, {v('wf.n')} requests, /s", v("wf.per_s"),
+                 "bare IssueBatch " + v("wf.bare_per_s") + "/s", v("wf.ratio") + " (time)", "<= 1.5"))
+    rows.append(("  write transactions per request", v("wf.txns_per_request"), "", "", ""))
+    rows.append(("  fsync'd COMMIT, bare table, ms", v("wf.commit_full_ms"), "", "", ""))
+    if "wf.projected_batch_ratio" in r:
+        rows.append(("  projected batch File/Decide (store span APIs)", v("wf.projected_batch_s") + " s", "",
+                     v("wf.projected_batch_ratio") + " (time)", "<= 1.5"))
+names = ["console, all", "console, --state submitted", "console, --overdue", "focal SKHCN",
+         "focal SKHCN, --state submitted", "focal SKHCN, --overdue", "focal X.DINHQUAN, --state approved",
+         "focal X.DINHQUAN, --overdue"]
+for i, name in enumerate(names):
+    if f"list.{i}.wf_ms" in r:
+        fix = f"list.{i}.fixC_ms"
+        rows.append((f"request list ms: {name} (p1 / p2)", v(f"list.{i}.wf_ms") + " / " + v(f"list.{i}.page2_ms"),
+                     ("with index+ANALYZE " + v(fix)) if fix in r else "", "", "< 100"))
 w = [max(len(row[i]) for row in rows if row) for i in range(5)]
 print("== summary ==")
 for row in rows:
