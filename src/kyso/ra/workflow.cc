@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "kyso/base/parallel.h"
 #include "kyso/base/progress.h"
 #include "kyso/ca/reason.h"
 #include "kyso/pkix/csr.h"
@@ -520,15 +521,22 @@ Result<int64_t> Workflow::File(const Actor& actor, const FilingInput& input) {
 
 Result<std::vector<int64_t>> Workflow::FileMany(const Actor& actor,
                                                 std::span<const FilingInput> inputs) {
-  std::vector<store::RequestRecord> records;
-  records.reserve(inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].attachments.empty()) {
+  for (const FilingInput& in : inputs) {
+    if (!in.attachments.empty()) {
       return InvalidArgumentError("attachments are filed with one request at a time");
     }
-    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, Prepare(actor, inputs[i]),
-                          "request " + std::to_string(i + 1));
-    records.push_back(std::move(r));
+  }
+  // The checks (form, rules, CSR signatures) run on two threads; the store serialises its
+  // own reads, and everything else they touch is read-only.
+  std::vector<Result<store::RequestRecord>> prepared;
+  prepared.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) prepared.emplace_back(InternalError("unchecked"));
+  ParallelFor(inputs.size(), 2, [&](std::size_t i) { prepared[i] = Prepare(actor, inputs[i]); });
+  std::vector<store::RequestRecord> records;
+  records.reserve(inputs.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!prepared[i].ok()) return prepared[i].status().WithContext("request " + std::to_string(i + 1));
+    records.push_back(std::move(prepared[i]).value());
   }
   KYSO_RETURN_IF_ERROR(store_.InsertRequests(records, {}, actor.name));
   std::vector<int64_t> ids;
@@ -686,8 +694,7 @@ Result<bool> Workflow::AddNew(const store::RequestRecord& r, NewIssuance& batch)
   batch.first_row.push_back(batch.requests.size());
   for (const json& row : rows) {
     KYSO_ASSIGN_OR_RETURN(Bytes der, HexDecode(row["csr"].get<std::string>()));
-    KYSO_ASSIGN_OR_RETURN(pkix::CertRequest csr, pkix::ParseCertRequest(der));
-    batch.csrs.push_back(std::move(csr));
+    batch.csr_ders.push_back(std::move(der));
     const std::string workplace = row["co_quan"].get<std::string>();
     auto [org, units] = tree_->SubjectPath(workplace);
     const std::string name = kind == "individual" ? row["ho_ten"].get<std::string>()
@@ -711,7 +718,14 @@ Result<bool> Workflow::AddNew(const store::RequestRecord& r, NewIssuance& batch)
 Status Workflow::IssueNew(const Actor& actor, NewIssuance& batch) {
   if (batch.requests.empty()) return OkStatus();
   if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
-  // The CSRs are in place now; a vector that grew would have moved them.
+  // The CSRs were checked when filed; they are parsed (and their signatures checked) again
+  // from the store's copy, on two threads.
+  std::vector<Result<pkix::CertRequest>> parsed = pkix::ParseCertRequests(batch.csr_ders, 2);
+  batch.csrs.reserve(parsed.size());
+  for (Result<pkix::CertRequest>& p : parsed) {
+    if (!p.ok()) return p.status().WithContext("stored CSR");
+    batch.csrs.push_back(std::move(p).value());
+  }
   for (std::size_t i = 0; i < batch.requests.size(); ++i) batch.requests[i].csr = &batch.csrs[i];
   ProgressBar bar("issuing");
   std::vector<Result<ca::Issued>> issued = authority_->IssueBatch(

@@ -103,6 +103,7 @@ class Workflow final {
   Status Fulfil(const Actor& actor, const store::RequestRecord& r);
   // NewIssuance is what the new-certificate requests of a decision issue.
   struct NewIssuance {
+    std::vector<Bytes> csr_ders;
     std::vector<pkix::CertRequest> csrs;
     std::vector<ca::IssueRequest> requests;
     std::vector<store::Fulfilment> fulfilments;
