@@ -291,6 +291,38 @@ class FixedSigner final : public pkix::Signer {
   Bytes sig_;
 };
 
+// MakeCsrs builds `n` DER CSRs signed with SHA-256 by keys drawn from a pool of P-256 keys.
+inline std::vector<Bytes> MakeCsrs(int n, int key_pool = 256) {
+  std::vector<ossl::UniquePtr<EVP_PKEY>> keys;
+  for (int i = 0; i < key_pool; ++i) {
+    EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    if (k == nullptr) Die("P-256 keygen");
+    keys.emplace_back(k);
+  }
+  std::vector<Bytes> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
+    X509_NAME* name = X509_REQ_get_subject_name(req.get());
+    const std::string cn = "bench subscriber " + std::to_string(i);
+    EVP_PKEY* key = keys[static_cast<std::size_t>(i % key_pool)].get();
+    if (X509_REQ_set_version(req.get(), 0) != 1 ||
+        X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(cn.data()),
+                                   static_cast<int>(cn.size()), -1, 0) != 1 ||
+        X509_REQ_set_pubkey(req.get(), key) != 1 ||
+        X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0) {
+      Die("build CSR");
+    }
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_REQ(req.get(), &der);
+    if (len <= 0) Die("encode CSR");
+    out.emplace_back(der, der + len);
+    OPENSSL_free(der);
+  }
+  return out;
+}
+
 inline std::string Fixed(double v, int digits = 1) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);

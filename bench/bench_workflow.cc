@@ -343,35 +343,6 @@ double CommitLatencyMs(const fs::path& path, const char* synchronous, int count,
 // ---------------------------------------------------------------------------------------------
 // CSRs.
 
-std::vector<Bytes> MakeCsrs(int n) {
-  std::vector<ossl::UniquePtr<EVP_PKEY>> keys;
-  for (int i = 0; i < kKeyPool; ++i) {
-    EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    if (k == nullptr) Die("P-256 keygen");
-    keys.emplace_back(k);
-  }
-  std::vector<Bytes> out;
-  out.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
-    X509_NAME* name = X509_REQ_get_subject_name(req.get());
-    const std::string cn = "bench subscriber " + std::to_string(i);
-    EVP_PKEY* key = keys[static_cast<std::size_t>(i % kKeyPool)].get();
-    if (X509_REQ_set_version(req.get(), 0) != 1 ||
-        X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(cn.data()),
-                                   static_cast<int>(cn.size()), -1, 0) != 1 ||
-        X509_REQ_set_pubkey(req.get(), key) != 1 || X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0) {
-      Die("build CSR");
-    }
-    unsigned char* der = nullptr;
-    const int len = i2d_X509_REQ(req.get(), &der);
-    if (len <= 0) Die("encode CSR");
-    out.emplace_back(der, der + len);
-    OPENSSL_free(der);
-  }
-  return out;
-}
 
 std::string DerToPem(const Bytes& der) {
   const unsigned char* p = der.data();
@@ -1033,7 +1004,7 @@ void RunListPart(const Options& opt, const std::string& agencies_csv, const std:
   for (const auto& a : agencies) codes.push_back(a.code);
 
   // A new-individual payload as File stores it (one row with its CSR).
-  const Bytes der = MakeCsrs(1)[0];
+  const Bytes der = MakeCsrs(1, 1)[0];
   json row = {{"ho_ten", PersonName(7)}, {"ngay_sinh", "1985-03-15"}, {"cccd", Cccd(7)},
               {"ngay_cap", "2021-05-10"}, {"noi_cap", "Cục Cảnh sát QLHC về TTXH"}, {"email", Email(7)},
               {"co_quan", "SKHCN.CDS"}, {"tinh", "Đồng Nai"}, {"chuc_vu", "Chuyên viên"},
