@@ -133,6 +133,7 @@ Status ReadRa(const toml::table* t, Config::Ra& ra) {
   KYSO_RETURN_IF_ERROR(r.GetInt("days_handover", ra.days_handover, 0, 60));
   KYSO_RETURN_IF_ERROR(r.GetInt("days_lost", ra.days_lost, 0, 60));
   KYSO_RETURN_IF_ERROR(r.GetStrings("holidays", ra.holidays));
+  KYSO_RETURN_IF_ERROR(r.GetStrings("makeup_working_days", ra.makeup_working_days));
   return r.CheckNoUnknown();
 }
 
@@ -230,8 +231,10 @@ std::string FormatConfig(const Config& c) {
      << "days_recover = " << c.ra.days_recover << "\n"
      << "days_handover = " << c.ra.days_handover << "\n"
      << "days_lost = " << c.ra.days_lost << "\n"
-     << "# Official days off as \"YYYY-MM-DD\"; empty: kyso's built-in list for 2026-2027.\n"
-     << "holidays = " << Strings(c.ra.holidays) << "\n\n"
+     << "# R14.1: official days off and make-up working Saturdays, \"YYYY-MM-DD\". Add each\n"
+     << "# year's days as the government announces them (lunar Tết and Hùng Kings included).\n"
+     << "holidays = " << Strings(c.ra.holidays) << "\n"
+     << "makeup_working_days = " << Strings(c.ra.makeup_working_days) << "\n\n"
      << "[token]\n"
      << "# PKCS#11 module; the embedded default is SoftHSM2 configured by softhsm2.conf here.\n"
      << "module = " << q(c.token.module) << "\n"

@@ -56,8 +56,10 @@ struct Config {
     int days_recover = 1;   // R13.2
     int days_handover = 5;  // R12.3
     int days_lost = 5;
-    // Official days off (ISO dates). Empty: kyso's built-in list for 2026 and 2027.
+    // Official days off and make-up working Saturdays (ISO dates). `kyso init` writes the
+    // built-in lists for 2026 and 2027; both empty means those built-in lists.
     std::vector<std::string> holidays;
+    std::vector<std::string> makeup_working_days;
   } ra;
   struct Token {
     std::string module = "/usr/lib/softhsm/libsofthsm2.so";

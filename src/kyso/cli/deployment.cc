@@ -1,5 +1,6 @@
 #include "kyso/cli/deployment.h"
 
+#include "kyso/base/calendar.h"
 #include "kyso/ca/audit_checkpoint.h"
 
 #include <fcntl.h>
@@ -106,6 +107,13 @@ Status InitDeployment(const InitOptions& o) {
     KYSO_ASSIGN_OR_RETURN(config.ca.issuing_key, ParseKeySpec(o.issuing_key));
   }
   if (!o.ocsp_key.empty()) { KYSO_ASSIGN_OR_RETURN(config.ca.ocsp_key, ParseKeySpec(o.ocsp_key)); }
+  // The calendar's days are data the officers keep up to date (R14.1): write them out.
+  for (const Date& d : WorkingCalendar::VietnamHolidays2026And2027()) {
+    config.ra.holidays.push_back(FormatDate(d));
+  }
+  for (const Date& d : WorkingCalendar::VietnamMakeupWorkingDays2026And2027()) {
+    config.ra.makeup_working_days.push_back(FormatDate(d));
+  }
   // Validate what the user gave before anything is created.
   KYSO_ASSIGN_OR_RETURN(config, ParseConfig(FormatConfig(config)));
 

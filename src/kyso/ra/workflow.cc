@@ -122,13 +122,17 @@ Workflow::Workflow(const Config& config, store::Store& store, ca::Authority* aut
       calendar_(WorkingCalendar::VietnamDefault()) {}
 
 Status Workflow::Load() {
-  if (!config_.ra.holidays.empty()) {
-    std::vector<Date> days;
+  if (!config_.ra.holidays.empty() || !config_.ra.makeup_working_days.empty()) {
+    std::vector<Date> days, makeup;
     for (const std::string& h : config_.ra.holidays) {
       KYSO_ASSIGN_OR_RETURN(Date d, ParseDate(h), "ra.holidays");
       days.push_back(d);
     }
-    calendar_ = WorkingCalendar(std::move(days));
+    for (const std::string& h : config_.ra.makeup_working_days) {
+      KYSO_ASSIGN_OR_RETURN(Date d, ParseDate(h), "ra.makeup_working_days");
+      makeup.push_back(d);
+    }
+    calendar_ = WorkingCalendar(std::move(days), std::move(makeup));
   }
   KYSO_ASSIGN_OR_RETURN(std::vector<store::Agency> agencies, store_.ListAgencies());
   tree_ = std::make_unique<AgencyTree>(std::move(agencies));

@@ -456,6 +456,23 @@ TEST_F(WorkflowTest, R14_1_DueDateAndOverdue) {
   EXPECT_TRUE((*overdue)[0].overdue);
 }
 
+TEST_F(WorkflowTest, R14_1_HolidaysFromTheConfig) {
+  // A deployment declares Thursday 26/11/2026 a day off: three working days from Wednesday
+  // 25/11 end on Tuesday 1/12 instead of Monday 30/11.
+  config_.ra.holidays = {"2026-11-26"};
+  Workflow wf(config_, *store_, ca_.get(), clock_);
+  ASSERT_TRUE(wf.Load().ok());
+  FilingInput in = Input(RequestKind::kNewIndividual);
+  in.rows_csv = std::string(kMau01Header) +
+                Mau01Row("Lê Văn Tám", "079185000125", "tam@dongnai.gov.vn", "SKHCN", "csr1.pem");
+  auto id = wf.File(focal_skhcn_, in);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(wf.Show(provider_, *id)->record.due_date, "2026-12-01");
+  config_.ra.holidays = {"26/11/2026"};
+  Workflow bad(config_, *store_, ca_.get(), clock_);
+  EXPECT_EQ(bad.Load().code(), Code::kInvalidArgument);
+}
+
 TEST(PasswordTest, R14_2_Argon2idRoundTrip) {
   auto hash = HashPassword(SecretString("mật-khẩu-đủ-dài"));
   ASSERT_TRUE(hash.ok());
