@@ -131,31 +131,9 @@ struct SoftKeys {
   }
 };
 
-// CopyPublicKey sets `cert`'s SubjectPublicKeyInfo to the one in `req` by copying its fields
-// (algorithm, parameters, key bits): no EVP_PKEY encode/decode round trip, unlike
-// X509_set_pubkey. A candidate replacement for the X509_set_pubkey call in Prepare.
+// CopyPublicKey is what Prepare now does instead of X509_set_pubkey (pkix::CopyPublicKeyInfo).
 bool CopyPublicKey(X509* cert, const X509_REQ* req) {
-  X509_PUBKEY* src = X509_REQ_get_X509_PUBKEY(const_cast<X509_REQ*>(req));
-  ASN1_OBJECT* alg = nullptr;
-  const unsigned char* bits = nullptr;
-  int bits_len = 0;
-  X509_ALGOR* algor = nullptr;
-  if (src == nullptr || X509_PUBKEY_get0_param(&alg, &bits, &bits_len, &algor, src) != 1) return false;
-  const ASN1_OBJECT* alg_oid = nullptr;
-  int ptype = V_ASN1_UNDEF;
-  const void* pval = nullptr;
-  X509_ALGOR_get0(&alg_oid, &ptype, &pval, algor);
-  void* pval_copy = nullptr;
-  if (ptype == V_ASN1_OBJECT) {
-    pval_copy = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
-  } else if (ptype == V_ASN1_SEQUENCE) {
-    pval_copy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
-  } else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
-    return false;
-  }
-  unsigned char* bits_copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(bits_len)));
-  return X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_dup(alg_oid), ptype, pval_copy,
-                                bits_copy, bits_len) == 1;
+  return pkix::CopyPublicKeyInfo(cert, X509_REQ_get_X509_PUBKEY(const_cast<X509_REQ*>(req))).ok();
 }
 
 // PublicKeyExperiment times the costliest call of Prepare against CopyPublicKey, and splits

@@ -24,18 +24,6 @@ namespace {
 constexpr std::string_view kConsole = "console";
 constexpr std::size_t kMaxManifestLen = 64 << 20;
 
-Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_len) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read " + path);
-  std::string data(max_len + 1, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<std::size_t>(in.gcount()));
-  if (data.size() > max_len) {
-    return InvalidArgumentError(path + " is larger than " + std::to_string(max_len / 1024) + " KiB");
-  }
-  return data;
-}
-
 // WriteFileAtomically writes to a temporary name and renames, so a reader never sees half.
 Status WriteFileAtomically(const fs::path& path, std::string_view data) {
   const fs::path tmp = path.string() + ".tmp";
@@ -52,7 +40,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view data) {
 }
 
 Result<pkix::CertRequest> ReadCsr(const std::string& path) {
-  KYSO_ASSIGN_OR_RETURN(std::string data, ReadSmallFile(path, pkix::kMaxCsrLen), "CSR");
+  KYSO_ASSIGN_OR_RETURN(std::string data, ReadFileLimited(path, pkix::kMaxCsrLen), "CSR");
   return pkix::ParseCertRequest(AsBytes(data));
 }
 
@@ -120,7 +108,7 @@ Status CmdCertIssue(const IssueArgs& a, std::ostream& out) {
 
 Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostream& err) {
   KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(a.profile));
-  KYSO_ASSIGN_OR_RETURN(std::string manifest, ReadSmallFile(a.manifest, kMaxManifestLen));
+  KYSO_ASSIGN_OR_RETURN(std::string manifest, ReadFileLimited(a.manifest, kMaxManifestLen));
   if (a.out_dir.empty() || !fs::is_directory(a.out_dir)) {
     return InvalidArgumentError("--out-dir must be an existing folder");
   }
@@ -139,7 +127,7 @@ Status CmdCertIssueBatch(const IssueBatchArgs& a, std::ostream& out, std::ostrea
     if (f.size() < 4 || f.size() > 7) {
       return InvalidArgumentError(where + ": expected csr,name,email,org[,unit...]");
     }
-    KYSO_ASSIGN_OR_RETURN(std::string csr, ReadSmallFile(f[0], pkix::kMaxCsrLen), where);
+    KYSO_ASSIGN_OR_RETURN(std::string csr, ReadFileLimited(f[0], pkix::kMaxCsrLen), where);
     ca::Subject subject{f[1], f[2], f[3], std::vector<std::string>(f.begin() + 4, f.end())};
     KYSO_RETURN_IF_ERROR(ca::ValidateSubject(subject), where);
     csr_files.emplace_back(csr.begin(), csr.end());

@@ -24,17 +24,6 @@ constexpr std::string_view kWrapKeyLabel = "kyso-wrap";
 constexpr std::size_t kMaxSecretFileLen = 4096;
 constexpr std::size_t kMaxConfigLen = 1 << 20;
 
-Result<std::string> ReadFile(const fs::path& path, std::size_t max_len) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read " + path.string());
-  std::string data;
-  data.resize(max_len + 1);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<std::size_t>(in.gcount()));
-  if (data.size() > max_len) return InvalidArgumentError(path.string() + " is too large");
-  return data;
-}
-
 // WritePrivateFile creates `path` readable and writable by its owner only, refusing to
 // overwrite.
 Status WritePrivateFile(const fs::path& path, std::string_view data) {
@@ -72,7 +61,7 @@ Result<Config> LoadConfig(const HomePaths& home) {
   if (!fs::exists(home.config())) {
     return NotFoundError(home.dir.string() + " is not a kyso home (no kyso.toml); run kyso init");
   }
-  KYSO_ASSIGN_OR_RETURN(std::string text, ReadFile(home.config(), kMaxConfigLen));
+  KYSO_ASSIGN_OR_RETURN(std::string text, ReadFileLimited(home.config(), kMaxConfigLen));
   return ParseConfig(text);
 }
 
@@ -85,8 +74,20 @@ Result<SecretString> UserPin(const HomePaths& home) {
 
 }  // namespace
 
+Result<std::string> ReadFileLimited(const fs::path& path, std::size_t max_len) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read " + path.string());
+  std::string data(max_len + 1, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  if (data.size() > max_len) {
+    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len / 1024) + " KiB");
+  }
+  return data;
+}
+
 Result<SecretString> ReadSecretFile(const fs::path& path) {
-  KYSO_ASSIGN_OR_RETURN(std::string data, ReadFile(path, kMaxSecretFileLen));
+  KYSO_ASSIGN_OR_RETURN(std::string data, ReadFileLimited(path, kMaxSecretFileLen));
   std::size_t len = data.size();
   if (len > 0 && data[len - 1] == '\n') --len;
   if (len > 0 && data[len - 1] == '\r') --len;

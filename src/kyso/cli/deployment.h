@@ -67,6 +67,9 @@ class Deployment final {
   std::unique_ptr<ca::Authority> authority_;
 };
 
+// ReadFileLimited reads a whole file of at most `max_len` bytes; a larger one is refused.
+Result<std::string> ReadFileLimited(const std::filesystem::path& path, std::size_t max_len);
+
 // ReadSecretFile reads a PIN or password file; one trailing newline is not part of it.
 Result<SecretString> ReadSecretFile(const std::filesystem::path& path);
 

@@ -21,16 +21,6 @@ constexpr std::size_t kMaxRowsFileLen = 16 << 20;
 constexpr std::size_t kMaxAttachmentLen = 20 << 20;
 constexpr std::size_t kMaxCsrLen = 64 << 10;
 
-Result<std::string> ReadFileLimited(const std::string& path, std::size_t max_len) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read " + path);
-  std::string data(max_len + 1, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<std::size_t>(in.gcount()));
-  if (data.size() > max_len) return InvalidArgumentError(path + " is too large");
-  return data;
-}
-
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
