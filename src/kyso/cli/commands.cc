@@ -261,10 +261,11 @@ Status CmdCaRecover(const std::string& home, int min_age_seconds, std::ostream& 
 
 Status CmdAuditCheckpoint(const std::string& home, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(home));
-  KYSO_ASSIGN_OR_RETURN(auto head, d->store().AuditHead());
   KYSO_ASSIGN_OR_RETURN(bool signed_now, d->Checkpoint(kConsole, 0));
-  out << (signed_now ? "signed a checkpoint covering events 1 to " : "a checkpoint already covers events 1 to ")
-      << head.first << "\n";
+  KYSO_ASSIGN_OR_RETURN(auto checkpoints, d->store().ListCheckpoints());
+  const int64_t covered = checkpoints.empty() ? 0 : checkpoints.back().last_event_id;
+  out << (signed_now ? "signed a checkpoint covering events 1 to " : "nothing new to sign: events 1 to ")
+      << covered << (signed_now ? "" : " are covered") << "\n";
   return OkStatus();
 }
 
