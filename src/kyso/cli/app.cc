@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "kyso/cli/commands.h"
+#include "kyso/cli/device_commands.h"
 #include "kyso/cli/ra_commands.h"
 
 namespace kyso::cli {
@@ -26,7 +27,7 @@ int Report(const Status& s) {
 
 int RunCli(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S%z kyso %l: %v");
-  CLI::App app{"kyso — the province's public-service digital signature system (CA, OCSP, CRL)"};
+  CLI::App app{"kyso — the province's public-service digital signature system (CA, OCSP, CRL, requests, devices)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kyso 0.1.0");
   std::string home;
@@ -198,6 +199,86 @@ int RunCli(int argc, char** argv) {
   c_list->add_option("--before", list_before, "page: only requests with a smaller id");
   c_list->add_flag("--json", json_flag_unused, "JSON output (the only format)");
 
+  // token: subscribers' PKI Tokens over any PKCS#11 module
+  auto* c_token = app.add_subcommand("token", "subscribers' PKI Tokens: enrol, PIN state, unblock (R13.1)");
+  c_token->require_subcommand(1);
+  TokenEnrollArgs enroll;
+  auto* c_enroll = c_token->add_subcommand(
+      "enroll", "personalise a token for an approved new-certificate request: PINs, key pair on "
+                "the token, CSR signed there, certificate written back, device recorded");
+  add_home(c_enroll);
+  add_as(c_enroll);
+  c_enroll->add_option("--request", enroll.request, "the approved request waiting for its device")->required();
+  c_enroll->add_option("--module", enroll.module, "the token's PKCS#11 module (.so)")->required();
+  c_enroll->add_option("--token-label", enroll.token_label,
+                       "the token's label; a blank token is initialised with it")->required();
+  c_enroll->add_option("--pin-out", enroll.pin_out,
+                       "new file (mode 0600) to write the holder's first PIN to; without it the PIN is shown once");
+  c_enroll->add_option("--so-pin-file", enroll.so_pin_file,
+                       "the factory SO PIN of a token in its factory state; kyso replaces it");
+  c_enroll->add_option("--key", enroll.key, "rsa-2048 (default) | rsa-3072 | rsa-4096 | ec-p256 | ec-p384");
+
+  TokenStatusArgs tstatus;
+  auto* c_tstatus = c_token->add_subcommand("status", "a token's PIN state (locked, final try, ...)");
+  c_tstatus->add_option("--module", tstatus.module, "the token's PKCS#11 module (.so)")->required();
+  c_tstatus->add_option("--token-label", tstatus.token_label, "the token's label")->required();
+  c_tstatus->add_option("--home", tstatus.home, "also record the PIN state in this deployment's inventory");
+  add_as(c_tstatus);
+  c_tstatus->add_flag("--json", tstatus.json, "JSON output");
+
+  TokenUnblockArgs unblock;
+  auto* c_unblock = c_token->add_subcommand(
+      "unblock", "carry out an approved recovery request (R13.1): new user PIN set by the SO, key kept");
+  add_home(c_unblock);
+  add_as(c_unblock);
+  c_unblock->add_option("--request", unblock.request, "the approved recover request")->required();
+  c_unblock->add_option("--module", unblock.module, "the token's PKCS#11 module (.so)")->required();
+  c_unblock->add_option("--token-label", unblock.token_label, "the token's label")->required();
+  c_unblock->add_option("--pin-out", unblock.pin_out,
+                        "new file (mode 0600) for the holder's new PIN; without it the PIN is shown once");
+
+  // device: the inventory
+  auto* c_device = app.add_subcommand("device", "the inventory of PKI Tokens and SIM PKI (R12.3, R13.1)");
+  c_device->require_subcommand(1);
+  DeviceListArgs dlist;
+  std::string dlist_state;
+  auto* c_dlist = c_device->add_subcommand("list", "list devices, JSON array");
+  add_home(c_dlist);
+  add_as(c_dlist);
+  c_dlist->add_option("--state", dlist_state,
+                      "in_stock | personalised | handed_over | locked | returned_to_agency | "
+                      "returned_to_provider | lost | damaged");
+  c_dlist->add_flag("--overdue", dlist.overdue, "only devices past their return deadline (R12.3)");
+  c_dlist->add_flag("--json", json_flag_unused, "JSON output (the only format)");
+  std::string device_serial;
+  auto* c_dshow = c_device->add_subcommand("show", "one device with its history, JSON");
+  add_home(c_dshow);
+  add_as(c_dshow);
+  c_dshow->add_option("--serial", device_serial, "the device's serial")->required();
+  c_dshow->add_flag("--json", json_flag_unused, "JSON output (the only format)");
+  DeviceMoveArgs dmove;
+  auto* c_dmove = c_device->add_subcommand(
+      "move", "move a device to another state, with its record (Mẫu 08 to returned_to_provider, "
+              "Mẫu 09 to lost)");
+  add_home(c_dmove);
+  add_as(c_dmove);
+  c_dmove->add_option("--serial", dmove.serial, "the device's serial")->required();
+  c_dmove->add_option("--to", dmove.to, "the new state")->required();
+  c_dmove->add_option("--field", dmove.fields,
+                      "KEY=VALUE, repeatable: date=YYYY-MM-DD, receiver=NAME, reason=TEXT, "
+                      "request=ID, anything else is kept with the record");
+  DeviceAddArgs dadd;
+  auto* c_dadd = c_device->add_subcommand("add", "enter a device into stock");
+  add_home(c_dadd);
+  add_as(c_dadd);
+  c_dadd->add_option("--type", dadd.type, "token | sim")->required();
+  c_dadd->add_option("--serial", dadd.serial, "the token's serial number (a SIM: default its phone number)");
+  c_dadd->add_option("--model", dadd.model, "model");
+  c_dadd->add_option("--manufacturer", dadd.manufacturer, "manufacturer");
+  c_dadd->add_option("--token-label", dadd.token_label, "PKCS#11 token label");
+  c_dadd->add_option("--phone", dadd.phone, "a SIM PKI's phone number");
+  c_dadd->add_option("--operator", dadd.operator_name, "a SIM PKI's mobile operator");
+
   // serve
   ServeArgs serve;
   auto* c_serve = app.add_subcommand("serve", "serve OCSP, CRLs and CA certificates over HTTP");
@@ -258,6 +339,37 @@ int RunCli(int argc, char** argv) {
     if (!list_state.empty()) list.state = list_state;
     if (list_before > 0) list.before = list_before;
     return Report(CmdRequestList(list, std::cout));
+  }
+  if (c_enroll->parsed()) {
+    enroll.home = home;
+    enroll.as = as;
+    return Report(CmdTokenEnroll(enroll, std::cout));
+  }
+  if (c_tstatus->parsed()) {
+    tstatus.as = as;
+    return Report(CmdTokenStatus(tstatus, std::cout));
+  }
+  if (c_unblock->parsed()) {
+    unblock.home = home;
+    unblock.as = as;
+    return Report(CmdTokenUnblock(unblock, std::cout));
+  }
+  if (c_dlist->parsed()) {
+    dlist.home = home;
+    dlist.as = as;
+    if (!dlist_state.empty()) dlist.state = dlist_state;
+    return Report(CmdDeviceList(dlist, std::cout));
+  }
+  if (c_dshow->parsed()) return Report(CmdDeviceShow(home, as, device_serial, std::cout));
+  if (c_dmove->parsed()) {
+    dmove.home = home;
+    dmove.as = as;
+    return Report(CmdDeviceMove(dmove, std::cout));
+  }
+  if (c_dadd->parsed()) {
+    dadd.home = home;
+    dadd.as = as;
+    return Report(CmdDeviceAdd(dadd, std::cout));
   }
   if (c_serve->parsed()) {
     serve.home = home;

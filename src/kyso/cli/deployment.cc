@@ -20,42 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kWrapKeyLabel = "kyso-wrap";
 constexpr std::size_t kMaxSecretFileLen = 4096;
 constexpr std::size_t kMaxConfigLen = 1 << 20;
 
-// WritePrivateFile creates `path` readable and writable by its owner only, refusing to
-// overwrite.
-Status WritePrivateFile(const fs::path& path, std::string_view data) {
-  const std::string p = path.string();
-  FILE* f = nullptr;
-  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) f = ::fdopen(fd, "wb");
-  if (f == nullptr) return FailedPreconditionError("cannot create " + p);
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() &&
-                  std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) return InternalError("cannot write " + p);
-  return OkStatus();
-}
-
 // RandomPin gives 32 hex digits (128 bits) as a secret.
-Result<SecretString> RandomPin() {
-  uint8_t raw[16];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) return InternalError("no randomness for a PIN");
-  std::string hex = HexEncode(raw);
-  Cleanse(raw, sizeof(raw));
-  SecretString pin(hex);
-  Cleanse(hex.data(), hex.size());
-  return pin;
-}
-
-void PointSoftHsmAt(const HomePaths& home) {
-  // SoftHSM2 reads SOFTHSM2_CONF once, when the module is initialised.
-  if (fs::exists(home.softhsm_conf())) {
-    ::setenv("SOFTHSM2_CONF", home.softhsm_conf().c_str(), 1);
-  }
-}
+Result<SecretString> RandomPin() { return RandomSecret(32, "0123456789abcdef"); }
 
 Result<Config> LoadConfig(const HomePaths& home) {
   if (!fs::exists(home.config())) {
@@ -73,6 +42,47 @@ Result<SecretString> UserPin(const HomePaths& home) {
 }
 
 }  // namespace
+
+void PointSoftHsmAt(const fs::path& dir) {
+  // SoftHSM2 reads SOFTHSM2_CONF once, when the module is initialised.
+  const HomePaths home{fs::absolute(dir)};
+  if (fs::exists(home.softhsm_conf())) {
+    ::setenv("SOFTHSM2_CONF", home.softhsm_conf().c_str(), 1);
+  }
+}
+
+Status WritePrivateFile(const fs::path& path, std::string_view data) {
+  const std::string p = path.string();
+  FILE* f = nullptr;
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) f = ::fdopen(fd, "wb");
+  if (f == nullptr) return FailedPreconditionError("cannot create " + p + " (it must not exist yet)");
+  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() &&
+                  std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) return InternalError("cannot write " + p);
+  return OkStatus();
+}
+
+Result<SecretString> RandomSecret(std::size_t len, std::string_view alphabet) {
+  if (alphabet.empty() || alphabet.size() > 256) return InvalidArgumentError("bad alphabet");
+  // Rejection sampling: bytes at or above the largest multiple of the alphabet's size are
+  // drawn again, so every character is equally likely.
+  const unsigned limit = 256 - 256 % static_cast<unsigned>(alphabet.size());
+  std::string out;
+  out.reserve(len);
+  uint8_t raw[64];
+  while (out.size() < len) {
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return InternalError("no randomness for a secret");
+    for (uint8_t b : raw) {
+      if (b < limit && out.size() < len) out.push_back(alphabet[b % alphabet.size()]);
+    }
+  }
+  Cleanse(raw, sizeof(raw));
+  SecretString secret(out);
+  Cleanse(out.data(), out.size());
+  return secret;
+}
 
 Result<std::string> ReadFileLimited(const fs::path& path, std::size_t max_len) {
   std::ifstream in(path, std::ios::binary);
@@ -132,7 +142,7 @@ Status InitDeployment(const InitOptions& o) {
          << "directories.tokendir = " << home.tokens().string() << "\n"
          << "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
   }
-  PointSoftHsmAt(home);
+  PointSoftHsmAt(home.dir);
 
   KYSO_ASSIGN_OR_RETURN(SecretString so_pin, RandomPin());
   KYSO_ASSIGN_OR_RETURN(SecretString user_pin, RandomPin());
@@ -192,7 +202,7 @@ Result<std::unique_ptr<Deployment>> Deployment::Open(const std::string& dir, boo
     KYSO_ASSIGN_OR_RETURN(d->store_, store::OpenSqliteStore(home.database().string(), d->clock_));
     return d;
   }
-  PointSoftHsmAt(home);
+  PointSoftHsmAt(home.dir);
   KYSO_ASSIGN_OR_RETURN(SecretString pin, UserPin(home));
   KYSO_ASSIGN_OR_RETURN(d->token_, token::Token::Open(d->config_.token.module,
                                                       d->config_.token.label, pin), "token");

@@ -53,6 +53,8 @@ class Deployment final {
   store::Store& store() { return *store_; }
   ca::Authority& authority() { return *authority_; }
   const Clock& clock() const { return clock_; }
+  // token is the CA's token (null when opened without the CA).
+  token::Token* token() { return token_.get(); }
 
   // Checkpoint signs the audit chain's head with the audit key on the token (made the first
   // time it is needed), every `every` events, or now when `every` is 0. Needs the CA open.
@@ -69,6 +71,20 @@ class Deployment final {
 
 // ReadFileLimited reads a whole file of at most `max_len` bytes; a larger one is refused.
 Result<std::string> ReadFileLimited(const std::filesystem::path& path, std::size_t max_len);
+
+// WritePrivateFile creates `path` readable and writable by its owner only (mode 0600) and
+// writes `data`; an existing file is refused, never overwritten.
+Status WritePrivateFile(const std::filesystem::path& path, std::string_view data);
+
+// RandomSecret draws `len` characters uniformly from `alphabet` (PINs, passwords).
+Result<SecretString> RandomSecret(std::size_t len, std::string_view alphabet);
+
+// PointSoftHsmAt makes SoftHSM2 in this process use the deployment's configuration, so a
+// subscriber's SoftHSM2 token (tests, the demo) lives beside the CA's.
+void PointSoftHsmAt(const std::filesystem::path& home);
+
+// kWrapKeyLabel is the AES key on the CA's token that wraps SO PINs.
+inline constexpr std::string_view kWrapKeyLabel = "kyso-wrap";
 
 // ReadSecretFile reads a PIN or password file; one trailing newline is not part of it.
 Result<SecretString> ReadSecretFile(const std::filesystem::path& path);

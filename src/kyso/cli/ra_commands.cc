@@ -36,24 +36,6 @@ Result<ra::Actor> ActorFor(store::Store& store, const std::string& as) {
   return ra::Actor{user.name, role, user.agency_code};
 }
 
-// Session is an opened deployment with the workflow and the acting user.
-struct Session {
-  std::unique_ptr<Deployment> deployment;
-  std::unique_ptr<ra::Workflow> workflow;
-  ra::Actor actor;
-};
-
-Result<Session> Open(const std::string& home, const std::string& as, bool with_ca) {
-  Session s;
-  KYSO_ASSIGN_OR_RETURN(s.deployment, Deployment::Open(home, with_ca));
-  KYSO_ASSIGN_OR_RETURN(s.actor, ActorFor(s.deployment->store(), as));
-  s.workflow = std::make_unique<ra::Workflow>(s.deployment->config(), s.deployment->store(),
-                                              with_ca ? &s.deployment->authority() : nullptr,
-                                              s.deployment->clock());
-  KYSO_RETURN_IF_ERROR(s.workflow->Load());
-  return s;
-}
-
 json ToJson(const ra::RequestView& v) {
   const store::RequestRecord& r = v.record;
   json j = {{"id", r.id},
@@ -83,10 +65,21 @@ bool NeedsCa(const std::string& kind) { return kind != "recover" && kind != "han
 
 }  // namespace
 
+Result<RaSession> OpenRa(const std::string& home, const std::string& as, bool with_ca) {
+  RaSession s;
+  KYSO_ASSIGN_OR_RETURN(s.deployment, Deployment::Open(home, with_ca));
+  KYSO_ASSIGN_OR_RETURN(s.actor, ActorFor(s.deployment->store(), as));
+  s.workflow = std::make_unique<ra::Workflow>(s.deployment->config(), s.deployment->store(),
+                                              with_ca ? &s.deployment->authority() : nullptr,
+                                              s.deployment->clock());
+  KYSO_RETURN_IF_ERROR(s.workflow->Load());
+  return s;
+}
+
 Status CmdAgencyImport(const std::string& home, const std::string& as, const std::string& csv_path,
                        std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(std::string csv, ReadFileLimited(csv_path, kMaxRowsFileLen));
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(home, as, false));
   if (s.actor.role != ra::Role::kConsole && s.actor.role != ra::Role::kAdmin) {
     return PermissionDeniedError("only an administrator imports agencies");
   }
@@ -99,7 +92,7 @@ Status CmdAgencyImport(const std::string& home, const std::string& as, const std
 
 Status CmdUserAdd(const UserAddArgs& a, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(ra::Role role, ra::ParseRole(a.role));
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(a.home, a.as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, a.as, false));
   if (s.actor.role != ra::Role::kConsole && s.actor.role != ra::Role::kAdmin) {
     return PermissionDeniedError("R14.2: only an administrator adds users");
   }
@@ -152,7 +145,7 @@ Status CmdRequestFile(const RequestFileArgs& a, std::ostream& out) {
     if (p.is_relative() && !std::filesystem::exists(p)) p = base / p;
     return ReadFileLimited(p.string(), kMaxCsrLen);
   };
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(a.home, a.as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, a.as, false));
   KYSO_ASSIGN_OR_RETURN(int64_t id, s.workflow->File(s.actor, in));
   out << id << "\n";
   return OkStatus();
@@ -171,7 +164,7 @@ Status CmdRequestDecide(const std::string& home, const std::string& as,
       needs_ca = needs_ca || (approve && NeedsCa(r.kind));
     }
   }
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, needs_ca));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(home, as, needs_ca));
   KYSO_RETURN_IF_ERROR(s.workflow->DecideMany(s.actor, ids, approve, reason));
   if (needs_ca) {
     KYSO_RETURN_IF_ERROR(s.deployment->Checkpoint(s.actor.name, ca::kCheckpointEvery).status());
@@ -184,28 +177,28 @@ Status CmdRequestDecide(const std::string& home, const std::string& as,
 }
 
 Status CmdRequestCancel(const std::string& home, const std::string& as, int64_t id, std::ostream& out) {
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(home, as, false));
   KYSO_RETURN_IF_ERROR(s.workflow->Cancel(s.actor, id));
   out << "request " << id << " cancelled\n";
   return OkStatus();
 }
 
 Status CmdRequestClose(const std::string& home, const std::string& as, int64_t id, std::ostream& out) {
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(home, as, false));
   KYSO_RETURN_IF_ERROR(s.workflow->Close(s.actor, id));
   out << "request " << id << " closed\n";
   return OkStatus();
 }
 
 Status CmdRequestShow(const std::string& home, const std::string& as, int64_t id, std::ostream& out) {
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(home, as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(home, as, false));
   KYSO_ASSIGN_OR_RETURN(ra::RequestView v, s.workflow->Show(s.actor, id));
   out << ToJson(v).dump(2) << "\n";
   return OkStatus();
 }
 
 Status CmdRequestList(const RequestListArgs& a, std::ostream& out) {
-  KYSO_ASSIGN_OR_RETURN(Session s, Open(a.home, a.as, false));
+  KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, a.as, false));
   KYSO_ASSIGN_OR_RETURN(std::vector<ra::RequestView> views,
                         s.workflow->List(s.actor, a.state, a.overdue, a.limit, a.before));
   json arr = json::array();

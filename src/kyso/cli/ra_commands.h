@@ -1,13 +1,27 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "kyso/base/status.h"
+#include "kyso/cli/deployment.h"
+#include "kyso/ra/actor.h"
+#include "kyso/ra/workflow.h"
 
 namespace kyso::cli {
+
+// RaSession is an opened deployment with the workflow and the acting user.
+struct RaSession {
+  std::unique_ptr<Deployment> deployment;
+  std::unique_ptr<ra::Workflow> workflow;
+  ra::Actor actor;
+};
+// OpenRa opens the deployment at `home` (with the CA and its token when `with_ca`), resolves
+// --as (a user of the deployment, or the console administrator) and loads the workflow.
+Result<RaSession> OpenRa(const std::string& home, const std::string& as, bool with_ca);
 
 // Commands of the registration workflow. `as` is the user acting at the console (empty: the
 // console administrator, audited as "console"); every command applies that user's rights.

@@ -5,6 +5,7 @@
 
 #include "kyso/base/parallel.h"
 #include "kyso/pkix/signer.h"
+#include "kyso/pkix/x509.h"
 
 namespace kyso::pkix {
 
@@ -89,6 +90,29 @@ std::vector<Result<CertRequest>> ParseCertRequests(std::span<const Bytes> inputs
   for (std::size_t i = 0; i < inputs.size(); ++i) out.emplace_back(InternalError("unparsed"));
   ParallelFor(inputs.size(), threads, [&](std::size_t i) { out[i] = ParseCertRequest(inputs[i]); });
   return out;
+}
+
+Result<Bytes> MakeCertRequest(Signer& signer, std::string_view common_name) {
+  ossl::UniquePtr<X509_REQ> req(X509_REQ_new());
+  ossl::UniquePtr<X509_NAME> name(X509_NAME_new());
+  if (!req || !name || X509_REQ_set_version(req.get(), 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(signer.public_key())) != 1) {
+    return ossl::Error("build CSR");
+  }
+  if (!common_name.empty() &&
+      X509_NAME_add_entry_by_NID(name.get(), NID_commonName, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(common_name.data()),
+                                 static_cast<int>(common_name.size()), -1, 0) != 1) {
+    return ossl::Error("CSR subject");
+  }
+  if (X509_REQ_set_subject_name(req.get(), name.get()) != 1) return ossl::Error("CSR subject");
+  unsigned char* tbs = nullptr;
+  const int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs);
+  if (tbs_len <= 0) return ossl::Error("encode CSR info");
+  const Bytes info(tbs, tbs + tbs_len);
+  OPENSSL_free(tbs);
+  KYSO_ASSIGN_OR_RETURN(Bytes sig, signer.Sign(info));
+  return AssembleSigned(info, signer.algorithm(), sig);
 }
 
 }  // namespace kyso::pkix

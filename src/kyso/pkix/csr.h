@@ -5,6 +5,7 @@
 
 #include "kyso/base/bytes.h"
 #include "kyso/pkix/ossl.h"
+#include "kyso/pkix/signer.h"
 
 namespace kyso::pkix {
 
@@ -24,5 +25,10 @@ Result<CertRequest> ParseCertRequest(ByteSpan pem_or_der);
 
 // ParseCertRequests parses many requests on `threads` threads; results in input order.
 std::vector<Result<CertRequest>> ParseCertRequests(std::span<const Bytes> inputs, int threads);
+
+// MakeCertRequest builds a DER PKCS#10 request for `signer`'s public key, signed by it: the
+// proof of possession made on the subscriber's token or SIM at enrolment. The subject is one
+// CN (UTF8String), or empty when `common_name` is; the CA takes neither from it.
+Result<Bytes> MakeCertRequest(Signer& signer, std::string_view common_name);
 
 }  // namespace kyso::pkix

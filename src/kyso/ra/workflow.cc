@@ -20,6 +20,9 @@ namespace {
 
 constexpr std::string_view kProviderCode = "G11.07.05";   // R8.1
 constexpr std::string_view kAuthorityCode = "H19.5";      // R8.2
+// Device states the workflow moves (the table lives in devices.cc).
+constexpr std::string_view kLockedState = "locked";
+constexpr std::string_view kHandedOverState = "handed_over";
 
 struct KindInfo {
   RequestKind kind;
@@ -492,7 +495,6 @@ Status Workflow::CheckFiling(const Actor& actor, const std::string& agency, cons
 
 Result<store::RequestRecord> Workflow::Prepare(const Actor& actor, const FilingInput& input) const {
   KYSO_ASSIGN_OR_RETURN(std::string agency, FilingAgency(actor, input));
-  KYSO_ASSIGN_OR_RETURN(Routing routing, Route(input.kind, input));
   FilingInput in = input;
   if (!in.target_serial.empty()) {
     KYSO_ASSIGN_OR_RETURN(Bytes serial, HexDecode(in.target_serial), "--serial");
@@ -500,6 +502,8 @@ Result<store::RequestRecord> Workflow::Prepare(const Actor& actor, const FilingI
     while (skip + 1 < serial.size() && serial[skip] == 0) ++skip;
     in.target_serial = HexEncode(ByteSpan(serial).subspan(skip));
   }
+  if (in.kind == RequestKind::kRecover) KYSO_RETURN_IF_ERROR(ResolveRecoverDevice(in));
+  KYSO_ASSIGN_OR_RETURN(Routing routing, Route(in.kind, in));
   std::string payload;
   KYSO_RETURN_IF_ERROR(CheckFiling(actor, agency, in, &payload));
   store::RequestRecord r;
@@ -669,9 +673,16 @@ Status Workflow::Fulfil(const Actor& actor, const store::RequestRecord& r) {
       return FulfilRenewOrChange(actor, r);
     case RequestKind::kRevoke:
       return FulfilRevoke(actor, r);
-    case RequestKind::kRecover:
-      // R13.1: the officer unblocks the device with `kyso token unblock`, which fulfils it.
-      return OkStatus();
+    case RequestKind::kRecover: {
+      // R13.1: a PKI Token is unblocked by the authority's officer with `kyso token unblock`,
+      // which fulfils the request. A SIM PKI is reset by the provider through the mobile
+      // operator; the provider's approval records that, and the SIM goes back to its holder.
+      const json payload = json::parse(r.payload, nullptr, false);
+      const json fields = payload.is_object() ? payload.value("fields", json::object()) : json::object();
+      if (fields.value("device", "") != "sim") return OkStatus();
+      KYSO_ASSIGN_OR_RETURN(store::Device sim, store_.GetDevice(fields.value("device_serial", "")));
+      return CompleteRecovery(actor, r, sim);
+    }
     case RequestKind::kHandover:
     case RequestKind::kLost:
       // The provider's approval is the receipt of the device (Mẫu 08) or of the loss record
@@ -679,6 +690,33 @@ Status Workflow::Fulfil(const Actor& actor, const store::RequestRecord& r) {
       return store_.Fulfil(r.id, {}, actor.name);
   }
   return InternalError("unfulfilled kind");
+}
+
+Result<std::pair<ca::IssueRequest, store::FulfilledCertificate>> Workflow::RowIssue(
+    const store::RequestRecord& r, const json& row) const {
+  const json payload = json::parse(r.payload, nullptr, false);
+  const std::string kind = r.kind == "new-individual" ? "individual"
+                           : r.kind == "new-organization" ? "organization" : "device";
+  KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(kind));
+  std::optional<int> days;
+  if (payload.is_object() && payload["fields"].contains("days")) {
+    days = std::stoi(payload["fields"]["days"].get<std::string>());
+  }
+  const std::string workplace = row["co_quan"].get<std::string>();
+  auto [org, units] = tree_->SubjectPath(workplace);
+  const std::string name = kind == "individual" ? row["ho_ten"].get<std::string>()
+                           : kind == "organization" ? row["ten"].get<std::string>()
+                                                    : row["name"].get<std::string>();
+  const std::string email = row["email"].get<std::string>();
+  ca::IssueRequest request{profile, nullptr, ca::Subject{name, email, org, units}, days};
+  const store::Agency* managing = tree_->ManagingAgency(workplace);
+  json data = row;
+  data.erase("csr");
+  store::FulfilledCertificate fc;
+  fc.subscriber = store::Subscriber{0, kind, managing ? managing->code : r.agency_code, workplace,
+                                    name, email, data.dump()};
+  fc.lineage = store::Lineage{"", 0, "new", "", false, r.id};
+  return std::make_pair(std::move(request), std::move(fc));
 }
 
 Result<bool> Workflow::AddNew(const store::RequestRecord& r, NewIssuance& batch) const {
@@ -689,34 +727,136 @@ Result<bool> Workflow::AddNew(const store::RequestRecord& r, NewIssuance& batch)
     // A row without a CSR waits, approved, for its device to be enrolled (keys on tokens).
     if (!row.contains("csr")) return false;
   }
-  const std::string kind = r.kind == "new-individual" ? "individual"
-                           : r.kind == "new-organization" ? "organization" : "device";
-  KYSO_ASSIGN_OR_RETURN(ca::Profile profile, ca::ParseProfile(kind));
-  std::optional<int> days;
-  if (payload["fields"].contains("days")) days = std::stoi(payload["fields"]["days"].get<std::string>());
   store::Fulfilment fulfilment{r.id, {}};
   batch.first_row.push_back(batch.requests.size());
   for (const json& row : rows) {
     KYSO_ASSIGN_OR_RETURN(Bytes der, HexDecode(row["csr"].get<std::string>()));
     batch.csr_ders.push_back(std::move(der));
-    const std::string workplace = row["co_quan"].get<std::string>();
-    auto [org, units] = tree_->SubjectPath(workplace);
-    const std::string name = kind == "individual" ? row["ho_ten"].get<std::string>()
-                             : kind == "organization" ? row["ten"].get<std::string>()
-                                                      : row["name"].get<std::string>();
-    const std::string email = row["email"].get<std::string>();
-    batch.requests.push_back(ca::IssueRequest{profile, nullptr, ca::Subject{name, email, org, units}, days});
-    const store::Agency* managing = tree_->ManagingAgency(workplace);
-    json data = row;
-    data.erase("csr");
-    store::FulfilledCertificate fc;
-    fc.subscriber = store::Subscriber{0, kind, managing ? managing->code : r.agency_code, workplace,
-                                      name, email, data.dump()};
-    fc.lineage = store::Lineage{"", 0, "new", "", false, r.id};
-    fulfilment.certificates.push_back(std::move(fc));
+    KYSO_ASSIGN_OR_RETURN(auto issue, RowIssue(r, row));
+    batch.requests.push_back(std::move(issue.first));
+    fulfilment.certificates.push_back(std::move(issue.second));
   }
   batch.fulfilments.push_back(std::move(fulfilment));
   return true;
+}
+
+Result<Workflow::WaitingRow> Workflow::NextWaitingRow(const Actor& actor, int64_t request_id) const {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(request_id));
+  KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));
+  if (actor.role != Role::kConsole && actor.role != Role::kProvider && actor.role != Role::kAuthority) {
+    return PermissionDeniedError("R15.2: a device is enrolled by the provider's or the authority's officer");
+  }
+  KYSO_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(r.kind));
+  if (!IsNew(kind)) {
+    return FailedPreconditionError("request " + std::to_string(r.id) + " is a " + r.kind +
+                                   " request; a device is enrolled for a new certificate");
+  }
+  if (r.state != "approved") {
+    return FailedPreconditionError("request " + std::to_string(r.id) + " is " + r.state +
+                                   "; a device is enrolled for an approved request");
+  }
+  const json payload = json::parse(r.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("rows")) return InternalError("request payload unreadable");
+  const json& rows = payload["rows"];
+  const std::size_t next = r.certificate_serials.size();
+  if (next >= rows.size()) {
+    return FailedPreconditionError("every row of request " + std::to_string(r.id) + " has its certificate");
+  }
+  const json& row = rows[next];
+  const std::string name = row.contains("ho_ten") ? row["ho_ten"].get<std::string>()
+                           : row.contains("ten") ? row["ten"].get<std::string>()
+                                                 : row.value("name", "");
+  return WaitingRow{std::move(r), next, name};
+}
+
+Result<ca::Issued> Workflow::Enrol(const Actor& actor, const WaitingRow& w, const pkix::CertRequest& csr,
+                                   store::DeviceChange device) {
+  if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
+  const json payload = json::parse(w.request.payload, nullptr, false);
+  const json& rows = payload["rows"];
+  KYSO_ASSIGN_OR_RETURN(auto issue, RowIssue(w.request, rows[w.index]));
+  issue.first.csr = &csr;
+  KYSO_ASSIGN_OR_RETURN(ca::Issued issued, authority_->Issue(issue.first, actor.name));
+  issue.second.lineage.serial = issued.serial_hex;
+  device.device.agency_code = issue.second.subscriber.agency_code;
+  device.device.request_id = w.request.id;
+  device.event.holder = issue.second.subscriber.name;
+  device.event.agency_code = issue.second.subscriber.agency_code;
+  device.event.request_id = w.request.id;
+  store::Fulfilment f{w.request.id, {std::move(issue.second)}, w.index + 1 == rows.size(),
+                      std::move(device)};
+  KYSO_RETURN_IF_ERROR(store_.FulfilMany(std::span(&f, 1), actor.name));
+  return issued;
+}
+
+Result<store::RequestRecord> Workflow::CheckRecovery(const Actor& actor, int64_t request_id,
+                                                     const store::Device& device) const {
+  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(request_id));
+  KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));
+  if (r.kind != "recover") {
+    return FailedPreconditionError("R13.1: request " + std::to_string(r.id) + " is a " + r.kind +
+                                   " request, not a recovery (Mẫu 06)");
+  }
+  if (r.state != "approved") {
+    return FailedPreconditionError("R13.1: recovery request " + std::to_string(r.id) + " is " + r.state +
+                                   "; a device is unblocked once its request is approved");
+  }
+  // R13.1: whoever decides the recovery carries it out (the authority for a PKI Token).
+  KYSO_RETURN_IF_ERROR(CheckDecider(actor, r));
+  const json payload = json::parse(r.payload, nullptr, false);
+  const std::string named = payload.is_object() && payload.contains("fields")
+                                ? payload["fields"].value("device_serial", "") : "";
+  if (named != device.serial) {
+    return FailedPreconditionError("R13.1: request " + std::to_string(r.id) + " is for device " + named +
+                                   ", not " + device.serial);
+  }
+  return r;
+}
+
+Status Workflow::CompleteRecovery(const Actor& actor, const store::RequestRecord& r,
+                                  const store::Device& device) {
+  store::DeviceChange change{device, device.state, {}};
+  change.device.state = std::string(kHandedOverState);
+  change.device.pin_state = "ok";
+  change.event.certificate_serial = device.certificate_serial;
+  change.event.holder = device.holder_name;
+  change.event.agency_code = device.agency_code;
+  change.event.date = Today();
+  change.event.reason = "R13.1: recovered";
+  change.event.request_id = r.id;
+  store::Fulfilment f{r.id, {}, true, std::move(change)};
+  return store_.FulfilMany(std::span(&f, 1), actor.name);
+}
+
+Status Workflow::ResolveRecoverDevice(FilingInput& in) const {
+  // R13.1: the request names the device, by its serial or by the certificate it holds; its
+  // type, from the inventory, decides the route.
+  std::optional<store::Device> device;
+  if (const std::string named = Field(in, "device_serial"); !named.empty()) {
+    KYSO_ASSIGN_OR_RETURN(store::Device d, store_.GetDevice(named));
+    device = std::move(d);
+  } else if (!in.target_serial.empty()) {
+    store::DeviceFilter f;
+    f.certificate_serial = in.target_serial;
+    KYSO_ASSIGN_OR_RETURN(std::vector<store::Device> found, store_.ListDevices(f));
+    if (!found.empty()) device = std::move(found.front());
+  }
+  if (!device) {
+    return InvalidArgumentError("R13.1: a recovery names its device: --field device_serial=S, or "
+                                "--serial of the certificate on a device of the inventory");
+  }
+  const std::string given = Field(in, "device");
+  if (!given.empty() && given != device->type) {
+    return InvalidArgumentError("R13.1: device " + device->serial + " is a " + device->type + ", not a " + given);
+  }
+  if (device->state != kLockedState && device->state != kHandedOverState) {
+    return FailedPreconditionError("R13.1: device " + device->serial + " is " + device->state +
+                                   "; only a device in its holder's hands is recovered");
+  }
+  in.fields["device"] = device->type;
+  in.fields["device_serial"] = device->serial;
+  if (in.target_serial.empty()) in.target_serial = device->certificate_serial;
+  return OkStatus();
 }
 
 Status Workflow::IssueNew(const Actor& actor, NewIssuance& batch) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "kyso/base/calendar.h"
 #include "kyso/base/clock.h"
 #include "kyso/base/config.h"
@@ -85,6 +87,33 @@ class Workflow final {
                                         std::optional<int64_t> before_id);
 
   const AgencyTree& agencies() const { return *tree_; }
+  const WorkingCalendar& calendar() const { return calendar_; }
+  // Today is the local (Asia/Ho_Chi_Minh) date, ISO.
+  std::string Today() const;
+
+  // --- devices: enrolment and recovery (R13.1) ---
+
+  // WaitingRow is the next row of an approved new-certificate request that waits for its
+  // device: rows are enrolled in order, one device each.
+  struct WaitingRow {
+    store::RequestRecord request;
+    std::size_t index = 0;  // 0-based row
+    std::string name;       // the subject's name
+  };
+  Result<WaitingRow> NextWaitingRow(const Actor& actor, int64_t request_id) const;
+  // Enrol issues that row's certificate from `csr`, made on the device, and saves `device` in
+  // the same transaction that links the certificate to the request. The request is
+  // fulfilled when its last row is enrolled.
+  Result<ca::Issued> Enrol(const Actor& actor, const WaitingRow& row, const pkix::CertRequest& csr,
+                           store::DeviceChange device);
+  // CheckRecovery returns the approved recover request `request_id` after checking that
+  // `actor` may carry it out on `device` (R13.1).
+  Result<store::RequestRecord> CheckRecovery(const Actor& actor, int64_t request_id,
+                                             const store::Device& device) const;
+  // CompleteRecovery fulfils the recover request and gives the device back to its holder
+  // (locked -> handed_over, PIN state ok), in one transaction.
+  Status CompleteRecovery(const Actor& actor, const store::RequestRecord& r,
+                          const store::Device& device);
 
  private:
   struct Routing {
@@ -117,7 +146,11 @@ class Workflow final {
   Status FulfilRenewOrChange(const Actor& actor, const store::RequestRecord& r);
   Status FulfilRevoke(const Actor& actor, const store::RequestRecord& r);
   std::string DueDate(int working_days) const;
-  std::string Today() const;
+  // RowIssue is what one row of a new request issues: the request to the CA and the
+  // subscriber and lineage it leaves.
+  Result<std::pair<ca::IssueRequest, store::FulfilledCertificate>> RowIssue(
+      const store::RequestRecord& r, const nlohmann::json& row) const;
+  Status ResolveRecoverDevice(FilingInput& in) const;
 
   const Config& config_;
   store::Store& store_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kyso/base/bytes.h"
 #include "kyso/base/clock.h"
 #include "kyso/base/status.h"
 
@@ -82,6 +83,65 @@ struct Attachment {
   std::string name;
   std::string sha256_hex;
   std::string content;
+};
+
+// Device is a key storage device of the inventory: a USB PKI Token or a SIM PKI. The `ra`
+// module owns its state machine; the store keeps it and refuses a change made from a state
+// the device is no longer in.
+struct Device {
+  std::string serial;  // PKI Token: CK_TOKEN_INFO.serialNumber; SIM PKI: the phone number
+  std::string type;    // token | sim
+  std::string model;
+  std::string manufacturer;
+  std::string token_label;
+  std::string phone;
+  std::string operator_name;
+  std::string state;  // in_stock, personalised, handed_over, locked, returned_to_agency,
+                      // returned_to_provider, lost, damaged
+  std::optional<int64_t> holder_id;  // the subscriber
+  std::string holder_name;           // read only: the subscriber's name
+  std::string agency_code;           // the managing agency
+  std::string certificate_serial;
+  std::optional<int64_t> request_id;  // the request that personalised it
+  Bytes so_pin_wrapped;  // the token's SO PIN, wrapped by the CA token's key; never shown
+  std::string pin_state = "ok";  // last seen: ok, count_low, final_try, locked
+  Time updated_at{};
+};
+
+// DeviceEvent is one transition of a device, with the fields of the record it makes: the
+// handover record (Mẫu 08) or the loss record (Mẫu 09), or none.
+struct DeviceEvent {
+  int64_t id = 0;
+  std::string serial;
+  Time at{};
+  std::string actor;
+  std::string from_state;  // empty when the device enters the inventory
+  std::string to_state;
+  std::string form;  // mau08, mau09 or empty
+  std::string certificate_serial;
+  std::string holder;
+  std::string agency_code;
+  std::string date;  // ISO date of the handover or loss
+  std::string receiver;
+  std::string reason;
+  std::optional<int64_t> request_id;
+  std::string extra;  // JSON object: other --field values
+};
+
+// DeviceChange saves a device and its event together. With `expected_state` unset the device
+// is new (kAlreadyExists if its serial is known); otherwise it must still be in that state
+// (kFailedPrecondition, nothing changed, if another officer moved it meanwhile).
+struct DeviceChange {
+  Device device;
+  std::optional<std::string> expected_state;
+  DeviceEvent event;
+};
+
+struct DeviceFilter {
+  std::optional<std::string> state;
+  std::vector<std::string> agency_codes;  // empty: all
+  std::optional<std::string> certificate_serial;
+  std::size_t limit = 10000;
 };
 
 }  // namespace kyso::store

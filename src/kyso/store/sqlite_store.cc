@@ -147,6 +147,46 @@ DROP INDEX requests_open_due;
 CREATE INDEX requests_open_by_id ON requests(id, due_date, agency_code)
   WHERE state IN ('submitted', 'approved');
 )sql",
+    // 0005_devices: the inventory of PKI Tokens and SIM PKI and every transition, with the
+    // fields of the handover (Mẫu 08) and loss (Mẫu 09) records.
+    R"sql(
+CREATE TABLE devices(
+  serial TEXT PRIMARY KEY,
+  type TEXT NOT NULL CHECK (type IN ('token', 'sim')),
+  model TEXT NOT NULL,
+  manufacturer TEXT NOT NULL,
+  token_label TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_stock', 'personalised', 'handed_over', 'locked',
+      'returned_to_agency', 'returned_to_provider', 'lost', 'damaged')),
+  holder_id INTEGER REFERENCES subscribers(id),
+  agency_code TEXT REFERENCES agencies(code),
+  certificate_serial TEXT NOT NULL,
+  request_id INTEGER REFERENCES requests(id),
+  so_pin_wrapped BLOB,
+  pin_state TEXT NOT NULL CHECK (pin_state IN ('ok', 'count_low', 'final_try', 'locked')),
+  updated_at INTEGER NOT NULL);
+CREATE INDEX devices_by_state ON devices(state, serial);
+CREATE INDEX devices_by_certificate ON devices(certificate_serial);
+CREATE TABLE device_events(
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL REFERENCES devices(serial),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  form TEXT NOT NULL CHECK (form IN ('', 'mau08', 'mau09')),
+  certificate_serial TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  agency_code TEXT NOT NULL,
+  date TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  request_id INTEGER REFERENCES requests(id),
+  extra TEXT NOT NULL);
+CREATE INDEX device_events_by_serial ON device_events(serial, id);
+)sql",
 };
 
 constexpr std::string_view kStates[] = {"pending", "issued", "failed"};
@@ -639,10 +679,19 @@ class SqliteStore final : public Store {
     KYSO_ASSIGN_OR_RETURN(Stmt upd, Stmt::Prepare(db_,
         "UPDATE subscribers SET agency_code = ?, workplace_code = ?, name = ?, email = ?, data = ?"
         " WHERE id = ?"));
+    KYSO_ASSIGN_OR_RETURN(Stmt approved, Stmt::Prepare(db_,
+        "SELECT 1 FROM requests WHERE id = ? AND state = 'approved'"));
     for (Fulfilment& item : items) {
     const int64_t request_id = item.request_id;
-    KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
-    if (sqlite3_changes(db_.get()) != 1) {
+    if (item.complete) {
+      KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
+    } else {
+      approved.Reset();
+      approved.Bind(1, request_id);
+      KYSO_ASSIGN_OR_RETURN(bool found, approved.Step());
+      if (!found) return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
+    }
+    if (item.complete && sqlite3_changes(db_.get()) != 1) {
       return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
     }
     std::string serials;
@@ -673,8 +722,19 @@ class SqliteStore final : public Store {
       KYSO_RETURN_IF_ERROR(rc.Bind(1, request_id).Bind(2, l.serial).Run());
       serials += (serials.empty() ? "" : ",") + JsonString(l.serial);
     }
-    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "request.fulfilled",
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor),
+        item.complete ? "request.fulfilled" : "request.certificate",
         std::to_string(request_id), "{\"certificates\":[" + serials + "]}"}));
+    if (item.device) {
+      DeviceChange change = *item.device;
+      // The device holds the certificate just issued, for the subscriber just made.
+      if (!item.certificates.empty()) {
+        change.device.holder_id = item.certificates.back().subscriber.id;
+        change.device.certificate_serial = item.certificates.back().lineage.serial;
+        change.event.certificate_serial = change.device.certificate_serial;
+      }
+      KYSO_RETURN_IF_ERROR(WriteDevice(change, now, actor, audit));
+    }
     }
     return txn.Commit();
   }
@@ -695,6 +755,64 @@ class SqliteStore final : public Store {
     KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFoundError("certificate " + std::string(serial) + " was not issued through a request");
     return Lineage{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4) != 0, s.Int(5)};
+  }
+
+  Status SaveDevice(const DeviceChange& change, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(WriteDevice(change, clock_.Now(), actor, audit));
+    return txn.Commit();
+  }
+
+  Result<Device> GetDevice(std::string_view serial) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(auto rows, QueryDevices(" WHERE d.serial = ?", {std::string(serial)}, 1));
+    if (rows.empty()) return NotFoundError("no device " + std::string(serial) + " in the inventory");
+    return std::move(rows[0]);
+  }
+
+  Result<std::vector<Device>> ListDevices(const DeviceFilter& f) override {
+    std::lock_guard lock(mu_);
+    std::string where = " WHERE 1";
+    std::vector<std::string> texts;
+    if (f.state) {
+      where += " AND d.state = ?";
+      texts.push_back(*f.state);
+    }
+    if (f.certificate_serial) {
+      where += " AND d.certificate_serial = ?";
+      texts.push_back(*f.certificate_serial);
+    }
+    if (!f.agency_codes.empty()) {
+      where += " AND d.agency_code IN (";
+      for (std::size_t i = 0; i < f.agency_codes.size(); ++i) {
+        where += i == 0 ? "?" : ", ?";
+        texts.push_back(f.agency_codes[i]);
+      }
+      where += ")";
+    }
+    return QueryDevices(where, texts, f.limit);
+  }
+
+  Result<std::vector<DeviceEvent>> DeviceEvents(std::string_view serial) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "SELECT id, serial, at, actor, from_state, to_state, form, certificate_serial, holder,"
+        " agency_code, date, receiver, reason, request_id, extra FROM device_events"
+        " WHERE serial = ? ORDER BY id"));
+    s.Bind(1, serial);
+    std::vector<DeviceEvent> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      DeviceEvent e{s.Int(0), s.Text(1), FromSecs(s.Int(2)), s.Text(3), s.Text(4), s.Text(5),
+                    s.Text(6), s.Text(7), s.Text(8), s.Text(9), s.Text(10), s.Text(11),
+                    s.Text(12), std::nullopt, s.Text(14)};
+      if (!s.IsNull(13)) e.request_id = s.Int(13);
+      out.push_back(std::move(e));
+    }
+    return out;
   }
 
   Status PutCheckpoint(const AuditCheckpoint& c, std::string_view actor) override {
@@ -850,6 +968,100 @@ class SqliteStore final : public Store {
       out.push_back(std::move(r));
     }
     return out;
+  }
+
+  static constexpr std::string_view kSelectDevice =
+      "SELECT d.serial, d.type, d.model, d.manufacturer, d.token_label, d.phone, d.operator,"
+      " d.state, d.holder_id, COALESCE(s.name, ''), COALESCE(d.agency_code, ''),"
+      " d.certificate_serial, d.request_id, d.so_pin_wrapped, d.pin_state, d.updated_at"
+      " FROM devices d LEFT JOIN subscribers s ON s.id = d.holder_id";
+
+  Result<std::vector<Device>> QueryDevices(const std::string& where,
+                                           const std::vector<std::string>& texts,
+                                           std::size_t limit) {
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, std::string(kSelectDevice) + where +
+                                                         " ORDER BY d.serial LIMIT ?"));
+    int i = 1;
+    for (const std::string& t : texts) s.Bind(i++, t);
+    s.Bind(i, static_cast<int64_t>(limit));
+    std::vector<Device> out;
+    for (;;) {
+      KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      Device d;
+      d.serial = s.Text(0);
+      d.type = s.Text(1);
+      d.model = s.Text(2);
+      d.manufacturer = s.Text(3);
+      d.token_label = s.Text(4);
+      d.phone = s.Text(5);
+      d.operator_name = s.Text(6);
+      d.state = s.Text(7);
+      if (!s.IsNull(8)) d.holder_id = s.Int(8);
+      d.holder_name = s.Text(9);
+      d.agency_code = s.Text(10);
+      d.certificate_serial = s.Text(11);
+      if (!s.IsNull(12)) d.request_id = s.Int(12);
+      d.so_pin_wrapped = s.Blob(13);
+      d.pin_state = s.Text(14);
+      d.updated_at = FromSecs(s.Int(15));
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  // WriteDevice inserts or updates a device and records its event, inside the caller's
+  // transaction.
+  template <typename Audit>
+  Status WriteDevice(const DeviceChange& c, Time now, std::string_view actor, Audit& audit) {
+    const Device& d = c.device;
+    KYSO_ASSIGN_OR_RETURN(Stmt w, Stmt::Prepare(db_, c.expected_state
+        ? "UPDATE devices SET type = ?1, model = ?2, manufacturer = ?3, token_label = ?4,"
+          " phone = ?5, operator = ?6, state = ?7, holder_id = ?8, agency_code = ?9,"
+          " certificate_serial = ?10, request_id = ?11, so_pin_wrapped = ?12, pin_state = ?13,"
+          " updated_at = ?14 WHERE serial = ?15 AND state = ?16"
+        : "INSERT INTO devices(type, model, manufacturer, token_label, phone, operator, state,"
+          " holder_id, agency_code, certificate_serial, request_id, so_pin_wrapped, pin_state,"
+          " updated_at, serial) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+          " ?14, ?15)"));
+    w.Bind(1, d.type).Bind(2, d.model).Bind(3, d.manufacturer).Bind(4, d.token_label)
+        .Bind(5, d.phone).Bind(6, d.operator_name).Bind(7, d.state);
+    if (d.holder_id) w.Bind(8, *d.holder_id); else w.BindNull(8);
+    if (d.agency_code.empty()) w.BindNull(9); else w.Bind(9, d.agency_code);
+    w.Bind(10, d.certificate_serial);
+    if (d.request_id) w.Bind(11, *d.request_id); else w.BindNull(11);
+    if (d.so_pin_wrapped.empty()) w.BindNull(12); else w.Bind(12, ByteSpan(d.so_pin_wrapped));
+    w.Bind(13, d.pin_state).Bind(14, Secs(now)).Bind(15, d.serial);
+    if (c.expected_state) w.Bind(16, *c.expected_state);
+    Status written = w.Run();
+    if (!written.ok()) {
+      if (!c.expected_state && written.message().find("UNIQUE") != std::string::npos) {
+        return AlreadyExistsError("device " + d.serial + " is already in the inventory");
+      }
+      return written.WithContext("device " + d.serial);
+    }
+    if (c.expected_state && sqlite3_changes(db_.get()) != 1) {
+      return FailedPreconditionError("device " + d.serial + " is no longer " + *c.expected_state);
+    }
+    const DeviceEvent& e = c.event;
+    KYSO_ASSIGN_OR_RETURN(Stmt ev, Stmt::Prepare(db_,
+        "INSERT INTO device_events(serial, at, actor, from_state, to_state, form,"
+        " certificate_serial, holder, agency_code, date, receiver, reason, request_id, extra)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ev.Bind(1, d.serial).Bind(2, Secs(now)).Bind(3, actor).Bind(4, c.expected_state.value_or(""))
+        .Bind(5, d.state).Bind(6, e.form).Bind(7, e.certificate_serial).Bind(8, e.holder)
+        .Bind(9, e.agency_code).Bind(10, e.date).Bind(11, e.receiver).Bind(12, e.reason);
+    if (e.request_id) ev.Bind(13, *e.request_id); else ev.BindNull(13);
+    ev.Bind(14, e.extra.empty() ? "{}" : e.extra);
+    KYSO_RETURN_IF_ERROR(ev.Run(), "device event");
+    // The audit payload names what changed; the wrapped SO PIN never goes in it.
+    return audit.Append(db_, now, AuditEvent{std::string(actor), "device." + d.state, d.serial,
+        "{\"from\":" + JsonString(c.expected_state.value_or("")) + ",\"type\":" + JsonString(d.type) +
+        ",\"form\":" + JsonString(e.form) + ",\"certificate\":" + JsonString(d.certificate_serial) +
+        ",\"holder\":" + JsonString(e.holder) + ",\"agency\":" + JsonString(d.agency_code) +
+        ",\"receiver\":" + JsonString(e.receiver) + ",\"reason\":" + JsonString(e.reason) +
+        ",\"pin_state\":" + JsonString(d.pin_state) + ",\"request\":" +
+        (e.request_id ? std::to_string(*e.request_id) : std::string("null")) + "}"});
   }
 
   // AuditWriter appends events to the chain inside the caller's transaction. It reads the

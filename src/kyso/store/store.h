@@ -97,6 +97,12 @@ struct FulfilledCertificate {
 struct Fulfilment {
   int64_t request_id = 0;
   std::vector<FulfilledCertificate> certificates;
+  // complete is false while some rows of a request still wait for their device: the
+  // certificates are linked and the request stays approved.
+  bool complete = true;
+  // device, when set, is the device the certificate was enrolled on, saved in the same
+  // transaction.
+  std::optional<DeviceChange> device;
 };
 
 struct AuditEventHash {
@@ -179,6 +185,13 @@ class Store {
   virtual Result<Lineage> GetLineage(std::string_view serial) = 0;
   // WasRenewed: a renewal's certificate names `serial` as its parent (R10.1).
   virtual Result<bool> WasRenewed(std::string_view serial) = 0;
+
+  // --- key storage devices ---
+  virtual Status SaveDevice(const DeviceChange& change, std::string_view actor) = 0;
+  virtual Result<Device> GetDevice(std::string_view serial) = 0;
+  virtual Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // DeviceEvents gives a device's transitions, oldest first.
+  virtual Result<std::vector<DeviceEvent>> DeviceEvents(std::string_view serial) = 0;
 
   virtual Status PutCheckpoint(const AuditCheckpoint& checkpoint, std::string_view actor) = 0;
   virtual Result<std::vector<AuditCheckpoint>> ListCheckpoints() = 0;

@@ -490,6 +490,62 @@ Result<CK_SLOT_ID> FindFreeSlot(const Module& module, std::string_view label) {
   return *free_slot;
 }
 
+PinState PinStateOf(CK_FLAGS flags, CK_FLAGS locked, CK_FLAGS final_try, CK_FLAGS count_low) {
+  if ((flags & locked) != 0) return PinState::kLocked;
+  if ((flags & final_try) != 0) return PinState::kFinalTry;
+  if ((flags & count_low) != 0) return PinState::kCountLow;
+  return PinState::kOk;
+}
+
+std::string Trimmed(const CK_UTF8CHAR* field, std::size_t len) {
+  std::string_view v(reinterpret_cast<const char*>(field), len);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.remove_suffix(1);
+  return std::string(v);
+}
+
+Result<TokenInfo> DescribeSlot(const Module& module, CK_SLOT_ID slot) {
+  CK_TOKEN_INFO info{};
+  KYSO_RETURN_IF_ERROR(RvStatus(module.fn()->C_GetTokenInfo(slot, &info), "C_GetTokenInfo"));
+  TokenInfo out;
+  out.label = std::string(internal::TrimmedLabel(info));
+  out.manufacturer = Trimmed(info.manufacturerID, sizeof(info.manufacturerID));
+  out.model = Trimmed(info.model, sizeof(info.model));
+  out.serial = Trimmed(info.serialNumber, sizeof(info.serialNumber));
+  out.initialized = (info.flags & CKF_TOKEN_INITIALIZED) != 0;
+  out.user_pin_initialized = (info.flags & CKF_USER_PIN_INITIALIZED) != 0;
+  out.user_pin = PinStateOf(info.flags, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY,
+                            CKF_USER_PIN_COUNT_LOW);
+  out.so_pin = PinStateOf(info.flags, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
+  out.min_pin_len = info.ulMinPinLen;
+  out.max_pin_len = info.ulMaxPinLen;
+  return out;
+}
+
+// LoginSo logs the security officer in, saying plainly when the SO PIN is wrong or locked.
+Status LoginSo(Session& session, const SecretString& so_pin) {
+  Status s = session.LoginSo(so_pin);
+  if (s.ok() || s.code() == Code::kAlreadyExists) return OkStatus();
+  if (s.message().find("CKR_PIN_INCORRECT") != std::string::npos ||
+      s.message().find("CKR_PIN_LOCKED") != std::string::npos) {
+    return PermissionDeniedError("the token refused the security officer's PIN (" +
+                                 std::string(s.message()) + ")");
+  }
+  return s;
+}
+
+// SetUserPinAsSo sets the user PIN through the security officer: C_InitPIN, which is both how
+// a new token gets its user PIN and how a locked one is unblocked.
+Status SetUserPinAsSo(const Module& module, CK_SLOT_ID slot, const SecretString& so_pin,
+                      const SecretString& user_pin) {
+  KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(module, slot));
+  KYSO_RETURN_IF_ERROR(LoginSo(session, so_pin));
+  const Status set = RvStatus(
+      module.fn()->C_InitPIN(session.handle(), PinPtr(user_pin), user_pin.size()), "C_InitPIN");
+  const Status out = session.Logout();
+  KYSO_RETURN_IF_ERROR(set);
+  return out;
+}
+
 }  // namespace
 
 Status Token::Initialize(const std::string& module_path, std::string_view label,
@@ -507,11 +563,70 @@ Status Token::Initialize(const std::string& module_path, std::string_view label,
                "C_InitToken"));
   // SoftHSM2 gives an initialized token a new slot ID, so look it up again.
   KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->FindTokenByLabel(label));
-  KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(*module, slot));
-  KYSO_RETURN_IF_ERROR(session.LoginSo(so_pin));
-  KYSO_RETURN_IF_ERROR(
-      RvStatus(fn->C_InitPIN(session.handle(), PinPtr(user_pin), user_pin.size()), "C_InitPIN"));
-  return session.Logout();
+  return SetUserPinAsSo(*module, slot, so_pin, user_pin);
+}
+
+std::string_view PinStateName(PinState s) {
+  switch (s) {
+    case PinState::kOk:
+      return "ok";
+    case PinState::kCountLow:
+      return "count_low";
+    case PinState::kFinalTry:
+      return "final_try";
+    case PinState::kLocked:
+      return "locked";
+  }
+  return "ok";
+}
+
+Result<TokenInfo> Token::Describe(const std::string& module_path, std::string_view label) {
+  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->FindTokenByLabel(label));
+  return DescribeSlot(*module, slot);
+}
+
+Status Token::Personalise(const std::string& module_path, std::string_view label,
+                          const SecretString* factory_so_pin, const SecretString& new_so_pin,
+                          const SecretString& user_pin) {
+  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  Result<CK_SLOT_ID> found = module->FindTokenByLabel(label);
+  if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
+  if (!found.ok()) {
+    return Initialize(module_path, label, new_so_pin, user_pin);
+  }
+  KYSO_ASSIGN_OR_RETURN(TokenInfo info, DescribeSlot(*module, *found));
+  if (info.user_pin_initialized) {
+    return FailedPreconditionError("token \"" + std::string(label) +
+                                   "\" already has a user PIN: it is personalised for someone");
+  }
+  if (factory_so_pin == nullptr) {
+    return FailedPreconditionError("token \"" + std::string(label) +
+                                   "\" is initialized: its factory SO PIN is needed (--so-pin-file)");
+  }
+  if (new_so_pin.empty() || user_pin.empty()) {
+    return InvalidArgumentError("token PINs must not be empty");
+  }
+  {
+    // The factory SO PIN is printed on the token's packaging; replace it before anything else.
+    KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(*module, *found));
+    KYSO_RETURN_IF_ERROR(LoginSo(session, *factory_so_pin));
+    const Status set = RvStatus(
+        module->fn()->C_SetPIN(session.handle(), PinPtr(*factory_so_pin), factory_so_pin->size(),
+                               PinPtr(new_so_pin), new_so_pin.size()),
+        "C_SetPIN (SO)");
+    (void)session.Logout();
+    KYSO_RETURN_IF_ERROR(set);
+  }
+  return SetUserPinAsSo(*module, *found, new_so_pin, user_pin);
+}
+
+Status Token::Unblock(const std::string& module_path, std::string_view label,
+                      const SecretString& so_pin, const SecretString& new_user_pin) {
+  if (new_user_pin.empty()) return InvalidArgumentError("the new user PIN must not be empty");
+  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->FindTokenByLabel(label));
+  return SetUserPinAsSo(*module, slot, so_pin, new_user_pin);
 }
 
 Result<std::unique_ptr<Token>> Token::Open(const std::string& module_path, std::string_view label,
@@ -570,6 +685,97 @@ Result<std::unique_ptr<pkix::Signer>> Token::FindSigner(std::string_view key_lab
   }
   return MakeSigner(impl_, lease.handle(), priv,
                     pub.ok() ? std::optional<CK_OBJECT_HANDLE>(*pub) : std::nullopt, rsa_pss);
+}
+
+Result<Bytes> Token::SignDigest(std::string_view key_label, ByteSpan sha256_digest) {
+  // DER of DigestInfo{sha256, NULL} up to the digest (RFC 8017 9.2 note 1).
+  static constexpr uint8_t kSha256DigestInfo[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                                  0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                                  0x01, 0x05, 0x00, 0x04, 0x20};
+  if (sha256_digest.size() != 32) return InvalidArgumentError("a SHA-256 digest is 32 bytes");
+  KYSO_ASSIGN_OR_RETURN(SessionLease lease, impl_->Borrow());
+  const CK_FUNCTION_LIST* fn = impl_->fn;
+  KYSO_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key,
+                        internal::FindKeyByLabel(fn, lease.handle(), CKO_PRIVATE_KEY, key_label));
+  KYSO_ASSIGN_OR_RETURN(CK_ULONG key_type,
+                        internal::GetUlongAttribute(fn, lease.handle(), key, CKA_KEY_TYPE));
+  // RSA signs DigestInfo||digest, ECDSA the bare digest: one buffer, two views of it.
+  std::array<uint8_t, sizeof(kSha256DigestInfo) + 32> buffer;
+  std::copy(std::begin(kSha256DigestInfo), std::end(kSha256DigestInfo), buffer.begin());
+  std::copy(sha256_digest.begin(), sha256_digest.end(), buffer.begin() + sizeof(kSha256DigestInfo));
+  ByteSpan input(buffer);
+  CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
+  if (key_type == CKK_RSA) {
+    mechanism.mechanism = CKM_RSA_PKCS;
+  } else if (key_type == CKK_EC) {
+    input = input.subspan(sizeof(kSha256DigestInfo));
+  } else {
+    return InvalidArgumentError("R7.2: token key is neither RSA nor EC");
+  }
+  CK_ULONG len = 0;
+  CK_RV rv = fn->C_SignInit(lease.handle(), &mechanism, key);
+  if (rv == CKR_OK) rv = fn->C_Sign(lease.handle(), InPtr(input), input.size(), nullptr, &len);
+  Bytes sig(len);
+  if (rv == CKR_OK) rv = fn->C_Sign(lease.handle(), InPtr(input), input.size(), sig.data(), &len);
+  if (rv != CKR_OK) {
+    lease.Discard();
+    return RvStatus(rv, "C_Sign");
+  }
+  sig.resize(len);
+  if (key_type == CKK_EC) return pkix::EcdsaRawToDer(sig);
+  return sig;
+}
+
+Status Token::SetKeyId(std::string_view key_label, ByteSpan id) {
+  if (id.empty()) return InvalidArgumentError("a key ID must not be empty");
+  KYSO_ASSIGN_OR_RETURN(SessionLease lease, impl_->Borrow());
+  const CK_FUNCTION_LIST* fn = impl_->fn;
+  for (CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    auto object = internal::FindKeyByLabel(fn, lease.handle(), object_class, key_label);
+    if (!object.ok()) {
+      if (object.status().code() == Code::kNotFound && object_class == CKO_PUBLIC_KEY) continue;
+      return object.status();
+    }
+    CK_ATTRIBUTE attr = AttrBytes(CKA_ID, id);
+    KYSO_RETURN_IF_ERROR(
+        RvStatus(fn->C_SetAttributeValue(lease.handle(), *object, &attr, 1), "C_SetAttributeValue (CKA_ID)"));
+  }
+  return OkStatus();
+}
+
+Status Token::WriteCertificate(std::string_view label, ByteSpan id, ByteSpan cert_der,
+                               bool authority) {
+  const uint8_t* p = cert_der.data();
+  ossl::UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
+  if (!cert || p != cert_der.data() + cert_der.size()) {
+    return InvalidArgumentError("not a DER certificate");
+  }
+  const Bytes subject = ossl::ToDer(i2d_X509_NAME, X509_get_subject_name(cert.get()));
+  const Bytes issuer = ossl::ToDer(i2d_X509_NAME, X509_get_issuer_name(cert.get()));
+  const Bytes serial = ossl::ToDer(i2d_ASN1_INTEGER, X509_get0_serialNumber(cert.get()));
+  CK_OBJECT_CLASS object_class = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE cert_type = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  CK_ULONG category = authority ? 2 : 1;  // PKCS#11 v2.40 4.6.2: 1 token user, 2 authority
+  CK_ATTRIBUTE attrs[] = {
+      Attr(CKA_CLASS, object_class),
+      Attr(CKA_CERTIFICATE_TYPE, cert_type),
+      Attr(CKA_TOKEN, yes),
+      Attr(CKA_PRIVATE, no),
+      Attr(CKA_MODIFIABLE, yes),
+      Attr(CKA_CERTIFICATE_CATEGORY, category),
+      AttrBytes(CKA_LABEL, AsBytes(label)),
+      AttrBytes(CKA_ID, id),
+      AttrBytes(CKA_SUBJECT, subject),
+      AttrBytes(CKA_ISSUER, issuer),
+      AttrBytes(CKA_SERIAL_NUMBER, serial),
+      AttrBytes(CKA_VALUE, cert_der),
+  };
+  KYSO_ASSIGN_OR_RETURN(SessionLease lease, impl_->Borrow());
+  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
+  return RvStatus(impl_->fn->C_CreateObject(lease.handle(), attrs, std::size(attrs), &object),
+                  "C_CreateObject (certificate)");
 }
 
 Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& secret) {

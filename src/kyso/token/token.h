@@ -12,6 +12,25 @@
 
 namespace kyso::token {
 
+// PinState is what a token says about a PIN's wrong tries (CKF_*_PIN_COUNT_LOW, _FINAL_TRY,
+// _LOCKED). Hardware tokens set these flags; SoftHSM2 never does.
+enum class PinState { kOk, kCountLow, kFinalTry, kLocked };
+std::string_view PinStateName(PinState s);  // ok, count_low, final_try, locked
+
+// TokenInfo is a token's CK_TOKEN_INFO, read without logging in.
+struct TokenInfo {
+  std::string label;
+  std::string manufacturer;
+  std::string model;
+  std::string serial;  // CK_TOKEN_INFO.serialNumber, trimmed
+  bool initialized = false;
+  bool user_pin_initialized = false;
+  PinState user_pin = PinState::kOk;
+  PinState so_pin = PinState::kOk;
+  std::size_t min_pin_len = 0;
+  std::size_t max_pin_len = 0;
+};
+
 // Token is one PKCS#11 token, found by label in a module loaded by path, with the user
 // logged in. Keys are generated on the token with CKA_SENSITIVE=true and
 // CKA_EXTRACTABLE=false and are used by handle; no private key ever leaves it.
@@ -27,6 +46,24 @@ class Token final {
   static Status Initialize(const std::string& module_path, std::string_view label,
                            const SecretString& so_pin, const SecretString& user_pin);
 
+  // Describe reads the token labelled `label` in `module_path`; kNotFound when there is none.
+  static Result<TokenInfo> Describe(const std::string& module_path, std::string_view label);
+
+  // Personalise makes a subscriber's token ready for its holder. When no initialized token is
+  // labelled `label`, the first free slot is initialized (C_InitToken) with `new_so_pin`.
+  // When the token is initialized but its user PIN is not (factory state), the SO logs in
+  // with `factory_so_pin` and replaces it with `new_so_pin`. Then the user PIN is set to
+  // `user_pin`. A token whose user PIN is already set is refused: it belongs to someone.
+  static Status Personalise(const std::string& module_path, std::string_view label,
+                            const SecretString* factory_so_pin, const SecretString& new_so_pin,
+                            const SecretString& user_pin);
+
+  // Unblock sets a new user PIN through the security officer (C_Login as SO, C_InitPIN): how
+  // a PKI Token locked by wrong PINs is recovered (R13.1). Keys and certificates stay as they
+  // are. kPermissionDenied when the SO PIN is wrong or locked.
+  static Status Unblock(const std::string& module_path, std::string_view label,
+                        const SecretString& so_pin, const SecretString& new_user_pin);
+
   // Open loads the module, finds the token labelled `label` and logs the user in.
   static Result<std::unique_ptr<Token>> Open(const std::string& module_path,
                                              std::string_view label,
@@ -40,6 +77,19 @@ class Token final {
   // FindSigner returns a signer over the existing private key labelled `key_label`; the
   // algorithm is chosen by pkix::DefaultAlgorithmFor.
   Result<std::unique_ptr<pkix::Signer>> FindSigner(std::string_view key_label, bool rsa_pss);
+
+  // SignDigest signs a SHA-256 digest computed elsewhere (a SIM or a remote signer's
+  // request) with the private key labelled `key_label`: RSA PKCS#1 v1.5 over the DigestInfo
+  // (CKM_RSA_PKCS), or ECDSA (CKM_ECDSA) returned as DER.
+  Result<Bytes> SignDigest(std::string_view key_label, ByteSpan sha256_digest);
+
+  // SetKeyId gives the key pair labelled `key_label` the CKA_ID `id`. Tools pair a key with
+  // its certificate by CKA_ID; kyso uses the certificate's subjectKeyIdentifier.
+  Status SetKeyId(std::string_view key_label, ByteSpan id);
+
+  // WriteCertificate stores an X.509 certificate object (public, on the token) with `label`
+  // and CKA_ID `id`; `authority` marks a CA certificate (CKA_CERTIFICATE_CATEGORY 2).
+  Status WriteCertificate(std::string_view label, ByteSpan id, ByteSpan cert_der, bool authority);
 
   // WrapSecret encrypts a small secret (a PIN) under an AES-256-GCM key on the token
   // labelled `key_label`, generating that key the first time. The result is nonce||ciphertext.
