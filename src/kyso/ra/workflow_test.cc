@@ -10,99 +10,10 @@
 #include "kyso/ca/testing.h"
 #include "kyso/pkix/x509.h"
 #include "kyso/ra/password.h"
+#include "kyso/ra/workflow_fixture.h"
 
 namespace kyso::ra {
 namespace {
-
-std::string ReadDemoAgencies() {
-  std::ifstream in(std::string(KYSO_SOURCE_DIR) + "/../shared/domain/demo-agencies.csv");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-constexpr const char* kMau01Header =
-    "ho_ten,ngay_sinh,cccd,ngay_cap,noi_cap,email,co_quan,tinh,chuc_vu,dien_thoai,serial_cu,sim_pki,csr\n";
-
-std::string Mau01Row(const std::string& name, const std::string& cccd, const std::string& email,
-                     const std::string& agency, const std::string& csr) {
-  return name + ",15/03/1985," + cccd + ",10/05/2021,Cục Cảnh sát QLHC về TTXH," + email + "," +
-         agency + ",Đồng Nai,Chuyên viên,0912345678,,," + csr + "\n";
-}
-
-class WorkflowTest : public testing::Test {
- protected:
-  void SetUp() override {
-    store_ = std::move(store::OpenSqliteStore((dir_ / "kyso.db").string(), clock_)).value();
-    config_.ca.root_key = KeySpec::kEcP256;
-    config_.ca.issuing_key = KeySpec::kEcP256;
-    config_.ca.ocsp_key = KeySpec::kEcP256;
-    auto ca = ca::testing::MakeTestAuthority(config_, *store_, clock_);
-    ASSERT_TRUE(ca.ok()) << ca.status().ToString();
-    ca_ = std::move(ca).value();
-    auto agencies = ParseAgencyCsv(ReadDemoAgencies(), {});
-    ASSERT_TRUE(agencies.ok()) << agencies.status().ToString();
-    ASSERT_TRUE(store_->UpsertAgencies(*agencies, "console").ok());
-    workflow_ = std::make_unique<Workflow>(config_, *store_, ca_.get(), clock_);
-    ASSERT_TRUE(workflow_->Load().ok());
-    for (int i = 0; i < 4; ++i) files_["csr" + std::to_string(i) + ".pem"] = ca::testing::CsrPem();
-  }
-
-  FilingInput Input(RequestKind kind) {
-    FilingInput in;
-    in.kind = kind;
-    in.read_file = [this](const std::string& path) -> Result<std::string> {
-      auto it = files_.find(path);
-      if (it == files_.end()) return NotFoundError("no file " + path);
-      return it->second;
-    };
-    return in;
-  }
-
-  // NewIndividual files and approves one person at SKHCN.CDS; returns the serial.
-  std::string IssueNhung() {
-    FilingInput in = Input(RequestKind::kNewIndividual);
-    in.rows_csv = std::string(kMau01Header) +
-                  Mau01Row("Nguyễn Thị Hồng Nhung", "079185000123", "nhung@dongnai.gov.vn",
-                           "SKHCN.CDS", "csr0.pem");
-    auto id = workflow_->File(focal_skhcn_, in);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    Status s = workflow_->Decide(provider_, *id, true, "");
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    auto view = workflow_->Show(focal_skhcn_, *id);
-    EXPECT_EQ(view->record.state, "fulfilled");
-    EXPECT_EQ(view->record.certificate_serials.size(), 1u);
-    return view->record.certificate_serials.empty() ? "" : view->record.certificate_serials[0];
-  }
-
-  Result<int64_t> FileTarget(const Actor& who, RequestKind kind, const std::string& serial,
-                             std::map<std::string, std::string> fields = {}, std::string reason = "") {
-    FilingInput in = Input(kind);
-    in.target_serial = serial;
-    in.fields = std::move(fields);
-    in.reason = std::move(reason);
-    return workflow_->File(who, in);
-  }
-
-  // LeaveDays sets the clock so that `serial` has `days` days of validity left.
-  void LeaveDays(const std::string& serial, int days) {
-    clock_.Set(store_->GetCertificate(serial)->not_after - std::chrono::days(days));
-  }
-
-  std::size_t RequestCount() { return store_->ListRequests(store::RequestFilter{})->size(); }
-
-  TempDir dir_{"kyso-ra"};
-  FakeClock clock_{Utc(2026, 11, 25, 2)};  // Wednesday 25/11/2026, 09:00 in Vietnam
-  Config config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<ca::Authority> ca_;
-  std::unique_ptr<Workflow> workflow_;
-  std::map<std::string, std::string> files_;
-  const Actor focal_skhcn_{"dau_moi_skhcn", Role::kFocal, "SKHCN"};
-  const Actor focal_snv_{"dau_moi_snv", Role::kFocal, "SNV"};
-  const Actor provider_{"cuc_ctsbmtt", Role::kProvider, ""};
-  const Actor authority_{"so_khcn", Role::kAuthority, ""};
-};
 
 TEST_F(WorkflowTest, LifecycleNewRenewChangeRevokeHandover) {
   // New: filed by the focal person, decided by the provider, fulfilled by the CA.
@@ -253,9 +164,12 @@ TEST_F(WorkflowTest, R9_1_RoutingAndWrongDeciderRefused) {
 
 TEST_F(WorkflowTest, R13_1_RecoveryRoutedByDeviceType) {
   const std::string serial = IssueNhung();
-  auto token = FileTarget(focal_skhcn_, RequestKind::kRecover, serial, {{"device", "token"}});
-  auto sim = FileTarget(focal_skhcn_, RequestKind::kRecover, serial, {{"device", "sim"}});
-  ASSERT_TRUE(token.ok() && sim.ok());
+  // The request names its device; the inventory knows its type.
+  PutDevice("TK-0001", "token", "locked", serial);
+  PutDevice("84912345678", "sim", "locked", serial);
+  auto token = FileTarget(focal_skhcn_, RequestKind::kRecover, "", {{"device_serial", "TK-0001"}});
+  auto sim = FileTarget(focal_skhcn_, RequestKind::kRecover, "", {{"device_serial", "84912345678"}});
+  ASSERT_TRUE(token.ok() && sim.ok()) << token.status().ToString() << sim.status().ToString();
   EXPECT_EQ(workflow_->Show(provider_, *token)->record.route, "authority");
   EXPECT_EQ(workflow_->Show(provider_, *sim)->record.route, "provider");
   // R13.2: one working day for the authority (Wednesday -> Thursday).

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "kyso/pkix/csr.h"
 #include "kyso/token/pkcs11.h"
 
 namespace kyso::token {
@@ -334,6 +335,111 @@ TEST_F(TokenTest, WrapKeyIsSensitiveAndUnextractable) {
   EXPECT_TRUE(*GetBoolAttribute(fn, session->handle(), *key, CKA_TOKEN));
   EXPECT_EQ(GetBytesAttribute(fn, session->handle(), *key, CKA_VALUE).status().code(),
             Code::kPermissionDenied);
+}
+
+TEST_F(TokenTest, PersonaliseInitializesABlankSlotAndSetsTheUserPin) {
+  const SecretString so("so-new-2468"), user("12345678");
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-blank", nullptr, so, user).ok());
+  auto info = Token::Describe(kModule, "holder-blank");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(info->initialized);
+  EXPECT_TRUE(info->user_pin_initialized);
+  EXPECT_EQ(info->user_pin, PinState::kOk);
+  EXPECT_FALSE(info->serial.empty());
+  EXPECT_TRUE(Token::Open(kModule, "holder-blank", user).ok());
+  // It belongs to someone now: a second personalisation is refused.
+  EXPECT_EQ(Token::Personalise(kModule, "holder-blank", &so, so, user).code(), Code::kFailedPrecondition);
+}
+
+TEST_F(TokenTest, PersonaliseReplacesTheFactorySoPin) {
+  // A factory token: initialized with a known SO PIN and no user PIN (as vendors ship them).
+  const SecretString factory("factory-so-0000");
+  {
+    auto module = internal::Module::Load(kModule);
+    ASSERT_TRUE(module.ok());
+    auto slots = (*module)->Slots(false);
+    ASSERT_TRUE(slots.ok());
+    CK_SLOT_ID free_slot = 0;
+    bool found = false;
+    for (CK_SLOT_ID s : *slots) {
+      CK_TOKEN_INFO ti{};
+      if ((*module)->fn()->C_GetTokenInfo(s, &ti) == CKR_OK && (ti.flags & CKF_TOKEN_INITIALIZED) == 0) {
+        free_slot = s;
+        found = true;
+        break;
+      }
+    }
+    ASSERT_TRUE(found);
+    auto label = internal::PaddedLabel("holder-factory");
+    ASSERT_EQ((*module)->fn()->C_InitToken(free_slot, internal::PinPtr(factory), factory.size(), label->data()),
+              CKR_OK);
+  }
+  const SecretString so("so-new-1357"), user("87654321");
+  // Without the factory SO PIN, or with a wrong one, nothing changes.
+  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", nullptr, so, user).code(), Code::kFailedPrecondition);
+  const SecretString wrong("not-the-factory-pin");
+  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", &wrong, so, user).code(), Code::kPermissionDenied);
+  EXPECT_FALSE(Token::Describe(kModule, "holder-factory")->user_pin_initialized);
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-factory", &factory, so, user).ok());
+  EXPECT_TRUE(Token::Open(kModule, "holder-factory", user).ok());
+  // The factory SO PIN no longer works; the new one does.
+  EXPECT_EQ(Token::Unblock(kModule, "holder-factory", factory, SecretString("11112222")).code(),
+            Code::kPermissionDenied);
+  EXPECT_TRUE(Token::Unblock(kModule, "holder-factory", so, SecretString("11112222")).ok());
+}
+
+TEST_F(TokenTest, R13_1_UnblockSetsANewUserPinAndKeepsTheKey) {
+  const SecretString so("so-unblock-1"), user("13572468"), fresh("24681357");
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-unblock", nullptr, so, user).ok());
+  Bytes public_der;
+  {
+    auto token = Token::Open(kModule, "holder-unblock", user);
+    ASSERT_TRUE(token.ok());
+    auto key = (*token)->GenerateKeyPair("kyso-key", KeySpec::kRsa2048, false);
+    ASSERT_TRUE(key.ok());
+    public_der = ossl::ToDer(i2d_PUBKEY, (*key)->public_key());
+  }
+  ASSERT_TRUE(Token::Unblock(kModule, "holder-unblock", so, fresh).ok());
+  EXPECT_FALSE(Token::Open(kModule, "holder-unblock", user).ok());
+  auto token = Token::Open(kModule, "holder-unblock", fresh);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  auto key = (*token)->FindSigner("kyso-key", false);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(ossl::ToDer(i2d_PUBKEY, (*key)->public_key()), public_der);
+  ExpectSignsAndVerifies(**key);
+}
+
+TEST_F(TokenTest, SignDigestMatchesTheHashingMechanisms) {
+  auto token = InitAndOpen("sign-digest");
+  ASSERT_NE(token, nullptr);
+  for (KeySpec spec : {KeySpec::kRsa2048, KeySpec::kEcP256}) {
+    const std::string label = spec == KeySpec::kRsa2048 ? "rsa" : "ec";
+    auto signer = token->GenerateKeyPair(label, spec, false);
+    ASSERT_TRUE(signer.ok());
+    const Bytes tbs = Message(7);
+    uint8_t digest[32];
+    unsigned int len = 0;
+    ASSERT_EQ(EVP_Digest(tbs.data(), tbs.size(), digest, &len, EVP_sha256(), nullptr), 1);
+    auto sig = token->SignDigest(label, ByteSpan(digest, len));
+    ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+    // A signature over the digest verifies as a signature over the data.
+    EXPECT_TRUE(pkix::VerifySignature((*signer)->public_key(), (*signer)->algorithm(), tbs, *sig).ok()) << label;
+  }
+  EXPECT_EQ(token->SignDigest("rsa", ByteSpan()).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(TokenTest, CertificateIsWrittenWithTheKeysId) {
+  auto token = InitAndOpen("with-cert");
+  ASSERT_NE(token, nullptr);
+  auto key = token->GenerateKeyPair("kyso-key", KeySpec::kEcP256, false);
+  ASSERT_TRUE(key.ok());
+  const Bytes id = {0x01, 0x02, 0x03, 0x04};
+  ASSERT_TRUE(token->SetKeyId("kyso-key", id).ok());
+  auto csr = pkix::MakeCertRequest(**key, "Nguyễn Văn An");
+  ASSERT_TRUE(csr.ok()) << csr.status().ToString();
+  auto parsed = pkix::ParseCertRequest(*csr);  // verifies the token's signature
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(token->WriteCertificate("x", id, Bytes{0x30, 0x00}, false).code(), Code::kInvalidArgument);
 }
 
 TEST(RvStatusTest, TranslatesCodesAndNamesThem) {
