@@ -16,6 +16,7 @@ std::string_view CodeName(Code code) {
     case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
     case Code::kOutOfRange: return "OUT_OF_RANGE";
     case Code::kUnavailable: return "UNAVAILABLE";
+    case Code::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
     case Code::kInternal: return "INTERNAL";
   }
   return "UNKNOWN";

@@ -20,6 +20,7 @@ enum class Code {
   kFailedPrecondition,
   kOutOfRange,
   kUnavailable,
+  kDeadlineExceeded,  // waited as long as allowed (a phone that never answered)
   kInternal,
 };
 
