@@ -5,6 +5,7 @@
 
 #include "kyso/cli/commands.h"
 #include "kyso/cli/device_commands.h"
+#include "kyso/cli/sign_commands.h"
 #include "kyso/cli/ra_commands.h"
 
 namespace kyso::cli {
@@ -279,6 +280,49 @@ int RunCli(int argc, char** argv) {
   c_dadd->add_option("--phone", dadd.phone, "a SIM PKI's phone number");
   c_dadd->add_option("--operator", dadd.operator_name, "a SIM PKI's mobile operator");
 
+  // SIM PKI and signing
+  auto add_signer = [](CLI::App* c, SignerArgs& sa, bool token_too) {
+    c->add_option("--mssp", sa.mssp_url, "SIM PKI: the MSSP's MSS_Signature URL (ETSI TS 102 204)");
+    c->add_option("--phone", sa.phone, "SIM PKI: the phone number (MSISDN), digits, e.g. 84912345678");
+    c->add_option("--mss-mode", sa.mss_mode, "SIM PKI: synch (default) or async (asynchClientServer)");
+    c->add_option("--timeout", sa.timeout_seconds, "SIM PKI: seconds the phone has to answer (default 120)");
+    c->add_option("--ap-id", sa.ap_id, "SIM PKI: kyso's AP_ID at the MSSP");
+    c->add_option("--ap-password-file", sa.ap_password_file, "SIM PKI: file holding kyso's AP_PWD");
+    if (!token_too) return;
+    c->add_option("--module", sa.module, "PKI Token: its PKCS#11 module (.so)");
+    c->add_option("--token-label", sa.token_label, "PKI Token: its label");
+    c->add_option("--pin-file", sa.pin_file, "PKI Token: file holding the holder's PIN");
+    c->add_option("--key-label", sa.key_label, "PKI Token: the key's label (default kyso-key)");
+  };
+  auto* c_sim = app.add_subcommand("sim", "SIM PKI: certify a SIM through its MSSP");
+  c_sim->require_subcommand(1);
+  SimEnrollArgs sim_enroll;
+  auto* c_sim_enroll = c_sim->add_subcommand(
+      "enroll", "certify a SIM PKI for an approved new-certificate request: the subscriber signs "
+                "the CSR on the phone, the certificate is issued and the SIM recorded");
+  add_home(c_sim_enroll);
+  add_as(c_sim_enroll);
+  c_sim_enroll->add_option("--request", sim_enroll.request, "the approved request waiting for its device")->required();
+  c_sim_enroll->add_option("--public-key", sim_enroll.public_key,
+                           "the SIM's public key, PEM or DER SubjectPublicKeyInfo (from the operator)")->required();
+  c_sim_enroll->add_option("--operator", sim_enroll.operator_name, "the mobile operator (default: the request's sim_pki column)");
+  c_sim_enroll->add_option("--cert-out", sim_enroll.cert_out, "new file for the issued certificate, PEM");
+  add_signer(c_sim_enroll, sim_enroll.signer, false);
+
+  auto* c_sign = app.add_subcommand("sign", "sign documents (CMS now; PAdES and XAdES come next)");
+  c_sign->require_subcommand(1);
+  SignCmsArgs sign_cms;
+  auto* c_sign_cms = c_sign->add_subcommand(
+      "cms", "sign any file as CMS SignedData (DER .p7s/.p7m) with a SIM PKI or a PKI Token");
+  c_sign_cms->add_option("in", sign_cms.in, "the file to sign")->required();
+  c_sign_cms->add_option("--out", sign_cms.out, "the signature, DER; written only when signed")->required();
+  c_sign_cms->add_flag("--detached", sign_cms.detached, "leave the content out (.p7s)");
+  c_sign_cms->add_option("--cert", sign_cms.cert, "the signer's certificate, PEM or DER")->required();
+  c_sign_cms->add_option("--chain", sign_cms.chain, "CA certificates to include, PEM; repeatable");
+  c_sign_cms->add_option("--home", sign_cms.home,
+                         "a deployment: its CA certificates are included, and a SIM reported locked is recorded");
+  add_signer(c_sign_cms, sign_cms.signer, true);
+
   // serve
   ServeArgs serve;
   auto* c_serve = app.add_subcommand("serve", "serve OCSP, CRLs and CA certificates over HTTP");
@@ -371,6 +415,12 @@ int RunCli(int argc, char** argv) {
     dadd.as = as;
     return Report(CmdDeviceAdd(dadd, std::cout));
   }
+  if (c_sim_enroll->parsed()) {
+    sim_enroll.home = home;
+    sim_enroll.as = as;
+    return Report(CmdSimEnroll(sim_enroll, std::cout));
+  }
+  if (c_sign_cms->parsed()) return Report(CmdSignCms(sign_cms, std::cout));
   if (c_serve->parsed()) {
     serve.home = home;
     return Report(CmdServe(serve, std::cout));

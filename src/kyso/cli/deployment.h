@@ -76,6 +76,10 @@ Result<std::string> ReadFileLimited(const std::filesystem::path& path, std::size
 // writes `data`; an existing file is refused, never overwritten.
 Status WritePrivateFile(const std::filesystem::path& path, std::string_view data);
 
+// WriteFileAtomic writes `data` to a temporary file beside `path`, syncs it and renames it
+// over `path`: readers see the old file or the whole new one, never a part.
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data);
+
 // RandomSecret draws `len` characters uniformly from `alphabet` (PINs, passwords).
 Result<SecretString> RandomSecret(std::size_t len, std::string_view alphabet);
 

@@ -766,7 +766,7 @@ Result<Workflow::WaitingRow> Workflow::NextWaitingRow(const Actor& actor, int64_
   const std::string name = row.contains("ho_ten") ? row["ho_ten"].get<std::string>()
                            : row.contains("ten") ? row["ten"].get<std::string>()
                                                  : row.value("name", "");
-  return WaitingRow{std::move(r), next, name};
+  return WaitingRow{std::move(r), next, name, row.value("sim_pki", "")};
 }
 
 Result<ca::Issued> Workflow::Enrol(const Actor& actor, const WaitingRow& w, const pkix::CertRequest& csr,

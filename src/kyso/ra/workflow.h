@@ -99,6 +99,7 @@ class Workflow final {
     store::RequestRecord request;
     std::size_t index = 0;  // 0-based row
     std::string name;       // the subject's name
+    std::string sim_operator;  // Mẫu 01's sim_pki column: the SIM's operator, when it is one
   };
   Result<WaitingRow> NextWaitingRow(const Actor& actor, int64_t request_id) const;
   // Enrol issues that row's certificate from `csr`, made on the device, and saves `device` in
