@@ -229,6 +229,11 @@ TEST_F(DevicesTest, R13_1_RecoveryNamesADeviceInItsHoldersHands) {
   PutDevice("TK-B", "token", "locked", cert);
   auto wrong = FileTarget(focal_skhcn_, RequestKind::kRecover, "", {{"device_serial", "TK-B"}, {"device", "sim"}});
   EXPECT_EQ(wrong.status().code(), Code::kInvalidArgument);
+  // R15.2: another agency's focal person learns nothing about the device or the certificate.
+  auto other = FileTarget(focal_snv_, RequestKind::kRecover, "", {{"device_serial", "TK-B"}});
+  EXPECT_EQ(other.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(other.status().message().find("R15.2"), std::string::npos);
+  EXPECT_EQ(FileTarget(focal_snv_, RequestKind::kRecover, cert).status().code(), Code::kPermissionDenied);
 }
 
 TEST_F(DevicesTest, R13_2_RecoveryIsDueTheNextWorkingDay) {

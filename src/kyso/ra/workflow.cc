@@ -502,7 +502,7 @@ Result<store::RequestRecord> Workflow::Prepare(const Actor& actor, const FilingI
     while (skip + 1 < serial.size() && serial[skip] == 0) ++skip;
     in.target_serial = HexEncode(ByteSpan(serial).subspan(skip));
   }
-  if (in.kind == RequestKind::kRecover) KYSO_RETURN_IF_ERROR(ResolveRecoverDevice(in));
+  if (in.kind == RequestKind::kRecover) KYSO_RETURN_IF_ERROR(ResolveRecoverDevice(actor, in));
   KYSO_ASSIGN_OR_RETURN(Routing routing, Route(in.kind, in));
   std::string payload;
   KYSO_RETURN_IF_ERROR(CheckFiling(actor, agency, in, &payload));
@@ -828,9 +828,11 @@ Status Workflow::CompleteRecovery(const Actor& actor, const store::RequestRecord
   return store_.FulfilMany(std::span(&f, 1), actor.name);
 }
 
-Status Workflow::ResolveRecoverDevice(FilingInput& in) const {
+Status Workflow::ResolveRecoverDevice(const Actor& actor, FilingInput& in) const {
   // R13.1: the request names the device, by its serial or by the certificate it holds; its
-  // type, from the inventory, decides the route.
+  // type, from the inventory, decides the route. R15.2 first: another agency's certificate
+  // or device is refused before anything about it is said.
+  if (!in.target_serial.empty()) KYSO_RETURN_IF_ERROR(CheckTarget(actor, RequestKind::kRecover, in.target_serial, in));
   std::optional<store::Device> device;
   if (const std::string named = Field(in, "device_serial"); !named.empty()) {
     KYSO_ASSIGN_OR_RETURN(store::Device d, store_.GetDevice(named));
@@ -840,6 +842,10 @@ Status Workflow::ResolveRecoverDevice(FilingInput& in) const {
     f.certificate_serial = in.target_serial;
     KYSO_ASSIGN_OR_RETURN(std::vector<store::Device> found, store_.ListDevices(f));
     if (!found.empty()) device = std::move(found.front());
+  }
+  if (device && actor.role == Role::kFocal &&
+      (device->agency_code.empty() || !tree_->Contains(actor.agency_code, device->agency_code))) {
+    return PermissionDeniedError("R15.2: device " + device->serial + " belongs to another agency");
   }
   if (!device) {
     return InvalidArgumentError("R13.1: a recovery names its device: --field device_serial=S, or "

@@ -151,7 +151,7 @@ class Workflow final {
   // subscriber and lineage it leaves.
   Result<std::pair<ca::IssueRequest, store::FulfilledCertificate>> RowIssue(
       const store::RequestRecord& r, const nlohmann::json& row) const;
-  Status ResolveRecoverDevice(FilingInput& in) const;
+  Status ResolveRecoverDevice(const Actor& actor, FilingInput& in) const;
 
   const Config& config_;
   store::Store& store_;
