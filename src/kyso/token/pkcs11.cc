@@ -300,6 +300,15 @@ Status Module::LoginUser(CK_SESSION_HANDLE session, CK_SLOT_ID slot, const Secre
     user_pins_[slot] = digest;
     return OkStatus();
   }
+  if (rv == CKR_PIN_LOCKED) {
+    // R13.1: the holder cannot unlock it; the security officer can, after a recovery request.
+    return FailedPreconditionError(
+        "thiết bị bị khóa do nhập sai PIN quá số lần cho phép; cơ quan quản lý lập yêu cầu khôi "
+        "phục (Mẫu 06, R13.1) (C_Login: CKR_PIN_LOCKED)");
+  }
+  if (rv == CKR_PIN_INCORRECT) {
+    return Status(Code::kUnauthenticated, "mã PIN không đúng (C_Login: CKR_PIN_INCORRECT)");
+  }
   if (rv != CKR_USER_ALREADY_LOGGED_IN) {
     return RvStatus(rv, "C_Login");
   }
