@@ -37,6 +37,7 @@ if [[ ! -f "$DEMO/kyso.toml" ]]; then
   "$KYSO" cert revoke --home "$DEMO" --serial "$lost" --reason keyCompromise >/dev/null
   "$KYSO" ca chain --home "$DEMO" > "$DEMO/chain.pem"
   awk '/BEGIN/{n++} n==1' "$DEMO/chain.pem" > "$DEMO/issuing.pem"
+  awk '/BEGIN/{n++} n==2' "$DEMO/chain.pem" > "$DEMO/root.pem"
   echo "== issued 5 certificates in $DEMO/subscribers, revoked $lost (keyCompromise)"
 
   # The registration workflow: the province's agencies, one user per role, requests in every state.
@@ -102,13 +103,69 @@ if [[ ! -f "$DEMO/kyso.toml" ]]; then
   serial=$("$KYSO" request show --home "$DEMO" --id "$id" --json | sed -n 's/.*"certificate_serial": "\([0-9a-f]*\)".*/\1/p')
   id=$(file --as dm_skhcn --kind revoke --serial "$serial" --reason device-lost)
   "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+
+  # Key storage devices (docs/devices.md). PKI Tokens here are SoftHSM2 tokens beside the CA's
+  # (the demo's softhsm2.conf); the one that locks goes through the test module that adds a
+  # wrong-PIN counter, as hardware has. Holders' PINs are kept in subscribers/ for the demo.
+  SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+  P11LOCK=./build/libkyso-p11lock.so
+  waiting() {  # waiting FILE NAME CCCD EMAIL [SIM_OPERATOR]: an approved request without a CSR
+    printf 'ho_ten,ngay_sinh,cccd,ngay_cap,noi_cap,email,co_quan,tinh,chuc_vu,dien_thoai,serial_cu,sim_pki\n' > "$1"
+    printf '%s,15/03/1985,%s,10/05/2021,Cục Cảnh sát QLHC về TTXH,%s,SKHCN.CDS,Đồng Nai,Chuyên viên,0912345678,,%s\n' \
+      "$2" "$3" "$4" "${5:-}" >> "$1"
+    local id
+    id=$(file --as dm_skhcn --kind new-individual --rows "$1")
+    "$KYSO" request decide --home "$DEMO" --as cuc --id "$id" --approve >/dev/null
+    echo "$id"
+  }
+  # a token enrolled and handed over
+  id=$(waiting "$W/tung.csv" "Trương Văn Tùng" 075190000116 tung.tv@dongnai.gov.vn)
+  "$KYSO" token enroll --home "$DEMO" --as cuc --request "$id" --module "$SOFTHSM" --token-label tung \
+    --pin-out "$DEMO/subscribers/tung.pin" >/dev/null
+  tok=$(SOFTHSM2_CONF="$DEMO/softhsm2.conf" "$KYSO" token status --module "$SOFTHSM" --token-label tung --json |
+        sed -n 's/.*"serial": "\([0-9a-f]*\)".*/\1/p')
+  "$KYSO" device move --home "$DEMO" --as dm_skhcn --serial "$tok" --to handed_over \
+    --field receiver="Trương Văn Tùng" >/dev/null
+  # a token locked by three wrong PINs, its recovery request waiting for the authority (R13.1)
+  if [[ -f $P11LOCK ]] && command -v pkcs11-tool >/dev/null; then
+    id=$(waiting "$W/mai.csv" "Lý Thị Mai" 075190000117 mai.lt@dongnai.gov.vn)
+    "$KYSO" token enroll --home "$DEMO" --as cuc --request "$id" --module "$P11LOCK" --token-label mai \
+      --pin-out "$DEMO/subscribers/mai.pin" >/dev/null
+    tok=$("$KYSO" request show --home "$DEMO" --id "$id" --json | sed -n 's/.*"certificate_serial": "\([0-9a-f]*\)".*/\1/p')
+    dev=$(sqlite3 "$DEMO/kyso.db" "select serial from devices where certificate_serial = '$tok'")
+    "$KYSO" device move --home "$DEMO" --as dm_skhcn --serial "$dev" --to handed_over >/dev/null
+    for _ in 1 2 3; do
+      SOFTHSM2_CONF="$DEMO/softhsm2.conf" pkcs11-tool --module "$P11LOCK" --token-label mai --login \
+        --pin 00000000 -O >/dev/null 2>&1 || true
+    done
+    "$KYSO" token status --home "$DEMO" --module "$P11LOCK" --token-label mai >/dev/null
+    file --as dm_skhcn --kind recover --serial "$tok" >/dev/null
+  fi
+  # a SIM PKI certified through the MSSP simulator (the phone signs the CSR)
+  SIMULATOR=./build/kyso-mssp-simulator
+  if [[ -x $SIMULATOR ]]; then
+    "$SIMULATOR" init --state "$DEMO/mssp" >/dev/null
+    "$SIMULATOR" provision --state "$DEMO/mssp" --msisdn 84912000118 --key rsa-2048 \
+      --out "$DEMO/subscribers/thao-sim.pub" >/dev/null
+    "$SIMULATOR" serve --state "$DEMO/mssp" --listen 127.0.0.1:0 --port-file "$DEMO/mssp/port" \
+      --delay-ms 300 >"$DEMO/mssp/log" 2>&1 &
+    sim_pid=$!
+    for _ in $(seq 100); do [[ -s $DEMO/mssp/port ]] && break; sleep 0.05; done
+    id=$(waiting "$W/thao.csv" "Phan Thị Thảo" 075190000118 thao.pt@dongnai.gov.vn Viettel)
+    "$KYSO" sim enroll --home "$DEMO" --as cuc --request "$id" --public-key "$DEMO/subscribers/thao-sim.pub" \
+      --mssp "http://127.0.0.1:$(cat "$DEMO/mssp/port")/mss" --phone 84912000118 \
+      --cert-out "$DEMO/subscribers/thao.pem" >/dev/null
+    kill "$sim_pid" 2>/dev/null || true
+    wait "$sim_pid" 2>/dev/null || true
+  fi
   "$KYSO" audit checkpoint --home "$DEMO" >/dev/null
-  echo "== demo agencies, users and requests created (users and passwords: $DEMO/demo-users.txt)"
+  echo "== demo agencies, users, requests and devices created (users and passwords: $DEMO/demo-users.txt)"
 fi
 
 echo "== demo users (name, role, agency, password):"
 sed 's/^/   /' "$DEMO/demo-users.txt"
 echo "== requests: ./build/kyso request list --home $DEMO --json   (or --as dm_skhcn to see one agency's)"
+echo "== devices:  ./build/kyso device list --home $DEMO --json   (a token locked: --state locked)"
 
 cat <<INFO
 == try it (in another terminal):
@@ -116,6 +173,10 @@ cat <<INFO
        -url $URL/ocsp -CAfile $DEMO/chain.pem
    curl -s $URL/crl/issuing.crl | openssl crl -inform DER -noout -text
    ./build/kyso cert show --home $DEMO --serial \$(openssl x509 -in $DEMO/subscribers/hoa.pem -noout -serial | cut -d= -f2) --json
+   Sign with the demo's SIM PKI through the MSSP simulator:
+     ./build/kyso-mssp-simulator serve --state $DEMO/mssp --listen 127.0.0.1:9090 &
+     ./build/kyso sign cms README.md --out /tmp/README.p7s --detached --cert $DEMO/subscribers/thao.pem --home $DEMO --mssp http://127.0.0.1:9090/mss --phone 84912000118
+     openssl cms -verify -binary -inform DER -in /tmp/README.p7s -content README.md -CAfile $DEMO/root.pem -out /dev/null
    Ctrl-C stops the server.
 INFO
 exec "$KYSO" serve --home "$DEMO" --listen "127.0.0.1:${PORT}"
