@@ -6,6 +6,8 @@
 #   QUICK=1 bench/run.sh    smaller sizes (N=2000 issuances, CRLs of 10k/100k, 3 s wrk runs)
 #   bench/run.sh workflow   registration workflow vs bare issuance + `request list` over 1M
 #                           requests (issue 3; not in the default set, about 2-4 minutes)
+#   bench/run.sh devices    token enrolment vs pkcs11-tool, CMS signing through the MSSP
+#                           simulator vs a token vs openssl cms (issue 4; about 1 minute)
 #
 # Environment: BUILD (default <repo>/build-bench). Full output goes to
 # $BUILD/bench/run-<time>.log; the table is printed at the end.
@@ -23,6 +25,9 @@ fi
 cmake --build "$BUILD" --target kyso kyso_bench_issue kyso_bench_crl >/dev/null
 case " ${WHICH[*]} " in
   *" workflow "*) cmake --build "$BUILD" --target kyso_bench_workflow >/dev/null ;;
+esac
+case " ${WHICH[*]} " in
+  *" devices "*) cmake --build "$BUILD" --target kyso-mssp-simulator >/dev/null ;;
 esac
 
 mkdir -p "$BUILD/bench"
@@ -48,10 +53,10 @@ fi
 
 if [ -n "${QUICK:-}" ]; then
   ISSUE_ARGS=(-n 2000); CRL_ARGS=(--sizes 10000,100000); OCSP_ENV=(N=300 K=50 DURATION=3)
-  WF_ARGS=(-n 1000 --list-rows 100000 --runs 5)
+  WF_ARGS=(-n 1000 --list-rows 100000 --runs 5); DEV_ENV=(N=3 M=20)
 else
   ISSUE_ARGS=(-n 10000); CRL_ARGS=(--sizes 100000,1000000); OCSP_ENV=(N=1000 K=100 DURATION=10)
-  WF_ARGS=(-n 10000 --list-rows 1000000 --runs 20)
+  WF_ARGS=(-n 10000 --list-rows 1000000 --runs 20); DEV_ENV=(N=10 M=100)
 fi
 
 for b in "${WHICH[@]}"; do
@@ -61,7 +66,8 @@ for b in "${WHICH[@]}"; do
     crl) "$BUILD/bench/kyso_bench_crl" "${CRL_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
     ocsp) env "${OCSP_ENV[@]}" "$REPO/bench/ocsp.sh" 2>&1 | tee -a "$LOG" ;;
     workflow) "$BUILD/bench/kyso_bench_workflow" "${WF_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
-    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow)" >&2; exit 2 ;;
+    devices) env "${DEV_ENV[@]}" "$REPO/bench/devices.sh" 2>&1 | tee -a "$LOG" ;;
+    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow, devices)" >&2; exit 2 ;;
   esac
 done
 
@@ -130,6 +136,14 @@ for i, name in enumerate(names):
         fix = f"list.{i}.fixC_ms"
         rows.append((f"request list ms: {name} (p1 / p2)", v(f"list.{i}.wf_ms") + " / " + v(f"list.{i}.page2_ms"),
                      ("with index+ANALYZE " + v(fix)) if fix in r else "", "", "< 100"))
+if "enrol_kyso_ms" in r:
+    ratio = lambda a, b: f"{float(r[a]) / float(r[b]):.2f}"
+    rows.append(("token enrolment, ms (kyso token enroll)", v("enrol_kyso_ms"),
+                 "pkcs11-tool init+keygen+write " + v("enrol_pkcs11tool_ms"), ratio("enrol_kyso_ms", "enrol_pkcs11tool_ms") + " (time)", ""))
+    rows.append(("  floor: RSA-2048 key generation on the token, ms", v("enrol_keygen_ms"), "", ratio("enrol_kyso_ms", "enrol_keygen_ms") + " (time)", ""))
+    rows.append(("CMS signature via MSSP simulator, ms/process", v("sign_sim_ms"),
+                 "openssl cms -sign " + v("sign_openssl_ms"), ratio("sign_sim_ms", "sign_openssl_ms") + " (time)", ""))
+    rows.append(("  CMS signature on a PKI Token (SoftHSM2), ms", v("sign_token_ms"), "", ratio("sign_token_ms", "sign_openssl_ms") + " (time)", ""))
 w = [max(len(row[i]) for row in rows if row) for i in range(5)]
 print("== summary ==")
 for row in rows:

@@ -109,9 +109,18 @@ Result<SecretString> RandomSecret(std::size_t len, std::string_view alphabet) {
 Result<std::string> ReadFileLimited(const fs::path& path, std::size_t max_len) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot read " + path.string());
-  std::string data(max_len + 1, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<std::size_t>(in.gcount()));
+  // Read in chunks up to the limit: the buffer grows with the file, never to the limit, and
+  // pipes and devices (no size to ask) are bounded the same way.
+  std::string data;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size <= max_len) data.reserve(static_cast<std::size_t>(size));
+  char chunk[1 << 16];
+  while (in && data.size() <= max_len) {
+    in.read(chunk, sizeof(chunk));
+    data.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
+  Cleanse(chunk, sizeof(chunk));  // it may have held a PIN (ReadSecretFile)
   if (data.size() > max_len) {
     return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len / 1024) + " KiB");
   }
