@@ -10,8 +10,11 @@
 #      restores it; the old key signs with the new PIN and the old PIN is dead;
 #   3. a token in its factory state: its factory SO PIN is replaced at enrolment;
 #   4. refusals change nothing (no certificate, no device, no PIN file);
+#   3b. an enrolment killed after the token was initialised, or at key generation, finishes on
+#      a second run: the SO PIN kyso chose was kept before the token changed;
 #   5. R12.3: after revocation the device is due back, overdue later, and its return makes a
-#      Mẫu 08 record linked to the handover request;
+#      Mẫu 08 record linked to the handover request; the provider restocks it and it is
+#      re-enrolled for someone else with nothing of the old key left;
 #   6. no PIN appears in the audit log or the device records.
 #
 # usage: bash devices_test.sh <path-to-kyso> <repo-root>
@@ -102,7 +105,12 @@ refused "enrol over an existing PIN file" "exists" token enroll --home "$H" --as
   --module "$P11LOCK" --token-label nhung --pin-out "$D/exists.pin"
 refused "enrol for an unknown request" "no request" token enroll --home "$H" --as cuc --request 999 \
   --module "$P11LOCK" --token-label nhung --pin-out "$D/x.pin"
+refused "enrol with --pin-out in a missing folder" "pin-out" token enroll --home "$H" --as cuc --request "$R1" \
+  --module "$P11LOCK" --token-label nhung --pin-out "$D/no-such-folder/x.pin"
 [[ ! -e $D/x.pin ]] || check_later "a refused enrolment wrote a PIN file"
+[[ $(sql "$H" "select count(*) from pending_so_pins") == 0 ]] || check_later "a refused enrolment kept an SO PIN"
+SOFTHSM2_CONF="$H/softhsm2.conf" pkcs11-tool --module "$SOFTHSM" -L 2>/dev/null | grep -q "token label *: nhung" &&
+  check_later "a refused enrolment initialised the token"
 
 # --- 1. enrolment of a blank token ---------------------------------------------------------
 ok token enroll --home "$H" --as cuc --request "$R1" --module "$P11LOCK" --token-label nhung \
@@ -237,6 +245,28 @@ cp "$OUT" "$D/an.pem"
 sign_and_verify "$SOFTHSM" factory "$(cat "$D/an.pin")" "$D/an.pem"
 note "factory token: SO PIN replaced, key and certificate in place"
 
+# --- 3b. interrupted enrolments lose nothing -------------------------------------------------
+# Killed after C_InitToken (the token has kyso's new SO PIN, no user PIN yet), and killed at key
+# generation (the device is recorded): a second run finishes with the SO PIN kyso kept.
+for crash in C_InitPIN C_GenerateKeyPair; do
+  R=$(new_request "Người Thử $crash" "07518800$((${#crash} + 1000))" "thu.$crash@dongnai.gov.vn")
+  rc=0
+  KYSO_P11LOCK_CRASH_AT=$crash "$KYSO" token enroll --home "$H" --as cuc --request "$R" --module "$P11LOCK" \
+    --token-label "crash-$crash" --pin-out "$D/crash-$crash.pin" >"$OUT" 2>"$ERR" || rc=$?
+  ((rc == 137)) || fail "the enrolment was not interrupted at $crash (exit $rc): $(cat "$ERR")"
+  rm -f "$D/crash-$crash.pin"
+  ok token enroll --home "$H" --as cuc --request "$R" --module "$P11LOCK" --token-label "crash-$crash" \
+    --pin-out "$D/crash-$crash.pin"
+  ok request show --home "$H" --id "$R" --json
+  cp "$OUT" "$WORK/crash.json"
+  [[ $(json_get "$WORK/crash.json" state) == fulfilled ]] || check_later "after a crash at $crash: not fulfilled"
+  ok cert show --home "$H" --serial "$(json_get "$WORK/crash.json" certificate_serial)" --pem
+  cp "$OUT" "$D/crash.pem"
+  sign_and_verify "$SOFTHSM" "crash-$crash" "$(cat "$D/crash-$crash.pin")" "$D/crash.pem"
+done
+[[ $(sql "$H" "select count(*) from pending_so_pins") == 0 ]] || check_later "a pending SO PIN was left behind"
+note "enrolments killed at C_InitPIN and at C_GenerateKeyPair finish on a second run"
+
 # --- 5. R12.3: revocation, return deadline, Mẫu 08 ------------------------------------------
 ok request file --home "$H" --as dm --kind revoke --serial "$CERT1" --reason key-exposed
 RREV=$(tail -n 1 "$OUT")
@@ -272,6 +302,17 @@ cp "$OUT" "$WORK/r08.json"
 ok device list --home "$H" --overdue --json
 [[ $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT") == 0 ]] ||
   check_later "a returned device is still listed overdue"
+
+# The provider wipes the returned token and it goes back to stock; a new holder gets it, with
+# nothing of the old key left on it.
+refused "a focal person restocks a token" "R15.2" device move --home "$H" --as dm --serial "$TOKEN1" --to in_stock
+ok device move --home "$H" --as cuc --serial "$TOKEN1" --to in_stock
+R3=$(new_request "Đỗ Văn Khoa" 075188001236 khoa.dv@dongnai.gov.vn)
+ok token enroll --home "$H" --as cuc --request "$R3" --module "$P11LOCK" --token-label nhung --pin-out "$D/khoa.pin"
+[[ $(device_field "$TOKEN1" holder) == "Đỗ Văn Khoa" ]] || check_later "the restocked token's new holder"
+p11 "$SOFTHSM" --token-label nhung --login --pin "$(cat "$D/khoa.pin")" --list-objects >"$WORK/objects2.txt" 2>&1
+[[ $(grep -c '^Private Key Object' "$WORK/objects2.txt") == 1 ]] || check_later "the old key is still on the re-used token"
+grep -q "$CERT1" <(tr 'A-F' 'a-f' <"$WORK/objects2.txt") && check_later "the old certificate is still on the re-used token"
 
 # --- 6. no PIN in the records ----------------------------------------------------------------
 for pin in "$PIN1" "$PIN2" "$(cat "$D/an.pin")" factory-so-1234; do

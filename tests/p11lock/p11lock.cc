@@ -362,7 +362,28 @@ CK_RV LockLogin(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR_P
       });
 }
 
+// CrashAt ends the process at once, as a kill -9 or a pulled-out token would, when the
+// environment names `function` in KYSO_P11LOCK_CRASH_AT: tests use it to interrupt kyso at a
+// chosen step of an enrolment and check that nothing is lost.
+void CrashAt(std::string_view function) {
+  const char* at = std::getenv("KYSO_P11LOCK_CRASH_AT");
+  if (at != nullptr && function == at) {
+    Complain("crashing at " + std::string(function) + " (KYSO_P11LOCK_CRASH_AT)");
+    std::_Exit(137);
+  }
+}
+
+CK_RV LockGenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism,
+                          CK_ATTRIBUTE_PTR pub, CK_ULONG pub_count, CK_ATTRIBUTE_PTR priv,
+                          CK_ULONG priv_count, CK_OBJECT_HANDLE_PTR pub_key,
+                          CK_OBJECT_HANDLE_PTR priv_key) {
+  CrashAt("C_GenerateKeyPair");
+  return g_target->C_GenerateKeyPair(session, mechanism, pub, pub_count, priv, priv_count, pub_key,
+                                     priv_key);
+}
+
 CK_RV LockInitPIN(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len) {
+  CrashAt("C_InitPIN");
   const std::lock_guard<std::mutex> guard(g_mu);
   const CK_RV rv = g_target->C_InitPIN(session, pin, pin_len);
   if (rv != CKR_OK) {
@@ -446,6 +467,7 @@ CK_RV LoadTarget() {
   g_list.C_GetTokenInfo = &LockGetTokenInfo;
   g_list.C_InitToken = &LockInitToken;
   g_list.C_InitPIN = &LockInitPIN;
+  g_list.C_GenerateKeyPair = &LockGenerateKeyPair;
   g_list.C_SetPIN = &LockSetPIN;
   g_list.C_Login = &LockLogin;
   return CKR_OK;

@@ -28,10 +28,6 @@ constexpr int kSignature = 500;
 constexpr int kOutstanding = 504;
 constexpr auto kForgetAfter = std::chrono::minutes(15);
 
-constexpr uint8_t kSha256DigestInfoPrefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-                                               0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                                               0x01, 0x05, 0x00, 0x04, 0x20};
-
 struct Outcome {
   int code = 0;
   std::optional<Bytes> signature;
@@ -62,9 +58,9 @@ http::Response Fault(int code, std::string_view detail) {
 // DigestInfo some APs send for RSA SIMs.
 std::optional<Bytes> DigestFrom(const Bytes& dtbs) {
   if (dtbs.size() == 32) return dtbs;
-  constexpr std::size_t kPrefixLen = sizeof(kSha256DigestInfoPrefix);
+  constexpr std::size_t kPrefixLen = sizeof(pkix::kSha256DigestInfoPrefix);
   if (dtbs.size() == kPrefixLen + 32 &&
-      std::equal(std::begin(kSha256DigestInfoPrefix), std::end(kSha256DigestInfoPrefix),
+      std::equal(std::begin(pkix::kSha256DigestInfoPrefix), std::end(pkix::kSha256DigestInfoPrefix),
                  dtbs.begin())) {
     return Bytes(dtbs.begin() + kPrefixLen, dtbs.end());
   }

@@ -1,6 +1,11 @@
 #include "kyso/cli/device_commands.h"
 
+#include <fcntl.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -43,23 +48,67 @@ Result<SecretString> SoPin(const token::TokenInfo* info) {
   return RandomSecret(len, kSoPinAlphabet);
 }
 
-// HandOverPin gives the holder's PIN once: to a new 0600 file, or on `out`.
-Status HandOverPin(const std::string& pin_out, const SecretString& pin, std::ostream& out) {
-  if (pin_out.empty()) {
-    out << "PIN của người giữ thiết bị (chỉ hiện một lần): " << pin.reveal() << "\n";
-    return OkStatus();
+// PinHandover gives a holder's PIN exactly once: to a new --pin-out file, created (O_EXCL,
+// mode 0600) before the token is touched so a bad path is refused while nothing has changed,
+// or on `out`. It is given as soon as the token holds the PIN, before anything else can fail;
+// a file that never received a PIN is removed.
+class PinHandover final {
+ public:
+  static Result<std::unique_ptr<PinHandover>> Open(const std::string& path, std::ostream& out) {
+    int fd = -1;
+    if (!path.empty()) {
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        return FailedPreconditionError("--pin-out " + path + ": " + std::strerror(errno) +
+                                       " (kyso writes a PIN only to a new file)");
+      }
+    }
+    return std::unique_ptr<PinHandover>(new PinHandover(path, fd, out));
   }
-  std::string line = std::string(pin.reveal()) + "\n";
-  Status s = WritePrivateFile(pin_out, line);
-  Cleanse(line.data(), line.size());
-  return s;
-}
+  PinHandover(const PinHandover&) = delete;
+  PinHandover& operator=(const PinHandover&) = delete;
+  ~PinHandover() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      if (!given_) ::unlink(path_.c_str());
+    }
+  }
 
-Status CheckPinOut(const std::string& pin_out) {
-  if (!pin_out.empty() && fs::exists(pin_out)) {
-    return AlreadyExistsError("--pin-out " + pin_out + " exists; kyso writes a PIN only to a new file");
+  void Give(const SecretString& pin) {
+    given_ = true;
+    if (fd_ >= 0) {
+      std::string line = std::string(pin.reveal()) + "\n";
+      const bool ok = ::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                      ::fsync(fd_) == 0;
+      Cleanse(line.data(), line.size());
+      if (ok) return;
+      out_ << "không ghi được " << path_ << "; ";  // the PIN is on the token now: show it
+    }
+    out_ << "PIN của người giữ thiết bị (chỉ hiện một lần): " << pin.reveal() << "\n";
   }
-  return OkStatus();
+
+ private:
+  PinHandover(std::string path, int fd, std::ostream& out) : path_(std::move(path)), fd_(fd), out_(out) {}
+  std::string path_;
+  int fd_;
+  std::ostream& out_;
+  bool given_ = false;
+};
+
+// InStock gives the inventory's record of device `serial`: none when it is unknown, the
+// record when it is in stock, a refusal when it belongs to someone.
+Result<std::optional<store::Device>> InStock(store::Store& store, const std::string& serial) {
+  Result<store::Device> known = store.GetDevice(serial);
+  if (!known.ok()) {
+    if (known.status().code() == Code::kNotFound) return std::optional<store::Device>();
+    return known.status();
+  }
+  if (known->state != ra::kInStock) {
+    return FailedPreconditionError("thiết bị " + known->serial + " đang ở trạng thái " + known->state + " (" +
+                                   std::string(ra::StateLabel(known->state)) +
+                                   "); chỉ thiết bị trong kho được cá nhân hóa");
+  }
+  return std::optional<store::Device>(std::move(known).value());
 }
 
 Result<Bytes> SubjectKeyId(ByteSpan cert_der) {
@@ -120,7 +169,6 @@ Result<std::map<std::string, std::string>> ParseFields(const std::vector<std::st
 }  // namespace
 
 Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
-  KYSO_RETURN_IF_ERROR(CheckPinOut(a.pin_out));
   KYSO_ASSIGN_OR_RETURN(KeySpec spec, ParseKeySpec(a.key), "--key");
   std::optional<SecretString> factory_so_pin;
   if (!a.so_pin_file.empty()) {
@@ -129,37 +177,56 @@ Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
   // Everything that can be checked is checked before the token is touched.
   KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, a.as, true));
   KYSO_ASSIGN_OR_RETURN(ra::Workflow::WaitingRow row, s.workflow->NextWaitingRow(s.actor, a.request));
+  store::Store& store = s.deployment->store();
+  token::Token& ca_token = *s.deployment->token();
   Result<token::TokenInfo> before = token::Token::Describe(a.module, a.token_label);
   if (!before.ok() && before.status().code() != Code::kNotFound) return before.status();
-  store::Store& store = s.deployment->store();
   std::optional<store::Device> stocked;
   if (before.ok()) {
-    Result<store::Device> known = store.GetDevice(before->serial);
-    if (known.ok()) {
-      if (known->state != ra::kInStock) {
-        return FailedPreconditionError("thiết bị " + known->serial + " đang ở trạng thái " + known->state +
-                                       " (" + std::string(ra::StateLabel(known->state)) +
-                                       "); chỉ thiết bị trong kho được cá nhân hóa");
-      }
-      stocked = *known;
-    } else if (known.status().code() != Code::kNotFound) {
-      return known.status();
-    }
+    KYSO_ASSIGN_OR_RETURN(stocked, InStock(store, before->serial));
   }
+  KYSO_ASSIGN_OR_RETURN(auto pin_out, PinHandover::Open(a.pin_out, out));
 
-  // Personalise: fresh SO and user PINs. The SO PIN is wrapped by the CA's token and saved
-  // with the device before the token is changed, so it is never lost.
-  const token::TokenInfo* info = before.ok() ? &*before : nullptr;
-  KYSO_ASSIGN_OR_RETURN(SecretString so_pin, SoPin(info));
-  KYSO_ASSIGN_OR_RETURN(SecretString user_pin, HolderPin(info));
-  KYSO_ASSIGN_OR_RETURN(Bytes wrapped_so, s.deployment->token()->WrapSecret(kWrapKeyLabel, so_pin),
-                        "wrap the token's SO PIN");
-  KYSO_RETURN_IF_ERROR(token::Token::Personalise(a.module, a.token_label,
-                                                 factory_so_pin ? &*factory_so_pin : nullptr,
-                                                 so_pin, user_pin),
-                       "token " + a.token_label);
+  // The SO PIN the token will have: the one an interrupted enrolment already chose (pending),
+  // or the one kyso gave it before it came back to stock, or a new one. It is wrapped by the
+  // CA's token and stored before the token is changed, so a crash can never lose it.
+  KYSO_ASSIGN_OR_RETURN(std::optional<Bytes> pending, store.GetPendingSoPin(a.token_label));
+  Bytes wrapped_so;
+  SecretString so_pin;
+  if (pending) {
+    wrapped_so = *pending;
+  } else if (stocked && !stocked->so_pin_wrapped.empty()) {
+    wrapped_so = stocked->so_pin_wrapped;
+  }
+  if (!wrapped_so.empty()) {
+    KYSO_ASSIGN_OR_RETURN(so_pin, ca_token.UnwrapSecret(kWrapKeyLabel, wrapped_so), "the token's SO PIN");
+  } else {
+    KYSO_ASSIGN_OR_RETURN(so_pin, SoPin(before.ok() ? &*before : nullptr));
+    KYSO_ASSIGN_OR_RETURN(wrapped_so, ca_token.WrapSecret(kWrapKeyLabel, so_pin), "wrap the token's SO PIN");
+  }
+  if (!pending) {
+    KYSO_RETURN_IF_ERROR(store.PutPendingSoPin(a.token_label, wrapped_so, s.actor.name));
+  }
+  // An initialized token is re-initialised with its current SO PIN: kyso's own first (a
+  // retry, or a token back in stock), then the factory's.
+  std::vector<const SecretString*> current;
+  if (pending || (stocked && !stocked->so_pin_wrapped.empty())) current.push_back(&so_pin);
+  if (factory_so_pin) current.push_back(&*factory_so_pin);
+  KYSO_ASSIGN_OR_RETURN(SecretString user_pin, HolderPin(before.ok() ? &*before : nullptr));
+  bool changed = false;
+  if (Status p = token::Token::Personalise(a.module, a.token_label, current, so_pin, user_pin, &changed);
+      !p.ok()) {
+    // A token refused before any change keeps its SO PIN: forget the one chosen in this run.
+    // After a change the token may hold it, so it stays kept for the next run.
+    if (!changed && !pending) (void)store.DropPendingSoPin(a.token_label, s.actor.name);
+    return p.WithContext("token " + a.token_label);
+  }
+  pin_out->Give(user_pin);
+
+  // The device, with its SO PIN, is recorded now; the pending SO PIN goes in the same commit.
   KYSO_ASSIGN_OR_RETURN(token::TokenInfo tinfo, token::Token::Describe(a.module, a.token_label));
-  store::Device device = stocked.value_or(store::Device{});
+  KYSO_ASSIGN_OR_RETURN(std::optional<store::Device> known, InStock(store, tinfo.serial));
+  store::Device device = known.value_or(store::Device{});
   device.serial = tinfo.serial;
   device.type = "token";
   device.model = tinfo.model;
@@ -168,9 +235,10 @@ Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
   device.state = std::string(ra::kInStock);
   device.so_pin_wrapped = wrapped_so;
   {
-    store::DeviceChange stock{device, stocked ? std::optional<std::string>(device.state) : std::nullopt, {}};
+    store::DeviceChange stock{device, known ? std::optional<std::string>(device.state) : std::nullopt, {}};
     stock.event.date = s.workflow->Today();
     stock.event.reason = "personalised for request " + std::to_string(a.request);
+    stock.clears_pending_so_pin = a.token_label;
     KYSO_RETURN_IF_ERROR(store.SaveDevice(stock, s.actor.name), "record the token");
   }
 
@@ -206,7 +274,6 @@ Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
                                "`kyso cert show --serial " + issued.serial_hex + " --pem` gives it");
   }
   KYSO_RETURN_IF_ERROR(s.deployment->Checkpoint(s.actor.name, ca::kCheckpointEvery).status());
-  KYSO_RETURN_IF_ERROR(HandOverPin(a.pin_out, user_pin, out));
   out << "token " << tinfo.serial << " enrolled for request " << a.request << ", row "
       << row.index + 1 << ": certificate " << issued.serial_hex << "\n";
   return OkStatus();
@@ -253,7 +320,6 @@ Status CmdTokenStatus(const TokenStatusArgs& a, std::ostream& out) {
 }
 
 Status CmdTokenUnblock(const TokenUnblockArgs& a, std::ostream& out) {
-  KYSO_RETURN_IF_ERROR(CheckPinOut(a.pin_out));
   KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, a.as, true));
   KYSO_ASSIGN_OR_RETURN(token::TokenInfo info, token::Token::Describe(a.module, a.token_label));
   store::Store& store = s.deployment->store();
@@ -267,9 +333,11 @@ Status CmdTokenUnblock(const TokenUnblockArgs& a, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(SecretString so_pin,
                         s.deployment->token()->UnwrapSecret(kWrapKeyLabel, device.so_pin_wrapped),
                         "the token's SO PIN");
+  KYSO_ASSIGN_OR_RETURN(auto pin_out, PinHandover::Open(a.pin_out, out));
   KYSO_ASSIGN_OR_RETURN(SecretString new_pin, HolderPin(&info));
   KYSO_RETURN_IF_ERROR(token::Token::Unblock(a.module, a.token_label, so_pin, new_pin),
                        "token " + a.token_label);
+  pin_out->Give(new_pin);
   // The key is untouched: the holder's new PIN opens it.
   {
     KYSO_ASSIGN_OR_RETURN(auto holder, token::Token::Open(a.module, a.token_label, new_pin),
@@ -278,7 +346,6 @@ Status CmdTokenUnblock(const TokenUnblockArgs& a, std::ostream& out) {
   }
   KYSO_RETURN_IF_ERROR(s.workflow->CompleteRecovery(s.actor, request, device));
   KYSO_RETURN_IF_ERROR(s.deployment->Checkpoint(s.actor.name, ca::kCheckpointEvery).status());
-  KYSO_RETURN_IF_ERROR(HandOverPin(a.pin_out, new_pin, out));
   out << "token " << device.serial << " unblocked for request " << a.request
       << "; the key and certificate are unchanged\n";
   return OkStatus();

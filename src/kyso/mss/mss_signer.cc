@@ -17,11 +17,6 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr std::size_t kSha256Len = 32;
-// DER of DigestInfo { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING (32) } without the
-// digest (RFC 8017 9.2, note 1).
-constexpr uint8_t kSha256DigestInfoPrefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-                                               0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                                               0x01, 0x05, 0x00, 0x04, 0x20};
 constexpr milliseconds kMinTimeout{1000};
 constexpr milliseconds kMaxTimeout{10 * 60 * 1000};
 constexpr milliseconds kMinPollInterval{100};
@@ -134,8 +129,8 @@ class MssSigner final : public pkix::Signer {
     r.mssp_id = options_.mssp_id;
     r.msisdn = options_.msisdn;
     if (options_.digest_info) {
-      r.data_to_be_signed.assign(std::begin(kSha256DigestInfoPrefix),
-                                 std::end(kSha256DigestInfoPrefix));
+      r.data_to_be_signed.assign(std::begin(pkix::kSha256DigestInfoPrefix),
+                                 std::end(pkix::kSha256DigestInfoPrefix));
     }
     r.data_to_be_signed.insert(r.data_to_be_signed.end(), digest.begin(), digest.end());
     r.display_text = options_.display_text;
@@ -259,10 +254,6 @@ class MssSigner final : public pkix::Signer {
   const std::size_t ec_field_len_;
 };
 
-bool IsDigits(std::string_view s) {
-  return !s.empty() && s.size() <= 20 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 }  // namespace
 
@@ -310,7 +301,7 @@ Result<std::unique_ptr<pkix::Signer>> NewMssSigner(MssOptions options,
   if (options.digest_info && alg != pkix::SignatureAlgorithm::kRsaPkcs1Sha256) {
     return InvalidArgumentError("digest_info chỉ dùng được với khóa RSA");
   }
-  if (!IsDigits(options.msisdn)) {
+  if (!IsMsisdn(options.msisdn)) {
     return InvalidArgumentError("Số thuê bao (MSISDN) phải là dãy chữ số, ví dụ 84912345678");
   }
   if (options.timeout < kMinTimeout || options.timeout > kMaxTimeout) {
@@ -323,6 +314,15 @@ Result<std::unique_ptr<pkix::Signer>> NewMssSigner(MssOptions options,
   KYSO_ASSIGN_OR_RETURN(
       HttpUrl status_url,
       ParseHttpUrl(options.status_url.empty() ? options.url : options.status_url));
+  // Plain HTTP carries AP_PWD in clear text: only to this host (a TLS proxy on it, such as
+  // stunnel), never across a network.
+  const auto loopback = [](const HttpUrl& u) {
+    return u.host == "127.0.0.1" || u.host == "localhost" || u.host == "::1";
+  };
+  if (!options.ap_password.empty() && (!loopback(url) || !loopback(status_url))) {
+    return InvalidArgumentError("Mật khẩu AP_PWD không được gửi qua HTTP không mã hóa tới " + url.host +
+                                "; dùng một proxy TLS trên máy này (http://127.0.0.1:...)");
+  }
   auto signer = std::make_unique<MssSigner>(std::move(options), std::move(url),
                                             std::move(status_url), std::move(public_key), alg);
   const uint8_t probe[1] = {0};

@@ -693,6 +693,17 @@ TEST(MssSigner, SimPkiApPasswordIsSentButNeverEchoed) {
   EXPECT_EQ(sig.status().message().find("s3cret"), std::string::npos);
 }
 
+TEST(MssSigner, SimPkiApPasswordNeverCrossesANetworkInClearText) {
+  MssOptions o;
+  o.url = "http://mssp.example.vn:8080/mss";
+  o.msisdn = "84912345678";
+  o.ap_password = SecretString("s3cret");
+  auto signer = NewMssSigner(std::move(o), FreshEcKey());
+  ASSERT_FALSE(signer.ok());
+  EXPECT_EQ(signer.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(signer.status().message().find("s3cret"), std::string::npos);
+}
+
 TEST(MssSigner, SimPkiHttpErrorIsUnavailable) {
   FakeMssp mssp([](const Message&, const std::string&) {
     return http::Response{503, "text/html", "<html>maintenance</html>", nullptr, ""};

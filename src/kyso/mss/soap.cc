@@ -134,14 +134,6 @@ bool IsSimpleNcName(std::string_view s) {
   return true;
 }
 
-bool IsMsisdn(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 std::string FormatInstant(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -508,6 +500,15 @@ std::optional<int> CodeForName(std::string_view name) {
 }
 
 }  // namespace
+
+bool IsMsisdn(std::string_view s) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 
 std::string_view MessagingModeName(MessagingMode mode) {
   return mode == MessagingMode::kSynch ? "synch" : "asynchClientServer";

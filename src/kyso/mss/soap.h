@@ -119,6 +119,9 @@ std::string BuildFault(int status_code, std::string_view detail);
 // code is not one the standard defines.
 std::string_view StatusCodeName(int status_code);
 
+// IsMsisdn: 1 to 20 decimal digits, as TS 102 204 MSISDNs are written here (84912345678).
+bool IsMsisdn(std::string_view s);
+
 // Base64Encode and Base64Decode use the standard alphabet with padding. Decode skips XML
 // whitespace and refuses anything else that is not base64.
 std::string Base64Encode(ByteSpan bytes);

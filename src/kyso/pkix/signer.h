@@ -66,6 +66,13 @@ class KeySigner final : public Signer {
   SignatureAlgorithm alg_;
 };
 
+// kSha256DigestInfoPrefix is the DER of DigestInfo { AlgorithmIdentifier { id-sha256, NULL },
+// OCTET STRING (32) } up to the digest (RFC 8017 9.2, note 1): what RSA PKCS#1 v1.5 signs,
+// followed by the 32-byte digest, when the hashing was done elsewhere.
+inline constexpr uint8_t kSha256DigestInfoPrefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                                      0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                                      0x01, 0x05, 0x00, 0x04, 0x20};
+
 // Digest is the message digest of `alg`.
 const EVP_MD* DigestOf(SignatureAlgorithm alg);
 

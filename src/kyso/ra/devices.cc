@@ -51,6 +51,8 @@ const std::vector<Transition>& Transitions() {
       {kInStock, kDamaged, true, {kProvider, kAuthority}, "", {"reason"}},
       // The managing agency hands it to its holder.
       {kPersonalised, kHandedOver, true, {kFocal, kAuthority, kProvider}, "", {}},
+      // A SIM PKI is certified in its holder's phone (kyso sim enroll): nothing to hand over.
+      {kInStock, kHandedOver, false, {}, "", {}},
       // A token reports its user PIN locked (kyso token status), or an officer records it.
       {kHandedOver, kLocked, true, {kFocal, kAuthority, kProvider}, "", {}},
       // R13.1: recovery by the SO (kyso token unblock) or, for a SIM PKI, by the provider.
@@ -100,6 +102,11 @@ Result<const Transition*> FindTransition(std::string_view from, std::string_view
       "không chuyển được thiết bị từ " + std::string(from) + " (" + std::string(StateLabel(from)) +
       ") sang " + std::string(to) + " (" + std::string(StateLabel(to)) + "); từ " +
       std::string(from) + " chỉ chuyển được sang: " + (allowed.empty() ? "không trạng thái nào" : allowed));
+}
+
+Status CheckAutomaticMove(std::string_view from, std::string_view to) {
+  if (from == to) return OkStatus();
+  return FindTransition(from, to).status();
 }
 
 Inventory::Inventory(const Config& config, store::Store& store, const Workflow& workflow,
@@ -178,6 +185,7 @@ Status Inventory::Move(const Actor& actor, std::string_view serial, std::string_
   if (to == kInStock) {
     // Back in stock the device belongs to no one; its SO PIN is kept until it is re-enrolled.
     change.device.holder_id.reset();
+    change.device.agency_code.clear();
     change.device.certificate_serial.clear();
     change.device.request_id.reset();
     change.device.pin_state = "ok";
@@ -198,21 +206,17 @@ Status Inventory::Move(const Actor& actor, std::string_view serial, std::string_
     } catch (...) {
     }
     if (id <= 0) return InvalidArgumentError("--field request= là số của một yêu cầu");
-    KYSO_RETURN_IF_ERROR(store_.GetRequest(id).status());
+    KYSO_RETURN_IF_ERROR(workflow_.Show(actor, id).status());  // R15.2: one the actor may see
     e.request_id = id;
   } else if (!t->form.empty() && !d.certificate_serial.empty()) {
     // The record links to the request that called for it: the handover or loss request
     // filed when the certificate was revoked (R12.3).
     store::RequestFilter f;
-    f.limit = 10000;
+    f.kind = t->form == "mau08" ? "handover" : "lost";
+    f.target_serial = d.certificate_serial;
+    f.limit = 1;
     KYSO_ASSIGN_OR_RETURN(std::vector<store::RequestRecord> requests, store_.ListRequests(f));
-    const std::string kind = t->form == "mau08" ? "handover" : "lost";
-    for (const store::RequestRecord& r : requests) {
-      if (r.kind == kind && r.target_serial == d.certificate_serial) {
-        e.request_id = r.id;
-        break;
-      }
-    }
+    if (!requests.empty()) e.request_id = requests.front().id;
   }
   return store_.SaveDevice(change, actor.name);
 }
@@ -220,6 +224,8 @@ Status Inventory::Move(const Actor& actor, std::string_view serial, std::string_
 Status Inventory::ObservePinState(const Actor& actor, std::string_view serial, std::string_view pin_state) {
   KYSO_ASSIGN_OR_RETURN(store::Device d, store_.GetDevice(serial));
   KYSO_RETURN_IF_ERROR(CheckCanSee(actor, d));
+  // An auditor reads; only the roles that move devices record what a token says.
+  if (actor.role == Role::kAuditor || actor.role == Role::kSubscriber) return OkStatus();
   const bool lock = pin_state == "locked" && d.state == kHandedOver;
   if (d.pin_state == pin_state && !lock) return OkStatus();
   store::DeviceChange change{d, d.state, {}};
@@ -258,7 +264,14 @@ Result<DeviceView> Inventory::Show(const Actor& actor, std::string_view serial) 
 Result<std::vector<store::DeviceEvent>> Inventory::History(const Actor& actor, std::string_view serial) {
   KYSO_ASSIGN_OR_RETURN(store::Device d, store_.GetDevice(serial));
   KYSO_RETURN_IF_ERROR(CheckCanSee(actor, d));
-  return store_.DeviceEvents(serial);
+  KYSO_ASSIGN_OR_RETURN(std::vector<store::DeviceEvent> events, store_.DeviceEvents(serial));
+  if (actor.role == Role::kFocal) {
+    // R15.2: a reused device's earlier holders belong to other agencies' records.
+    std::erase_if(events, [&](const store::DeviceEvent& e) {
+      return !e.agency_code.empty() && !workflow_.agencies().Contains(actor.agency_code, e.agency_code);
+    });
+  }
+  return events;
 }
 
 Result<std::vector<DeviceView>> Inventory::List(const Actor& actor, std::optional<std::string> state,
@@ -271,7 +284,10 @@ Result<std::vector<DeviceView>> Inventory::List(const Actor& actor, std::optiona
   }
   store::DeviceFilter f;
   f.state = std::move(state);
-  if (actor.role == Role::kFocal) f.agency_codes = workflow_.agencies().Subtree(actor.agency_code);
+  if (actor.role == Role::kFocal) {
+    f.agency_codes = workflow_.agencies().Subtree(actor.agency_code);
+    if (f.agency_codes.empty()) return std::vector<DeviceView>();  // fail closed: no filter is "all"
+  }
   KYSO_ASSIGN_OR_RETURN(std::vector<store::Device> devices, store_.ListDevices(f));
   std::vector<DeviceView> out;
   for (store::Device& d : devices) {
@@ -280,14 +296,6 @@ Result<std::vector<DeviceView>> Inventory::List(const Actor& actor, std::optiona
     out.push_back(std::move(v));
   }
   return out;
-}
-
-Result<std::optional<store::Device>> Inventory::FindByCertificate(std::string_view serial) {
-  store::DeviceFilter f;
-  f.certificate_serial = std::string(serial);
-  KYSO_ASSIGN_OR_RETURN(std::vector<store::Device> found, store_.ListDevices(f));
-  if (found.empty()) return std::optional<store::Device>();
-  return std::optional<store::Device>(std::move(found.front()));
 }
 
 }  // namespace kyso::ra

@@ -44,6 +44,10 @@ const std::vector<Transition>& Transitions();
 // states it may go to instead.
 Result<const Transition*> FindTransition(std::string_view from, std::string_view to);
 
+// CheckAutomaticMove checks a move kyso makes itself (enrolment, recovery) against the table:
+// staying in a state is allowed, anything else must be a row of it.
+Status CheckAutomaticMove(std::string_view from, std::string_view to);
+
 // StateLabel is the Vietnamese name of a state, for officers.
 std::string_view StateLabel(std::string_view state);
 
@@ -76,9 +80,6 @@ class Inventory final {
   Result<std::vector<store::DeviceEvent>> History(const Actor& actor, std::string_view serial);
   Result<std::vector<DeviceView>> List(const Actor& actor, std::optional<std::string> state,
                                        bool overdue_only);
-
-  // FindByCertificate gives the device holding certificate `serial`, if the inventory has one.
-  Result<std::optional<store::Device>> FindByCertificate(std::string_view serial);
 
  private:
   Status CheckCanSee(const Actor& actor, const store::Device& d) const;

@@ -321,6 +321,98 @@ TEST_F(DevicesTest, R12_3_LostDeviceGetsAMau09Record) {
   }
 }
 
+TEST_F(DevicesTest, R13_1_ALostDeviceIsNotRecovered) {
+  const int64_t id = FileApproved(Row("Trần Văn An", "079185000201"));
+  const std::string cert = EnrolToken(id, "TK-A");
+  ASSERT_TRUE(inventory_->Move(focal_skhcn_, "TK-A", "handed_over", {}).ok());
+  ASSERT_TRUE(inventory_->ObservePinState(focal_skhcn_, "TK-A", "locked").ok());
+  auto rid = FileTarget(focal_skhcn_, RequestKind::kRecover, cert);
+  ASSERT_TRUE(rid.ok());
+  ASSERT_TRUE(workflow_->Decide(authority_, *rid, true, "").ok());
+  // Reported lost after the approval: the recovery must not bring it back.
+  ASSERT_TRUE(inventory_->Move(focal_skhcn_, "TK-A", "lost", {{"reason", "mất"}}).ok());
+  const store::Device lost = *store_->GetDevice("TK-A");
+  EXPECT_EQ(workflow_->CheckRecovery(authority_, *rid, lost).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(workflow_->CompleteRecovery(authority_, workflow_->Show(authority_, *rid)->record, lost).code(),
+            Code::kFailedPrecondition);
+  EXPECT_EQ(StateOf("TK-A"), "lost");
+}
+
+TEST_F(DevicesTest, R12_3_ARenewedCertificateMovesTheDeviceAlong) {
+  const int64_t id = FileApproved(Row("Trần Văn An", "079185000201"));
+  const std::string old_cert = EnrolToken(id, "TK-A");
+  ASSERT_TRUE(inventory_->Move(focal_skhcn_, "TK-A", "handed_over", {}).ok());
+  LeaveDays(old_cert, 60);
+  auto renew = FileTarget(focal_skhcn_, RequestKind::kRenew, old_cert);
+  ASSERT_TRUE(renew.ok()) << renew.status().ToString();
+  ASSERT_TRUE(workflow_->Decide(authority_, *renew, true, "").ok());
+  const std::string new_cert = workflow_->Show(authority_, *renew)->record.certificate_serials.at(0);
+  EXPECT_EQ(store_->GetDevice("TK-A")->certificate_serial, new_cert);
+  EXPECT_EQ(StateOf("TK-A"), "handed_over");
+  // The old certificate expiring is no reason to bring back a token that holds the new one.
+  clock_.Set(store_->GetCertificate(old_cert)->not_after + std::chrono::days(30));
+  EXPECT_FALSE(inventory_->Show(provider_, "TK-A")->return_due.has_value());
+  EXPECT_TRUE(inventory_->List(provider_, std::nullopt, true)->empty());
+}
+
+TEST_F(DevicesTest, TwoEnrolmentsOfTheSameRowIssueOnce) {
+  const int64_t id = FileApproved(Row("Trần Văn An", "079185000201") + Row("Lê Thị Bình", "079185000202"));
+  // Two officers read the same waiting row before either commits.
+  auto first = workflow_->NextWaitingRow(provider_, id);
+  auto second = workflow_->NextWaitingRow(provider_, id);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto enrol = [&](const Workflow::WaitingRow& row, const std::string& serial) {
+    auto key = pkix::KeySigner::Generate("ec-p256");
+    auto csr = pkix::ParseCertRequest(*pkix::MakeCertRequest(**key, row.name));
+    PutDevice(serial, "token", "in_stock", "", "");
+    store::DeviceChange change{*store_->GetDevice(serial), std::string(kInStock), {}};
+    change.device.state = std::string(kPersonalised);
+    return workflow_->Enrol(provider_, row, *csr, change);
+  };
+  ASSERT_TRUE(enrol(*first, "TK-1").ok());
+  auto late = enrol(*second, "TK-2");
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("revoke it"), std::string::npos);  // names the orphan
+  EXPECT_EQ(workflow_->Show(provider_, id)->record.certificate_serials.size(), 1u);
+  EXPECT_EQ(StateOf("TK-2"), "in_stock");
+  EXPECT_EQ(workflow_->NextWaitingRow(provider_, id)->index, 1u);  // the second row still waits
+}
+
+TEST_F(DevicesTest, R15_2_ARestockedDeviceKeepsNothingOfItsLastAgency) {
+  PutDevice("TK-A", "token", "returned_to_provider", "", "SKHCN");
+  store::DeviceChange c{*store_->GetDevice("TK-A"), std::string("returned_to_provider"), {}};
+  c.event.agency_code = "SKHCN";
+  c.event.holder = "Trần Văn An";
+  c.event.form = "mau08";
+  ASSERT_TRUE(store_->SaveDevice(c, "console").ok());
+  ASSERT_TRUE(inventory_->Move(provider_, "TK-A", "in_stock", {}).ok());
+  EXPECT_TRUE(store_->GetDevice("TK-A")->agency_code.empty());
+  // Given to SNV later, its focal person does not read SKHCN's records of it.
+  store::DeviceChange given{*store_->GetDevice("TK-A"), std::string("in_stock"), {}};
+  given.device.state = "handed_over";
+  given.device.agency_code = "SNV";
+  given.event.agency_code = "SNV";
+  ASSERT_TRUE(store_->SaveDevice(given, "console").ok());
+  auto history = inventory_->History(focal_snv_, "TK-A");
+  ASSERT_TRUE(history.ok());
+  for (const store::DeviceEvent& e : *history) EXPECT_NE(e.holder, "Trần Văn An");
+  EXPECT_GT(inventory_->History(provider_, "TK-A")->size(), history->size());
+  // Nor can a record be tied to another agency's request.
+  IssueNhung();  // a request filed by SKHCN
+  const int64_t skhcn_request = workflow_->List(provider_, std::nullopt, false, 1, std::nullopt)->front().record.id;
+  EXPECT_EQ(inventory_->Move(focal_snv_, "TK-A", "returned_to_agency", {{"request", std::to_string(skhcn_request)}}).code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(StateOf("TK-A"), "handed_over");
+}
+
+TEST_F(DevicesTest, AnAuditorReadsTokenStatesButRecordsNothing) {
+  PutDevice("TK-A", "token", "handed_over");
+  const Actor auditor{"kiem_toan", Role::kAuditor, ""};
+  ASSERT_TRUE(inventory_->ObservePinState(auditor, "TK-A", "locked").ok());
+  EXPECT_EQ(StateOf("TK-A"), "handed_over");
+  EXPECT_EQ(EventCount("TK-A"), 1u);
+}
+
 TEST_F(DevicesTest, ConcurrentMoveFromAStateNoLongerHeldIsRefused) {
   PutDevice("TK-A", "token", "handed_over");
   store::Device stale = *store_->GetDevice("TK-A");

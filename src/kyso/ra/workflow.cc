@@ -10,6 +10,7 @@
 #include "kyso/ca/reason.h"
 #include "kyso/pkix/csr.h"
 #include "kyso/pkix/x509.h"
+#include "kyso/ra/devices.h"
 #include "kyso/ra/forms/forms.h"
 
 namespace kyso::ra {
@@ -20,9 +21,6 @@ namespace {
 
 constexpr std::string_view kProviderCode = "G11.07.05";   // R8.1
 constexpr std::string_view kAuthorityCode = "H19.5";      // R8.2
-// Device states the workflow moves (the table lives in devices.cc).
-constexpr std::string_view kLockedState = "locked";
-constexpr std::string_view kHandedOverState = "handed_over";
 
 struct KindInfo {
   RequestKind kind;
@@ -626,7 +624,7 @@ Status Workflow::Close(const Actor& actor, int64_t id) {
   return store_.TransitionRequests(ids, "fulfilled", "closed", "", "", actor.name);
 }
 
-Result<RequestView> Workflow::Show(const Actor& actor, int64_t id) {
+Result<RequestView> Workflow::Show(const Actor& actor, int64_t id) const {
   KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, store_.GetRequest(id));
   KYSO_RETURN_IF_ERROR(CheckCanSee(actor, r));
   const bool open = r.state == "submitted" || r.state == "approved";
@@ -774,6 +772,8 @@ Result<ca::Issued> Workflow::Enrol(const Actor& actor, const WaitingRow& w, cons
   if (authority_ == nullptr) return FailedPreconditionError("the CA is not open");
   const json payload = json::parse(w.request.payload, nullptr, false);
   const json& rows = payload["rows"];
+  KYSO_RETURN_IF_ERROR(CheckAutomaticMove(device.expected_state.value_or(std::string(kInStock)),
+                                          device.device.state));
   KYSO_ASSIGN_OR_RETURN(auto issue, RowIssue(w.request, rows[w.index]));
   issue.first.csr = &csr;
   KYSO_ASSIGN_OR_RETURN(ca::Issued issued, authority_->Issue(issue.first, actor.name));
@@ -783,9 +783,17 @@ Result<ca::Issued> Workflow::Enrol(const Actor& actor, const WaitingRow& w, cons
   device.event.holder = issue.second.subscriber.name;
   device.event.agency_code = issue.second.subscriber.agency_code;
   device.event.request_id = w.request.id;
-  store::Fulfilment f{w.request.id, {std::move(issue.second)}, w.index + 1 == rows.size(),
-                      std::move(device)};
-  KYSO_RETURN_IF_ERROR(store_.FulfilMany(std::span(&f, 1), actor.name));
+  store::Fulfilment f;
+  f.request_id = w.request.id;
+  f.certificates.push_back(std::move(issue.second));
+  f.complete = w.index + 1 == rows.size();
+  f.certificates_before = w.index;
+  f.device = std::move(device);
+  if (Status s = store_.FulfilMany(std::span(&f, 1), actor.name); !s.ok()) {
+    // The certificate exists but belongs to no request: say so, so it can be revoked.
+    return s.WithContext("certificate " + issued.serial_hex + " was issued but not recorded for request " +
+                         std::to_string(w.request.id) + "; revoke it");
+  }
   return issued;
 }
 
@@ -810,13 +818,19 @@ Result<store::RequestRecord> Workflow::CheckRecovery(const Actor& actor, int64_t
     return FailedPreconditionError("R13.1: request " + std::to_string(r.id) + " is for device " + named +
                                    ", not " + device.serial);
   }
+  if (device.state != kLocked && device.state != kHandedOver) {
+    return FailedPreconditionError("R13.1: device " + device.serial + " is " + device.state + " (" +
+                                   std::string(StateLabel(device.state)) +
+                                   "); only a device in its holder's hands is recovered");
+  }
   return r;
 }
 
 Status Workflow::CompleteRecovery(const Actor& actor, const store::RequestRecord& r,
                                   const store::Device& device) {
+  KYSO_RETURN_IF_ERROR(CheckAutomaticMove(device.state, kHandedOver));
   store::DeviceChange change{device, device.state, {}};
-  change.device.state = std::string(kHandedOverState);
+  change.device.state = std::string(kHandedOver);
   change.device.pin_state = "ok";
   change.event.certificate_serial = device.certificate_serial;
   change.event.holder = device.holder_name;
@@ -824,7 +838,9 @@ Status Workflow::CompleteRecovery(const Actor& actor, const store::RequestRecord
   change.event.date = Today();
   change.event.reason = "R13.1: recovered";
   change.event.request_id = r.id;
-  store::Fulfilment f{r.id, {}, true, std::move(change)};
+  store::Fulfilment f;
+  f.request_id = r.id;
+  f.device = std::move(change);
   return store_.FulfilMany(std::span(&f, 1), actor.name);
 }
 
@@ -855,7 +871,7 @@ Status Workflow::ResolveRecoverDevice(const Actor& actor, FilingInput& in) const
   if (!given.empty() && given != device->type) {
     return InvalidArgumentError("R13.1: device " + device->serial + " is a " + device->type + ", not a " + given);
   }
-  if (device->state != kLockedState && device->state != kHandedOverState) {
+  if (device->state != kLocked && device->state != kHandedOver) {
     return FailedPreconditionError("R13.1: device " + device->serial + " is " + device->state +
                                    "; only a device in its holder's hands is recovered");
   }
@@ -940,12 +956,30 @@ Status Workflow::FulfilRenewOrChange(const Actor& actor, const store::RequestRec
     KYSO_ASSIGN_OR_RETURN(ca::RevocationReason superseded, ca::ParseReason("superseded"));
     KYSO_RETURN_IF_ERROR(authority_->Revoke(r.target_serial, superseded, actor.name));
   }
-  store::FulfilledCertificate fc;
+  store::Fulfilment f;
+  f.request_id = r.id;
+  store::FulfilledCertificate& fc = f.certificates.emplace_back();
   fc.subscriber = updated;
   fc.update_subscriber = !renew;
   fc.lineage = store::Lineage{issued.serial_hex, sub.id, renew ? "renewal" : "change",
                               r.target_serial, renew || lineage.renewed, r.id};
-  return store_.Fulfil(r.id, std::span(&fc, 1), actor.name);
+  // The device that held the old certificate holds the new one (the same key): its return
+  // deadline (R12.3) and recovery follow the new certificate.
+  store::DeviceFilter on_device;
+  on_device.certificate_serial = r.target_serial;
+  KYSO_ASSIGN_OR_RETURN(std::vector<store::Device> devices, store_.ListDevices(on_device));
+  if (!devices.empty()) {
+    const store::Device& d = devices.front();
+    store::DeviceChange change{d, d.state, {}};
+    change.event.holder = updated.name;
+    change.event.agency_code = updated.agency_code;
+    change.event.date = Today();
+    change.event.reason = std::string(renew ? "renewal" : "change") + " of " + r.target_serial;
+    change.event.request_id = r.id;
+    change.device.agency_code = updated.agency_code;
+    f.device = std::move(change);
+  }
+  return store_.FulfilMany(std::span(&f, 1), actor.name);
 }
 
 Status Workflow::FulfilRevoke(const Actor& actor, const store::RequestRecord& r) {

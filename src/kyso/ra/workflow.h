@@ -81,7 +81,7 @@ class Workflow final {
   // Close files a fulfilled request away once its paperwork is complete (the signed form is
   // kept, R15.1); done by the role that decided it.
   Status Close(const Actor& actor, int64_t id);
-  Result<RequestView> Show(const Actor& actor, int64_t id);
+  Result<RequestView> Show(const Actor& actor, int64_t id) const;
   Result<std::vector<RequestView>> List(const Actor& actor, std::optional<std::string> state,
                                         bool overdue_only, std::size_t limit,
                                         std::optional<int64_t> before_id);

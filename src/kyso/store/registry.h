@@ -63,6 +63,8 @@ struct RequestRecord {
 
 struct RequestFilter {
   std::optional<std::string> state;
+  std::optional<std::string> kind;
+  std::optional<std::string> target_serial;
   std::vector<std::string> agency_codes;  // empty: all
   std::optional<std::string> due_before;  // ISO date: overdue when due_date < this
   std::optional<int64_t> before_id;       // page by id, newest first
@@ -135,6 +137,9 @@ struct DeviceChange {
   Device device;
   std::optional<std::string> expected_state;
   DeviceEvent event;
+  // clears_pending_so_pin names a token label whose pending SO PIN (Store::PutPendingSoPin)
+  // this device now holds: it is removed in the same transaction.
+  std::string clears_pending_so_pin;
 };
 
 struct DeviceFilter {

@@ -187,6 +187,15 @@ CREATE TABLE device_events(
   extra TEXT NOT NULL);
 CREATE INDEX device_events_by_serial ON device_events(serial, id);
 )sql",
+    // 0006_pending_so_pins: the SO PIN a token is about to get, kept (wrapped) before the
+    // token is changed and removed with the device record that then holds it.
+    R"sql(
+CREATE TABLE pending_so_pins(
+  token_label TEXT PRIMARY KEY,
+  wrapped BLOB NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL);
+)sql",
 };
 
 constexpr std::string_view kStates[] = {"pending", "issued", "failed"};
@@ -609,6 +618,14 @@ class SqliteStore final : public Store {
       sql += " AND state = ?";
       texts.push_back(*f.state);
     }
+    if (f.kind) {
+      sql += " AND kind = ?";
+      texts.push_back(*f.kind);
+    }
+    if (f.target_serial) {
+      sql += " AND target_serial = ?";
+      texts.push_back(*f.target_serial);
+    }
     if (f.due_before) {
       sql += " AND state IN ('submitted', 'approved') AND due_date < ?";
       texts.push_back(*f.due_before);
@@ -681,60 +698,73 @@ class SqliteStore final : public Store {
         " WHERE id = ?"));
     KYSO_ASSIGN_OR_RETURN(Stmt approved, Stmt::Prepare(db_,
         "SELECT 1 FROM requests WHERE id = ? AND state = 'approved'"));
+    KYSO_ASSIGN_OR_RETURN(Stmt linked, Stmt::Prepare(db_,
+        "SELECT count(*) FROM request_certificates WHERE request_id = ?"));
     for (Fulfilment& item : items) {
-    const int64_t request_id = item.request_id;
-    if (item.complete) {
-      KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
-    } else {
-      approved.Reset();
-      approved.Bind(1, request_id);
-      KYSO_ASSIGN_OR_RETURN(bool found, approved.Step());
-      if (!found) return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
-    }
-    if (item.complete && sqlite3_changes(db_.get()) != 1) {
-      return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
-    }
-    std::string serials;
-    for (FulfilledCertificate& c : item.certificates) {
-      if (c.subscriber.id != 0 && c.update_subscriber) {
-        const Subscriber& s = c.subscriber;
-        KYSO_RETURN_IF_ERROR(upd.Bind(1, s.agency_code).Bind(2, s.workplace_code).Bind(3, s.name)
-                                 .Bind(4, s.email).Bind(5, s.data).Bind(6, s.id).Run(), "subscriber");
-        KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.update",
-            std::to_string(s.id), "{\"agency\":" + JsonString(s.agency_code) + ",\"email\":" +
-            JsonString(s.email) + ",\"name\":" + JsonString(s.name) + "}"}));
+      const int64_t request_id = item.request_id;
+      if (item.complete) {
+        KYSO_RETURN_IF_ERROR(u.Bind(1, request_id).Run());
+      } else {
+        approved.Reset();
+        approved.Bind(1, request_id);
+        KYSO_ASSIGN_OR_RETURN(bool found, approved.Step());
+        if (!found) return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
       }
-      if (c.subscriber.id == 0) {
-        const Subscriber& s = c.subscriber;
-        KYSO_RETURN_IF_ERROR(sub.Bind(1, s.kind).Bind(2, s.agency_code).Bind(3, s.workplace_code)
-                                 .Bind(4, s.name).Bind(5, s.email).Bind(6, s.data).Bind(7, Secs(now)).Run(),
-                             "subscriber");
-        c.subscriber.id = sqlite3_last_insert_rowid(db_.get());
-        KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.create",
-            std::to_string(c.subscriber.id), "{\"kind\":" + JsonString(s.kind) + ",\"agency\":" +
-            JsonString(s.agency_code) + ",\"name\":" + JsonString(s.name) + "}"}));
+      if (item.complete && sqlite3_changes(db_.get()) != 1) {
+        return FailedPreconditionError("request " + std::to_string(request_id) + " is not approved");
       }
-      if (c.lineage.serial.empty()) continue;  // a revocation fulfils without a new certificate
-      const Lineage& l = c.lineage;
-      KYSO_RETURN_IF_ERROR(lin.Bind(1, l.serial).Bind(2, c.subscriber.id).Bind(3, l.origin)
-                               .Bind(4, l.parent_serial).Bind(5, int64_t{l.renewed}).Bind(6, request_id).Run(),
-                           "lineage");
-      KYSO_RETURN_IF_ERROR(rc.Bind(1, request_id).Bind(2, l.serial).Run());
-      serials += (serials.empty() ? "" : ",") + JsonString(l.serial);
-    }
-    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor),
-        item.complete ? "request.fulfilled" : "request.certificate",
-        std::to_string(request_id), "{\"certificates\":[" + serials + "]}"}));
-    if (item.device) {
-      DeviceChange change = *item.device;
-      // The device holds the certificate just issued, for the subscriber just made.
-      if (!item.certificates.empty()) {
-        change.device.holder_id = item.certificates.back().subscriber.id;
-        change.device.certificate_serial = item.certificates.back().lineage.serial;
-        change.event.certificate_serial = change.device.certificate_serial;
+      if (item.certificates_before) {
+        // Rows are enrolled one at a time and in order: another officer's enrolment of the same
+        // row, committed meanwhile, makes this one stale.
+        linked.Reset();
+        linked.Bind(1, request_id);
+        KYSO_ASSIGN_OR_RETURN(bool row, linked.Step());
+        if (!row || linked.Int(0) != static_cast<int64_t>(*item.certificates_before)) {
+          return FailedPreconditionError("request " + std::to_string(request_id) +
+                                         ": that row was enrolled meanwhile by another officer");
+        }
       }
-      KYSO_RETURN_IF_ERROR(WriteDevice(change, now, actor, audit));
-    }
+      std::string serials;
+      for (FulfilledCertificate& c : item.certificates) {
+        if (c.subscriber.id != 0 && c.update_subscriber) {
+          const Subscriber& s = c.subscriber;
+          KYSO_RETURN_IF_ERROR(upd.Bind(1, s.agency_code).Bind(2, s.workplace_code).Bind(3, s.name)
+                                   .Bind(4, s.email).Bind(5, s.data).Bind(6, s.id).Run(), "subscriber");
+          KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.update",
+              std::to_string(s.id), "{\"agency\":" + JsonString(s.agency_code) + ",\"email\":" +
+              JsonString(s.email) + ",\"name\":" + JsonString(s.name) + "}"}));
+        }
+        if (c.subscriber.id == 0) {
+          const Subscriber& s = c.subscriber;
+          KYSO_RETURN_IF_ERROR(sub.Bind(1, s.kind).Bind(2, s.agency_code).Bind(3, s.workplace_code)
+                                   .Bind(4, s.name).Bind(5, s.email).Bind(6, s.data).Bind(7, Secs(now)).Run(),
+                               "subscriber");
+          c.subscriber.id = sqlite3_last_insert_rowid(db_.get());
+          KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "subscriber.create",
+              std::to_string(c.subscriber.id), "{\"kind\":" + JsonString(s.kind) + ",\"agency\":" +
+              JsonString(s.agency_code) + ",\"name\":" + JsonString(s.name) + "}"}));
+        }
+        if (c.lineage.serial.empty()) continue;  // a revocation fulfils without a new certificate
+        const Lineage& l = c.lineage;
+        KYSO_RETURN_IF_ERROR(lin.Bind(1, l.serial).Bind(2, c.subscriber.id).Bind(3, l.origin)
+                                 .Bind(4, l.parent_serial).Bind(5, int64_t{l.renewed}).Bind(6, request_id).Run(),
+                             "lineage");
+        KYSO_RETURN_IF_ERROR(rc.Bind(1, request_id).Bind(2, l.serial).Run());
+        serials += (serials.empty() ? "" : ",") + JsonString(l.serial);
+      }
+      KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor),
+          item.complete ? "request.fulfilled" : "request.certificate",
+          std::to_string(request_id), "{\"certificates\":[" + serials + "]}"}));
+      if (item.device) {
+        DeviceChange change = *item.device;
+        // The device holds the certificate just issued, for the subscriber just made.
+        if (!item.certificates.empty()) {
+          change.device.holder_id = item.certificates.back().subscriber.id;
+          change.device.certificate_serial = item.certificates.back().lineage.serial;
+          change.event.certificate_serial = change.device.certificate_serial;
+        }
+        KYSO_RETURN_IF_ERROR(WriteDevice(change, now, actor, audit));
+      }
     }
     return txn.Commit();
   }
@@ -793,6 +823,43 @@ class SqliteStore final : public Store {
       where += ")";
     }
     return QueryDevices(where, texts, f.limit);
+  }
+
+  Status PutPendingSoPin(std::string_view label, ByteSpan wrapped, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    const Time now = clock_.Now();
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO pending_so_pins VALUES (?, ?, ?, ?)"));
+    if (Status st = s.Bind(1, label).Bind(2, wrapped).Bind(3, Secs(now)).Bind(4, actor).Run(); !st.ok()) {
+      if (IsConstraintError()) return AlreadyExistsError("token " + std::string(label) + " has a pending SO PIN");
+      return st;
+    }
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "token.so_pin_pending",
+                                                           std::string(label), "{}"}));
+    return txn.Commit();
+  }
+
+  Status DropPendingSoPin(std::string_view label, std::string_view actor) override {
+    std::lock_guard lock(mu_);
+    const Time now = clock_.Now();
+    KYSO_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "DELETE FROM pending_so_pins WHERE token_label = ?"));
+    KYSO_RETURN_IF_ERROR(s.Bind(1, label).Run());
+    if (sqlite3_changes(db_.get()) == 0) return OkStatus();
+    KYSO_ASSIGN_OR_RETURN(AuditWriter audit, AuditWriter::Load(db_));
+    KYSO_RETURN_IF_ERROR(audit.Append(db_, now, AuditEvent{std::string(actor), "token.so_pin_dropped",
+                                                           std::string(label), "{}"}));
+    return txn.Commit();
+  }
+
+  Result<std::optional<Bytes>> GetPendingSoPin(std::string_view label) override {
+    std::lock_guard lock(mu_);
+    KYSO_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT wrapped FROM pending_so_pins WHERE token_label = ?"));
+    s.Bind(1, label);
+    KYSO_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<Bytes>();
+    return std::optional<Bytes>(s.Blob(0));
   }
 
   Result<std::vector<DeviceEvent>> DeviceEvents(std::string_view serial) override {
@@ -970,6 +1037,13 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // IsConstraintError tells whether the last statement broke a UNIQUE or PRIMARY KEY
+  // constraint (a duplicate), by SQLite's extended result code.
+  bool IsConstraintError() const {
+    const int code = sqlite3_extended_errcode(db_.get());
+    return code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY;
+  }
+
   static constexpr std::string_view kSelectDevice =
       "SELECT d.serial, d.type, d.model, d.manufacturer, d.token_label, d.phone, d.operator,"
       " d.state, d.holder_id, COALESCE(s.name, ''), COALESCE(d.agency_code, ''),"
@@ -1035,7 +1109,7 @@ class SqliteStore final : public Store {
     if (c.expected_state) w.Bind(16, *c.expected_state);
     Status written = w.Run();
     if (!written.ok()) {
-      if (!c.expected_state && written.message().find("UNIQUE") != std::string::npos) {
+      if (!c.expected_state && IsConstraintError()) {
         return AlreadyExistsError("device " + d.serial + " is already in the inventory");
       }
       return written.WithContext("device " + d.serial);
@@ -1054,6 +1128,10 @@ class SqliteStore final : public Store {
     if (e.request_id) ev.Bind(13, *e.request_id); else ev.BindNull(13);
     ev.Bind(14, e.extra.empty() ? "{}" : e.extra);
     KYSO_RETURN_IF_ERROR(ev.Run(), "device event");
+    if (!c.clears_pending_so_pin.empty()) {
+      KYSO_ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM pending_so_pins WHERE token_label = ?"));
+      KYSO_RETURN_IF_ERROR(del.Bind(1, c.clears_pending_so_pin).Run(), "pending SO PIN");
+    }
     // The audit payload names what changed; the wrapped SO PIN never goes in it.
     return audit.Append(db_, now, AuditEvent{std::string(actor), "device." + d.state, d.serial,
         "{\"from\":" + JsonString(c.expected_state.value_or("")) + ",\"type\":" + JsonString(d.type) +

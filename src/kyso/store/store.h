@@ -100,6 +100,9 @@ struct Fulfilment {
   // complete is false while some rows of a request still wait for their device: the
   // certificates are linked and the request stays approved.
   bool complete = true;
+  // certificates_before, when set, is how many certificates the request must already have:
+  // the row being fulfilled is the next one, and no one else took it.
+  std::optional<std::size_t> certificates_before;
   // device, when set, is the device the certificate was enrolled on, saved in the same
   // transaction.
   std::optional<DeviceChange> device;
@@ -190,6 +193,14 @@ class Store {
   virtual Status SaveDevice(const DeviceChange& change, std::string_view actor) = 0;
   virtual Result<Device> GetDevice(std::string_view serial) = 0;
   virtual Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // PutPendingSoPin keeps the wrapped SO PIN a token is about to get, before the token is
+  // changed, so a crash in between cannot lose it (kAlreadyExists if the label has one).
+  // GetPendingSoPin reads it back; a DeviceChange naming the label removes it.
+  virtual Status PutPendingSoPin(std::string_view token_label, ByteSpan wrapped,
+                                 std::string_view actor) = 0;
+  virtual Result<std::optional<Bytes>> GetPendingSoPin(std::string_view token_label) = 0;
+  // DropPendingSoPin forgets it, when the token refused the change and never got it.
+  virtual Status DropPendingSoPin(std::string_view token_label, std::string_view actor) = 0;
   // DeviceEvents gives a device's transitions, oldest first.
   virtual Result<std::vector<DeviceEvent>> DeviceEvents(std::string_view serial) = 0;
 

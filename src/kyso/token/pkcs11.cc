@@ -185,12 +185,12 @@ Result<std::array<CK_UTF8CHAR, kLabelLen>> PaddedLabel(std::string_view label) {
   return out;
 }
 
-std::string_view TrimmedLabel(const CK_TOKEN_INFO& info) {
-  std::string_view label(reinterpret_cast<const char*>(info.label), kLabelLen);
-  while (!label.empty() && (label.back() == ' ' || label.back() == '\0')) {
-    label.remove_suffix(1);
+std::string_view TrimmedField(const CK_UTF8CHAR* field, std::size_t len) {
+  std::string_view v(reinterpret_cast<const char*>(field), len);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) {
+    v.remove_suffix(1);
   }
-  return label;
+  return v;
 }
 
 Module::Module(std::string path, CK_FUNCTION_LIST* fn) : path_(std::move(path)), fn_(fn) {}

@@ -36,8 +36,12 @@ inline constexpr std::size_t kLabelLen = 32;
 // PaddedLabel blank-pads `label` to 32 bytes; empty or longer labels are kInvalidArgument.
 Result<std::array<CK_UTF8CHAR, kLabelLen>> PaddedLabel(std::string_view label);
 
-// TrimmedLabel gives a token's label without its blank (or NUL) padding.
-std::string_view TrimmedLabel(const CK_TOKEN_INFO& info);
+// TrimmedField gives a fixed-size CK_TOKEN_INFO text field without its blank (or NUL)
+// padding; TrimmedLabel, the token's label.
+std::string_view TrimmedField(const CK_UTF8CHAR* field, std::size_t len);
+inline std::string_view TrimmedLabel(const CK_TOKEN_INFO& info) {
+  return TrimmedField(info.label, sizeof(info.label));
+}
 
 // Module is one loaded and initialized PKCS#11 library. Modules are shared process-wide, one
 // per path, so every Token over the same library shares one C_Initialize.

@@ -1,6 +1,7 @@
 #include "kyso/token/token.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
@@ -497,20 +498,14 @@ PinState PinStateOf(CK_FLAGS flags, CK_FLAGS locked, CK_FLAGS final_try, CK_FLAG
   return PinState::kOk;
 }
 
-std::string Trimmed(const CK_UTF8CHAR* field, std::size_t len) {
-  std::string_view v(reinterpret_cast<const char*>(field), len);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.remove_suffix(1);
-  return std::string(v);
-}
-
 Result<TokenInfo> DescribeSlot(const Module& module, CK_SLOT_ID slot) {
   CK_TOKEN_INFO info{};
   KYSO_RETURN_IF_ERROR(RvStatus(module.fn()->C_GetTokenInfo(slot, &info), "C_GetTokenInfo"));
   TokenInfo out;
-  out.label = std::string(internal::TrimmedLabel(info));
-  out.manufacturer = Trimmed(info.manufacturerID, sizeof(info.manufacturerID));
-  out.model = Trimmed(info.model, sizeof(info.model));
-  out.serial = Trimmed(info.serialNumber, sizeof(info.serialNumber));
+  out.label = std::string(internal::TrimmedField(info.label, sizeof(info.label)));
+  out.manufacturer = std::string(internal::TrimmedField(info.manufacturerID, sizeof(info.manufacturerID)));
+  out.model = std::string(internal::TrimmedField(info.model, sizeof(info.model)));
+  out.serial = std::string(internal::TrimmedField(info.serialNumber, sizeof(info.serialNumber)));
   out.initialized = (info.flags & CKF_TOKEN_INITIALIZED) != 0;
   out.user_pin_initialized = (info.flags & CKF_USER_PIN_INITIALIZED) != 0;
   out.user_pin = PinStateOf(info.flags, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY,
@@ -522,15 +517,14 @@ Result<TokenInfo> DescribeSlot(const Module& module, CK_SLOT_ID slot) {
 }
 
 // LoginSo logs the security officer in, saying plainly when the SO PIN is wrong or locked.
-Status LoginSo(Session& session, const SecretString& so_pin) {
-  Status s = session.LoginSo(so_pin);
-  if (s.ok() || s.code() == Code::kAlreadyExists) return OkStatus();
-  if (s.message().find("CKR_PIN_INCORRECT") != std::string::npos ||
-      s.message().find("CKR_PIN_LOCKED") != std::string::npos) {
-    return PermissionDeniedError("the token refused the security officer's PIN (" +
-                                 std::string(s.message()) + ")");
+Status LoginSo(const Module& module, Session& session, const SecretString& so_pin) {
+  const CK_RV rv = module.fn()->C_Login(session.handle(), CKU_SO, PinPtr(so_pin), so_pin.size());
+  if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return OkStatus();
+  if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
+    return PermissionDeniedError("the token refused the security officer's PIN (C_Login: " +
+                                 internal::RvName(rv) + ")");
   }
-  return s;
+  return RvStatus(rv, "C_Login (SO)");
 }
 
 // SetUserPinAsSo sets the user PIN through the security officer: C_InitPIN, which is both how
@@ -538,7 +532,7 @@ Status LoginSo(Session& session, const SecretString& so_pin) {
 Status SetUserPinAsSo(const Module& module, CK_SLOT_ID slot, const SecretString& so_pin,
                       const SecretString& user_pin) {
   KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(module, slot));
-  KYSO_RETURN_IF_ERROR(LoginSo(session, so_pin));
+  KYSO_RETURN_IF_ERROR(LoginSo(module, session, so_pin));
   const Status set = RvStatus(
       module.fn()->C_InitPIN(session.handle(), PinPtr(user_pin), user_pin.size()), "C_InitPIN");
   const Status out = session.Logout();
@@ -546,24 +540,34 @@ Status SetUserPinAsSo(const Module& module, CK_SLOT_ID slot, const SecretString&
   return out;
 }
 
-}  // namespace
-
-Status Token::Initialize(const std::string& module_path, std::string_view label,
-                         const SecretString& so_pin, const SecretString& user_pin) {
+// InitializeFreeSlot initializes the first free slot with `label` and `so_pin` and sets the user
+// PIN; `*changed` turns true once the slot holds a token.
+Status InitializeFreeSlot(const Module& module, std::string_view label, const SecretString& so_pin,
+                          const SecretString& user_pin, bool* changed) {
   KYSO_ASSIGN_OR_RETURN(auto padded_label, internal::PaddedLabel(label));
   if (so_pin.empty() || user_pin.empty()) {
     return InvalidArgumentError("token PINs must not be empty");
   }
-  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
-  const CK_FUNCTION_LIST* fn = module->fn();
-  std::lock_guard<std::mutex> lock(InitializeMutex());
-  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID free_slot, FindFreeSlot(*module, label));
-  KYSO_RETURN_IF_ERROR(
-      RvStatus(fn->C_InitToken(free_slot, PinPtr(so_pin), so_pin.size(), padded_label.data()),
-               "C_InitToken"));
+  {
+    std::lock_guard<std::mutex> lock(InitializeMutex());
+    KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID free_slot, FindFreeSlot(module, label));
+    KYSO_RETURN_IF_ERROR(RvStatus(
+        module.fn()->C_InitToken(free_slot, PinPtr(so_pin), so_pin.size(), padded_label.data()),
+        "C_InitToken"));
+    *changed = true;
+  }
   // SoftHSM2 gives an initialized token a new slot ID, so look it up again.
-  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->FindTokenByLabel(label));
-  return SetUserPinAsSo(*module, slot, so_pin, user_pin);
+  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module.FindTokenByLabel(label));
+  return SetUserPinAsSo(module, slot, so_pin, user_pin);
+}
+
+}  // namespace
+
+Status Token::Initialize(const std::string& module_path, std::string_view label,
+                         const SecretString& so_pin, const SecretString& user_pin) {
+  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  bool changed = false;
+  return InitializeFreeSlot(*module, label, so_pin, user_pin, &changed);
 }
 
 std::string_view PinStateName(PinState s) {
@@ -587,38 +591,58 @@ Result<TokenInfo> Token::Describe(const std::string& module_path, std::string_vi
 }
 
 Status Token::Personalise(const std::string& module_path, std::string_view label,
-                          const SecretString* factory_so_pin, const SecretString& new_so_pin,
-                          const SecretString& user_pin) {
+                          std::span<const SecretString* const> current_so_pins,
+                          const SecretString& so_pin, const SecretString& user_pin, bool* changed) {
+  bool ignored = false;
+  if (changed == nullptr) changed = &ignored;
+  *changed = false;
+  KYSO_ASSIGN_OR_RETURN(auto padded_label, internal::PaddedLabel(label));
+  if (so_pin.empty() || user_pin.empty()) return InvalidArgumentError("token PINs must not be empty");
   KYSO_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
   Result<CK_SLOT_ID> found = module->FindTokenByLabel(label);
   if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
-  if (!found.ok()) {
-    return Initialize(module_path, label, new_so_pin, user_pin);
-  }
-  KYSO_ASSIGN_OR_RETURN(TokenInfo info, DescribeSlot(*module, *found));
-  if (info.user_pin_initialized) {
+  if (!found.ok()) return InitializeFreeSlot(*module, label, so_pin, user_pin, changed);
+  if (current_so_pins.empty()) {
     return FailedPreconditionError("token \"" + std::string(label) +
-                                   "\" already has a user PIN: it is personalised for someone");
+                                   "\" is initialized: its SO PIN is needed to re-initialise it "
+                                   "(--so-pin-file with the factory SO PIN)");
   }
-  if (factory_so_pin == nullptr) {
-    return FailedPreconditionError("token \"" + std::string(label) +
-                                   "\" is initialized: its factory SO PIN is needed (--so-pin-file)");
-  }
-  if (new_so_pin.empty() || user_pin.empty()) {
-    return InvalidArgumentError("token PINs must not be empty");
-  }
+  // C_InitToken checks the SO PIN itself and leaves a clean token: no objects, no user PIN,
+  // whatever the factory (or an interrupted enrolment) left on it.
+  const SecretString* current = nullptr;
   {
-    // The factory SO PIN is printed on the token's packaging; replace it before anything else.
-    KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(*module, *found));
-    KYSO_RETURN_IF_ERROR(LoginSo(session, *factory_so_pin));
+    std::lock_guard<std::mutex> lock(InitializeMutex());
+    for (const SecretString* pin : current_so_pins) {
+      const CK_RV rv = module->fn()->C_InitToken(*found, PinPtr(*pin), pin->size(), padded_label.data());
+      if (rv == CKR_OK) {
+        current = pin;
+        *changed = true;
+        break;
+      }
+      if (rv == CKR_PIN_LOCKED) {
+        return PermissionDeniedError("the token's security officer PIN is locked (C_InitToken: CKR_PIN_LOCKED)");
+      }
+      if (rv != CKR_PIN_INCORRECT) return RvStatus(rv, "C_InitToken");
+    }
+  }
+  if (current == nullptr) {
+    return PermissionDeniedError("the token refused the security officer's PIN (C_InitToken: CKR_PIN_INCORRECT)");
+  }
+  KYSO_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->FindTokenByLabel(label));
+  const bool same = current->size() == so_pin.size() &&
+                    CRYPTO_memcmp(current->reveal().data(), so_pin.reveal().data(), so_pin.size()) == 0;
+  if (!same) {
+    // A factory SO PIN is printed on the packaging: replace it before anything else.
+    KYSO_ASSIGN_OR_RETURN(Session session, Session::Open(*module, slot));
+    KYSO_RETURN_IF_ERROR(LoginSo(*module, session, *current));
     const Status set = RvStatus(
-        module->fn()->C_SetPIN(session.handle(), PinPtr(*factory_so_pin), factory_so_pin->size(),
-                               PinPtr(new_so_pin), new_so_pin.size()),
+        module->fn()->C_SetPIN(session.handle(), PinPtr(*current), current->size(), PinPtr(so_pin),
+                               so_pin.size()),
         "C_SetPIN (SO)");
     (void)session.Logout();
     KYSO_RETURN_IF_ERROR(set);
   }
-  return SetUserPinAsSo(*module, *found, new_so_pin, user_pin);
+  return SetUserPinAsSo(*module, slot, so_pin, user_pin);
 }
 
 Status Token::Unblock(const std::string& module_path, std::string_view label,
@@ -688,10 +712,6 @@ Result<std::unique_ptr<pkix::Signer>> Token::FindSigner(std::string_view key_lab
 }
 
 Result<Bytes> Token::SignDigest(std::string_view key_label, ByteSpan sha256_digest) {
-  // DER of DigestInfo{sha256, NULL} up to the digest (RFC 8017 9.2 note 1).
-  static constexpr uint8_t kSha256DigestInfo[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-                                                  0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                                                  0x01, 0x05, 0x00, 0x04, 0x20};
   if (sha256_digest.size() != 32) return InvalidArgumentError("a SHA-256 digest is 32 bytes");
   KYSO_ASSIGN_OR_RETURN(SessionLease lease, impl_->Borrow());
   const CK_FUNCTION_LIST* fn = impl_->fn;
@@ -700,15 +720,15 @@ Result<Bytes> Token::SignDigest(std::string_view key_label, ByteSpan sha256_dige
   KYSO_ASSIGN_OR_RETURN(CK_ULONG key_type,
                         internal::GetUlongAttribute(fn, lease.handle(), key, CKA_KEY_TYPE));
   // RSA signs DigestInfo||digest, ECDSA the bare digest: one buffer, two views of it.
-  std::array<uint8_t, sizeof(kSha256DigestInfo) + 32> buffer;
-  std::copy(std::begin(kSha256DigestInfo), std::end(kSha256DigestInfo), buffer.begin());
-  std::copy(sha256_digest.begin(), sha256_digest.end(), buffer.begin() + sizeof(kSha256DigestInfo));
+  std::array<uint8_t, sizeof(pkix::kSha256DigestInfoPrefix) + 32> buffer;
+  std::copy(std::begin(pkix::kSha256DigestInfoPrefix), std::end(pkix::kSha256DigestInfoPrefix), buffer.begin());
+  std::copy(sha256_digest.begin(), sha256_digest.end(), buffer.begin() + sizeof(pkix::kSha256DigestInfoPrefix));
   ByteSpan input(buffer);
   CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
   if (key_type == CKK_RSA) {
     mechanism.mechanism = CKM_RSA_PKCS;
   } else if (key_type == CKK_EC) {
-    input = input.subspan(sizeof(kSha256DigestInfo));
+    input = input.subspan(sizeof(pkix::kSha256DigestInfoPrefix));
   } else {
     return InvalidArgumentError("R7.2: token key is neither RSA nor EC");
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -49,14 +50,18 @@ class Token final {
   // Describe reads the token labelled `label` in `module_path`; kNotFound when there is none.
   static Result<TokenInfo> Describe(const std::string& module_path, std::string_view label);
 
-  // Personalise makes a subscriber's token ready for its holder. When no initialized token is
-  // labelled `label`, the first free slot is initialized (C_InitToken) with `new_so_pin`.
-  // When the token is initialized but its user PIN is not (factory state), the SO logs in
-  // with `factory_so_pin` and replaces it with `new_so_pin`. Then the user PIN is set to
-  // `user_pin`. A token whose user PIN is already set is refused: it belongs to someone.
+  // Personalise makes a subscriber's token ready for its holder, with `so_pin` as its SO PIN
+  // and `user_pin` as its user PIN. When no initialized token is labelled `label`, the first
+  // free slot is initialized (C_InitToken). Otherwise the token is re-initialized (C_InitToken
+  // destroys every object and unsets the user PIN) with the first of `current_so_pins` it
+  // accepts, tried in order — each wrong one costs the token an SO try — and its SO PIN is
+  // changed to `so_pin` (C_SetPIN) when that differs. kFailedPrecondition when the token is
+  // initialized and no current SO PIN is given; kPermissionDenied when none is accepted.
+  // `changed`, when given, tells after a failure whether the token was already changed.
   static Status Personalise(const std::string& module_path, std::string_view label,
-                            const SecretString* factory_so_pin, const SecretString& new_so_pin,
-                            const SecretString& user_pin);
+                            std::span<const SecretString* const> current_so_pins,
+                            const SecretString& so_pin, const SecretString& user_pin,
+                            bool* changed = nullptr);
 
   // Unblock sets a new user PIN through the security officer (C_Login as SO, C_InitPIN): how
   // a PKI Token locked by wrong PINs is recovered (R13.1). Keys and certificates stay as they
@@ -78,8 +83,12 @@ class Token final {
   // algorithm is chosen by pkix::DefaultAlgorithmFor.
   Result<std::unique_ptr<pkix::Signer>> FindSigner(std::string_view key_label, bool rsa_pss);
 
-  // SignDigest signs a SHA-256 digest computed elsewhere (a SIM or a remote signer's
-  // request) with the private key labelled `key_label`: RSA PKCS#1 v1.5 over the DigestInfo
+  // SignDigest signs a SHA-256 digest computed elsewhere with the key labelled `key_label`.
+  // WARNING: it signs any 32 bytes it is given, with no idea what they are the digest of; it
+  // exists for the MSSP simulator, which plays a SIM. kyso's own signatures go through
+  // FindSigner, which hashes what it signs.
+  //
+  // The signature is made the private key labelled `key_label`: RSA PKCS#1 v1.5 over the DigestInfo
   // (CKM_RSA_PKCS), or ECDSA (CKM_ECDSA) returned as DER.
   Result<Bytes> SignDigest(std::string_view key_label, ByteSpan sha256_digest);
 

@@ -339,7 +339,7 @@ TEST_F(TokenTest, WrapKeyIsSensitiveAndUnextractable) {
 
 TEST_F(TokenTest, PersonaliseInitializesABlankSlotAndSetsTheUserPin) {
   const SecretString so("so-new-2468"), user("12345678");
-  ASSERT_TRUE(Token::Personalise(kModule, "holder-blank", nullptr, so, user).ok());
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-blank", {}, so, user).ok());
   auto info = Token::Describe(kModule, "holder-blank");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_TRUE(info->initialized);
@@ -347,8 +347,27 @@ TEST_F(TokenTest, PersonaliseInitializesABlankSlotAndSetsTheUserPin) {
   EXPECT_EQ(info->user_pin, PinState::kOk);
   EXPECT_FALSE(info->serial.empty());
   EXPECT_TRUE(Token::Open(kModule, "holder-blank", user).ok());
-  // It belongs to someone now: a second personalisation is refused.
-  EXPECT_EQ(Token::Personalise(kModule, "holder-blank", &so, so, user).code(), Code::kFailedPrecondition);
+  // Initialized now: without its SO PIN nothing more is done to it.
+  EXPECT_EQ(Token::Personalise(kModule, "holder-blank", {}, so, user).code(), Code::kFailedPrecondition);
+}
+
+TEST_F(TokenTest, PersonaliseAgainWithTheSoPinWipesTheToken) {
+  // A token back in stock (or an enrolment interrupted after C_InitToken) is re-initialised
+  // with the SO PIN kyso kept: its objects are destroyed, the serial stays.
+  const SecretString so("so-again-1"), first("11111111"), second("22222222");
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-again", {}, so, first).ok());
+  const std::string serial = Token::Describe(kModule, "holder-again")->serial;
+  {
+    auto token = Token::Open(kModule, "holder-again", first);
+    ASSERT_TRUE(token.ok());
+    ASSERT_TRUE((*token)->GenerateKeyPair("kyso-key", KeySpec::kEcP256, false).ok());
+  }
+  const SecretString* current[] = {&so};
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-again", current, so, second).ok());
+  EXPECT_EQ(Token::Describe(kModule, "holder-again")->serial, serial);
+  auto token = Token::Open(kModule, "holder-again", second);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ((*token)->FindSigner("kyso-key", false).status().code(), Code::kNotFound);
 }
 
 TEST_F(TokenTest, PersonaliseReplacesTheFactorySoPin) {
@@ -376,11 +395,14 @@ TEST_F(TokenTest, PersonaliseReplacesTheFactorySoPin) {
   }
   const SecretString so("so-new-1357"), user("87654321");
   // Without the factory SO PIN, or with a wrong one, nothing changes.
-  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", nullptr, so, user).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", {}, so, user).code(), Code::kFailedPrecondition);
   const SecretString wrong("not-the-factory-pin");
-  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", &wrong, so, user).code(), Code::kPermissionDenied);
+  const SecretString* wrong_only[] = {&wrong};
+  EXPECT_EQ(Token::Personalise(kModule, "holder-factory", wrong_only, so, user).code(), Code::kPermissionDenied);
   EXPECT_FALSE(Token::Describe(kModule, "holder-factory")->user_pin_initialized);
-  ASSERT_TRUE(Token::Personalise(kModule, "holder-factory", &factory, so, user).ok());
+  // Candidates are tried in order: the wrong one first, then the factory's.
+  const SecretString* candidates[] = {&wrong, &factory};
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-factory", candidates, so, user).ok());
   EXPECT_TRUE(Token::Open(kModule, "holder-factory", user).ok());
   // The factory SO PIN no longer works; the new one does.
   EXPECT_EQ(Token::Unblock(kModule, "holder-factory", factory, SecretString("11112222")).code(),
@@ -390,7 +412,7 @@ TEST_F(TokenTest, PersonaliseReplacesTheFactorySoPin) {
 
 TEST_F(TokenTest, R13_1_UnblockSetsANewUserPinAndKeepsTheKey) {
   const SecretString so("so-unblock-1"), user("13572468"), fresh("24681357");
-  ASSERT_TRUE(Token::Personalise(kModule, "holder-unblock", nullptr, so, user).ok());
+  ASSERT_TRUE(Token::Personalise(kModule, "holder-unblock", {}, so, user).ok());
   Bytes public_der;
   {
     auto token = Token::Open(kModule, "holder-unblock", user);
