@@ -34,26 +34,7 @@ export KYSO_P11LOCK_MAX_TRIES=3
 
 OUT="$WORK/last.out"
 ERR="$WORK/last.err"
-run_kyso() { if "$KYSO" "$@" >"$OUT" 2>"$ERR"; then RC=0; else RC=$?; fi; }
-ok() {
-  run_kyso "$@"
-  ((RC == 0)) || fail "kyso $* exited $RC: $(cat "$ERR")"
-}
-# refused LABEL PATTERN ARGS...: exit 1 with one `kyso:` line matching PATTERN, and neither a
-# certificate nor a device row added.
-refused() {
-  local label=$1 pattern=$2
-  shift 2
-  local c0 d0
-  c0=$(cert_rows "$H")
-  d0=$(sql "$H" "select count(*) || '/' || (select count(*) from device_events) from devices")
-  run_kyso "$@"
-  ((RC == 1)) || check_later "$label: expected exit 1, got $RC: $(cat "$OUT" "$ERR")"
-  grep -q "^kyso: .*$pattern" "$ERR" || check_later "$label: no 'kyso: ...$pattern' line: $(cat "$ERR")"
-  [[ $(cert_rows "$H") == "$c0" ]] || check_later "$label: a certificate was added"
-  [[ $(sql "$H" "select count(*) || '/' || (select count(*) from device_events) from devices") == "$d0" ]] ||
-    check_later "$label: the inventory changed"
-}
+refused() { refused_unchanged "$H" "$@"; }
 # p11 MODULE ARGS...: pkcs11-tool on the deployment's SoftHSM2 tokens.
 p11() { SOFTHSM2_CONF="$H/softhsm2.conf" pkcs11-tool --module "$@"; }
 device_field() { # device_field SERIAL KEY

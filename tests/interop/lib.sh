@@ -189,3 +189,30 @@ print("null" if v is None else v)' "$1" "$2"
 
 # urlencode_b64 STRING: base64 made safe for a URL path (RFC 5019 section 5).
 urlencode_b64() { printf '%s' "$1" | sed -e 's/%/%25/g' -e 's/+/%2B/g' -e 's#/#%2F#g' -e 's/=/%3D/g'; }
+
+# run_kyso ARGS...: runs kyso; sets RC, and OUT/ERR (files, $WORK/last.out and .err) for the
+# last run. ok ARGS...: kyso must succeed.
+run_kyso() {
+  OUT=${OUT:-$WORK/last.out}
+  ERR=${ERR:-$WORK/last.err}
+  if "$KYSO" "$@" >"$OUT" 2>"$ERR"; then RC=0; else RC=$?; fi
+}
+ok() {
+  run_kyso "$@"
+  ((RC == 0)) || fail "kyso $* exited $RC: $(cat "$ERR")"
+}
+
+# refused_unchanged HOME LABEL PATTERN ARGS...: kyso ARGS must be refused — exit 1 with one
+# `kyso:` line matching PATTERN — and add no certificate, device or device event.
+refused_unchanged() {
+  local home=$1 label=$2 pattern=$3
+  shift 3
+  local inventory="select (select count(*) from certificates) || '/' || (select count(*) from devices) || '/' || (select count(*) from device_events)"
+  local before
+  before=$(sql "$home" "$inventory")
+  run_kyso "$@"
+  ((RC == 1)) || check_later "$label: expected exit 1, got $RC: $(cat "$OUT" "$ERR")"
+  [[ $(grep -c '^kyso: ' "$ERR") == 1 ]] || check_later "$label: not one 'kyso:' line: $(cat "$ERR")"
+  grep -q "^kyso: .*$pattern" "$ERR" || check_later "$label: the line does not say '$pattern': $(cat "$ERR")"
+  [[ $(sql "$home" "$inventory") == "$before" ]] || check_later "$label: a certificate or device was recorded"
+}

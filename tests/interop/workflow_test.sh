@@ -27,17 +27,8 @@ cd "$WORK/elsewhere"
 
 # --- helpers ------------------------------------------------------------------------------
 
-# run_kyso ARGS...: runs kyso; sets RC, and OUT/ERR (files) for the last run.
 OUT="$WORK/last.out"
 ERR="$WORK/last.err"
-run_kyso() {
-  if "$KYSO" "$@" >"$OUT" 2>"$ERR"; then RC=0; else RC=$?; fi
-}
-# ok ARGS...: kyso must succeed.
-ok() {
-  run_kyso "$@"
-  ((RC == 0)) || fail "kyso $* exited $RC: $(cat "$ERR")"
-}
 # file_req ARGS...: files a request (--home is added); prints its id (the last stdout line).
 file_req() {
   ok request file --home "$H" "$@"

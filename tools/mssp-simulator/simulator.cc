@@ -67,13 +67,6 @@ std::optional<Bytes> DigestFrom(const Bytes& dtbs) {
   return std::nullopt;
 }
 
-sigset_t TerminationSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
 
 }  // namespace
 
@@ -315,9 +308,7 @@ Result<uint16_t> Simulator::Start() {
 }
 
 void Simulator::Wait() {
-  const sigset_t set = TerminationSignals();
-  int sig = 0;
-  sigwait(&set, &sig);
+  const int sig = http::WaitForTerminationSignal();
   spdlog::info("signal {}: stopping", sig);
   impl_->Shutdown();
 }

@@ -236,11 +236,16 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+int WaitForTerminationSignal() {
+  const sigset_t set = TerminationSignals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
 void Server::Wait(bool handle_signals) {
   if (handle_signals) {
-    const sigset_t set = TerminationSignals();
-    int sig = 0;
-    sigwait(&set, &sig);
+    WaitForTerminationSignal();
     Stop();
     return;
   }

@@ -67,4 +67,8 @@ class Server final {
 // thread, before any thread is started.
 void BlockTerminationSignals();
 
+// WaitForTerminationSignal blocks until SIGTERM or SIGINT (blocked beforehand with
+// BlockTerminationSignals) and returns which.
+int WaitForTerminationSignal();
+
 }  // namespace kyso::http
