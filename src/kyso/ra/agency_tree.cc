@@ -141,4 +141,20 @@ Result<std::vector<store::Agency>> ParseAgencyCsv(std::string_view csv,
   return out;
 }
 
+bool InScope(const AgencyTree& tree, const Actor& actor, std::string_view agency_code) {
+  switch (actor.role) {
+    case Role::kConsole:
+    case Role::kAdmin:
+    case Role::kAuditor:
+    case Role::kProvider:
+    case Role::kAuthority:
+      return true;
+    case Role::kFocal:
+      return !agency_code.empty() && tree.Contains(actor.agency_code, agency_code);
+    case Role::kSubscriber:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace kyso::ra

@@ -6,9 +6,16 @@
 #include <vector>
 
 #include "kyso/base/status.h"
+#include "kyso/ra/actor.h"
 #include "kyso/store/registry.h"
 
 namespace kyso::ra {
+
+// InScope is R15.2's one question: may `actor` see what belongs to `agency_code`? The
+// province's roles (provider, authority, auditor, admin, console) see everything; a focal
+// person only their own agency's subtree; a subscriber nothing.
+class AgencyTree;
+bool InScope(const AgencyTree& tree, const Actor& actor, std::string_view agency_code);
 
 // AgencyTree is the province's tree of bodies (R2.1), with the questions the rules ask of it.
 class AgencyTree final {

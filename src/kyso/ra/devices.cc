@@ -114,23 +114,9 @@ Inventory::Inventory(const Config& config, store::Store& store, const Workflow& 
     : config_(config), store_(store), workflow_(workflow), clock_(clock) {}
 
 Status Inventory::CheckCanSee(const Actor& actor, const store::Device& d) const {
-  switch (actor.role) {
-    case Role::kConsole:
-    case Role::kAdmin:
-    case Role::kAuditor:
-    case Role::kProvider:
-    case Role::kAuthority:
-      return OkStatus();
-    case Role::kFocal:
-      // R15.2: a focal person sees the devices of their own agency's subtree.
-      if (!d.agency_code.empty() && workflow_.agencies().Contains(actor.agency_code, d.agency_code)) {
-        return OkStatus();
-      }
-      return PermissionDeniedError("R15.2: thiết bị " + d.serial + " thuộc cơ quan khác");
-    case Role::kSubscriber:
-      return PermissionDeniedError("R15.2: thuê bao không xem danh mục thiết bị");
-  }
-  return PermissionDeniedError("no rights");
+  if (InScope(workflow_.agencies(), actor, d.agency_code)) return OkStatus();
+  if (actor.role == Role::kSubscriber) return PermissionDeniedError("R15.2: thuê bao không xem danh mục thiết bị");
+  return PermissionDeniedError("R15.2: thiết bị " + d.serial + " thuộc cơ quan khác");
 }
 
 Status Inventory::Add(const Actor& actor, store::Device device) {

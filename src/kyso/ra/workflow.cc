@@ -211,22 +211,9 @@ Result<std::string> Workflow::FilingAgency(const Actor& actor, const FilingInput
 }
 
 Status Workflow::CheckCanSee(const Actor& actor, const store::RequestRecord& r) const {
-  switch (actor.role) {
-    case Role::kConsole:
-    case Role::kAdmin:
-    case Role::kAuditor:
-    case Role::kProvider:
-    case Role::kAuthority:
-      return OkStatus();
-    case Role::kFocal:
-      // R15.2: a focal person sees and acts on their own agency's subtree only.
-      if (tree_->Contains(actor.agency_code, r.agency_code)) return OkStatus();
-      return PermissionDeniedError("R15.2: request " + std::to_string(r.id) +
-                                   " belongs to another agency");
-    case Role::kSubscriber:
-      return PermissionDeniedError("R15.2: subscribers do not see requests");
-  }
-  return PermissionDeniedError("no rights");
+  if (InScope(*tree_, actor, r.agency_code)) return OkStatus();
+  if (actor.role == Role::kSubscriber) return PermissionDeniedError("R15.2: subscribers do not see requests");
+  return PermissionDeniedError("R15.2: request " + std::to_string(r.id) + " belongs to another agency");
 }
 
 Status Workflow::CheckDecider(const Actor& actor, const store::RequestRecord& r) const {
