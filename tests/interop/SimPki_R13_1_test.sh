@@ -9,7 +9,7 @@
 #   4. R13.1: a SIM that reports its PIN blocked is recorded locked; its recovery request goes
 #      to the provider, whose approval gives the SIM back to its holder; it signs again.
 #
-# usage: bash simpki_test.sh <path-to-kyso> <repo-root>
+# usage: bash SimPki_R13_1_test.sh <path-to-kyso> <repo-root>
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

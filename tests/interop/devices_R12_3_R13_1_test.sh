@@ -17,7 +17,7 @@
 #      re-enrolled for someone else with nothing of the old key left;
 #   6. no PIN appears in the audit log or the device records.
 #
-# usage: bash devices_test.sh <path-to-kyso> <repo-root>
+# usage: bash devices_R12_3_R13_1_test.sh <path-to-kyso> <repo-root>
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
