@@ -9,9 +9,11 @@ packages=(
   # libraries
   libssl-dev libsqlite3-dev libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libfmt-dev libtomlplusplus-dev libp11-kit-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libargon2-dev libxml2-dev
+  libargon2-dev libxml2-dev libqpdf-dev libharfbuzz-dev
   # the embedded token and the independent judges used by tests
   softhsm2 opensc openssl sqlite3 curl python3
+  # signing (issue 5): fonts for the Decree 30 appearance, and the judges of PDF/XML signatures
+  fonts-liberation qpdf poppler-utils libpodofo-utils xmlsec1 libnss3-tools
   # benchmarks
   wrk
 )
