@@ -95,6 +95,12 @@ class PinHandover final {
   bool given_ = false;
 };
 
+// SoPinContext binds a wrapped SO PIN to what it belongs to (GCM AAD): the token label while
+// it is pending, the device's serial once it is recorded. A blob copied to another row does
+// not unwrap there.
+std::string PendingSoPinContext(std::string_view label) { return "kyso-so-pin|label|" + std::string(label); }
+std::string DeviceSoPinContext(std::string_view serial) { return "kyso-so-pin|serial|" + std::string(serial); }
+
 // InStock gives the inventory's record of device `serial`: none when it is unknown, the
 // record when it is in stock, a refusal when it belongs to someone.
 Result<std::optional<store::Device>> InStock(store::Store& store, const std::string& serial) {
@@ -191,21 +197,21 @@ Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
   // or the one kyso gave it before it came back to stock, or a new one. It is wrapped by the
   // CA's token and stored before the token is changed, so a crash can never lose it.
   KYSO_ASSIGN_OR_RETURN(std::optional<Bytes> pending, store.GetPendingSoPin(a.token_label));
-  Bytes wrapped_so;
   SecretString so_pin;
   if (pending) {
-    wrapped_so = *pending;
+    KYSO_ASSIGN_OR_RETURN(so_pin, ca_token.UnwrapSecret(kWrapKeyLabel, *pending, PendingSoPinContext(a.token_label)),
+                          "the token's pending SO PIN");
   } else if (stocked && !stocked->so_pin_wrapped.empty()) {
-    wrapped_so = stocked->so_pin_wrapped;
-  }
-  if (!wrapped_so.empty()) {
-    KYSO_ASSIGN_OR_RETURN(so_pin, ca_token.UnwrapSecret(kWrapKeyLabel, wrapped_so), "the token's SO PIN");
+    KYSO_ASSIGN_OR_RETURN(so_pin, ca_token.UnwrapSecret(kWrapKeyLabel, stocked->so_pin_wrapped,
+                                                        DeviceSoPinContext(stocked->serial)),
+                          "the token's SO PIN");
   } else {
     KYSO_ASSIGN_OR_RETURN(so_pin, SoPin(before.ok() ? &*before : nullptr));
-    KYSO_ASSIGN_OR_RETURN(wrapped_so, ca_token.WrapSecret(kWrapKeyLabel, so_pin), "wrap the token's SO PIN");
   }
   if (!pending) {
-    KYSO_RETURN_IF_ERROR(store.PutPendingSoPin(a.token_label, wrapped_so, s.actor.name));
+    KYSO_ASSIGN_OR_RETURN(Bytes wrapped, ca_token.WrapSecret(kWrapKeyLabel, so_pin, PendingSoPinContext(a.token_label)),
+                          "wrap the token's SO PIN");
+    KYSO_RETURN_IF_ERROR(store.PutPendingSoPin(a.token_label, wrapped, s.actor.name));
   }
   // An initialized token is re-initialised with its current SO PIN: kyso's own first (a
   // retry, or a token back in stock), then the factory's.
@@ -233,7 +239,9 @@ Status CmdTokenEnroll(const TokenEnrollArgs& a, std::ostream& out) {
   device.manufacturer = tinfo.manufacturer;
   device.token_label = tinfo.label;
   device.state = std::string(ra::kInStock);
-  device.so_pin_wrapped = wrapped_so;
+  KYSO_ASSIGN_OR_RETURN(device.so_pin_wrapped,
+                        ca_token.WrapSecret(kWrapKeyLabel, so_pin, DeviceSoPinContext(tinfo.serial)),
+                        "wrap the token's SO PIN");
   {
     store::DeviceChange stock{device, known ? std::optional<std::string>(device.state) : std::nullopt, {}};
     stock.event.date = s.workflow->Today();
@@ -331,7 +339,8 @@ Status CmdTokenUnblock(const TokenUnblockArgs& a, std::ostream& out) {
                                    "; it was not enrolled by this deployment");
   }
   KYSO_ASSIGN_OR_RETURN(SecretString so_pin,
-                        s.deployment->token()->UnwrapSecret(kWrapKeyLabel, device.so_pin_wrapped),
+                        s.deployment->token()->UnwrapSecret(kWrapKeyLabel, device.so_pin_wrapped,
+                                                            DeviceSoPinContext(device.serial)),
                         "the token's SO PIN");
   KYSO_ASSIGN_OR_RETURN(auto pin_out, PinHandover::Open(a.pin_out, out));
   KYSO_ASSIGN_OR_RETURN(SecretString new_pin, HolderPin(&info));

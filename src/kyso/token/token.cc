@@ -444,14 +444,14 @@ Result<CK_OBJECT_HANDLE> GenerateAesKey(const CK_FUNCTION_LIST* fn, CK_SESSION_H
   return key;
 }
 
-// GcmMechanism holds AES-GCM parameters: 96-bit IV, 128-bit tag, no AAD.
+// GcmMechanism holds AES-GCM parameters: 96-bit IV, 128-bit tag, `aad` authenticated.
 struct GcmMechanism {
-  explicit GcmMechanism(ByteSpan iv) {
+  GcmMechanism(ByteSpan iv, ByteSpan aad) {
     params.pIv = InPtr(iv);
     params.ulIvLen = iv.size();
     params.ulIvBits = iv.size() * 8;  // p11-kit's header has the v2.40 errata field
-    params.pAAD = nullptr;
-    params.ulAADLen = 0;
+    params.pAAD = aad.empty() ? nullptr : InPtr(aad);
+    params.ulAADLen = aad.size();
     params.ulTagBits = kGcmTagLen * 8;
     mechanism = {CKM_AES_GCM, &params, sizeof(params)};
   }
@@ -798,7 +798,8 @@ Status Token::WriteCertificate(std::string_view label, ByteSpan id, ByteSpan cer
                   "C_CreateObject (certificate)");
 }
 
-Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& secret) {
+Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& secret,
+                                std::string_view context) {
   if (key_label.empty()) {
     return InvalidArgumentError("key label must not be empty");
   }
@@ -820,7 +821,7 @@ Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& 
   if (RAND_bytes(out.data(), static_cast<int>(kGcmIvLen)) != 1) {
     return ossl::Error("random IV");
   }
-  GcmMechanism gcm(ByteSpan(out.data(), kGcmIvLen));
+  GcmMechanism gcm(ByteSpan(out.data(), kGcmIvLen), AsBytes(context));
   const ByteSpan plain = AsBytes(secret.reveal());
   CK_ULONG len = out.size() - kGcmIvLen;
   CK_RV rv = fn->C_EncryptInit(lease.handle(), &gcm.mechanism, key);
@@ -835,7 +836,8 @@ Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& 
   return out;
 }
 
-Result<SecretString> Token::UnwrapSecret(std::string_view key_label, ByteSpan wrapped) {
+Result<SecretString> Token::UnwrapSecret(std::string_view key_label, ByteSpan wrapped,
+                                         std::string_view context) {
   if (wrapped.size() < kGcmIvLen + kGcmTagLen) {
     return InvalidArgumentError("wrapped secret is too short");
   }
@@ -843,7 +845,7 @@ Result<SecretString> Token::UnwrapSecret(std::string_view key_label, ByteSpan wr
   const CK_FUNCTION_LIST* fn = impl_->fn;
   KYSO_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key,
                         internal::FindKeyByLabel(fn, lease.handle(), CKO_SECRET_KEY, key_label));
-  GcmMechanism gcm(wrapped.first(kGcmIvLen));
+  GcmMechanism gcm(wrapped.first(kGcmIvLen), AsBytes(context));
   const ByteSpan sealed = wrapped.subspan(kGcmIvLen);
   // The module may write plaintext anywhere in the buffer before it checks the tag.
   Bytes plain(sealed.size());

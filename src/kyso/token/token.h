@@ -102,8 +102,12 @@ class Token final {
 
   // WrapSecret encrypts a small secret (a PIN) under an AES-256-GCM key on the token
   // labelled `key_label`, generating that key the first time. The result is nonce||ciphertext.
-  Result<Bytes> WrapSecret(std::string_view key_label, const SecretString& secret);
-  Result<SecretString> UnwrapSecret(std::string_view key_label, ByteSpan wrapped);
+  // `context` is authenticated, not stored: UnwrapSecret succeeds only with the same context,
+  // so a wrapped secret moved to another record (another token's SO PIN) does not unwrap.
+  Result<Bytes> WrapSecret(std::string_view key_label, const SecretString& secret,
+                           std::string_view context = {});
+  Result<SecretString> UnwrapSecret(std::string_view key_label, ByteSpan wrapped,
+                                    std::string_view context = {});
 
   struct Impl;
 

@@ -464,6 +464,20 @@ TEST_F(TokenTest, CertificateIsWrittenWithTheKeysId) {
   EXPECT_EQ(token->WriteCertificate("x", id, Bytes{0x30, 0x00}, false).code(), Code::kInvalidArgument);
 }
 
+TEST_F(TokenTest, WrappedSecretUnwrapsOnlyInItsContext) {
+  auto token = InitAndOpen("wrap-context");
+  ASSERT_NE(token, nullptr);
+  auto wrapped = token->WrapSecret("kyso-wrap", SecretString("so-pin-of-A"), "kyso-so-pin|serial|A");
+  ASSERT_TRUE(wrapped.ok());
+  auto right = token->UnwrapSecret("kyso-wrap", *wrapped, "kyso-so-pin|serial|A");
+  ASSERT_TRUE(right.ok());
+  EXPECT_EQ(right->reveal(), "so-pin-of-A");
+  // Copied to token B's record, or read without its context, it does not unwrap.
+  EXPECT_EQ(token->UnwrapSecret("kyso-wrap", *wrapped, "kyso-so-pin|serial|B").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(token->UnwrapSecret("kyso-wrap", *wrapped).ok());
+}
+
 TEST(RvStatusTest, TranslatesCodesAndNamesThem) {
   using internal::RvStatus;
   EXPECT_TRUE(RvStatus(CKR_OK, "x").ok());
