@@ -110,7 +110,7 @@ for mode in synch async; do
     -CAfile "$D/root.pem" -out /dev/null >"$WORK/cms.out" 2>&1 ||
     fail "openssl cms -verify rejects the $mode SIM signature: $(cat "$WORK/cms.out")"
 done
-ok sign cms "$D/doc.txt" --out "$D/doc.p7m" --cert "$D/ha.pem" --chain "$D/chain.pem" \
+ok sign cms "$D/doc.txt" --home "$H" --out "$D/doc.p7m" --cert "$D/ha.pem" --chain "$D/chain.pem" \
   --mssp "$MSSP_URL" --phone "$PHONE"
 openssl cms -verify -binary -inform DER -in "$D/doc.p7m" -CAfile "$D/root.pem" -out "$D/doc.out" \
   >"$WORK/cms.out" 2>&1 || fail "openssl cms -verify rejects the attached SIM signature: $(cat "$WORK/cms.out")"
@@ -124,17 +124,17 @@ note "CMS through the MSSP: detached synch and async, attached; openssl cms -ver
 
 # --- 3 (signing). refusal and timeout write nothing -----------------------------------------
 start_mssp --behavior refuse
-refused "sign refused on the phone" "từ chối" sign cms "$D/doc.txt" --out "$D/refused.p7s" \
+refused "sign refused on the phone" "từ chối" sign cms "$D/doc.txt" --home "$H" --out "$D/refused.p7s" \
   --cert "$D/ha.pem" --mssp "$MSSP_URL" --phone "$PHONE"
 start_mssp --behavior timeout --max-hold-ms 30000
-refused "sign never answered" "Hết thời gian" sign cms "$D/doc.txt" --out "$D/late.p7s" --cert "$D/ha.pem" \
+refused "sign never answered" "Hết thời gian" sign cms "$D/doc.txt" --home "$H" --out "$D/late.p7s" --cert "$D/ha.pem" \
   --mssp "$MSSP_URL" --phone "$PHONE" --mss-mode async --timeout 2
 cp "$D/doc.synch.p7s" "$D/keep.p7s"
-refused "sign over an existing file, never answered" "Hết thời gian" sign cms "$D/doc.txt" \
+refused "sign over an existing file, never answered" "Hết thời gian" sign cms "$D/doc.txt" --home "$H" \
   --out "$D/keep.p7s" --cert "$D/ha.pem" --mssp "$MSSP_URL" --phone "$PHONE" --timeout 2
 cmp -s "$D/doc.synch.p7s" "$D/keep.p7s" || check_later "a failed signature changed an existing output file"
 start_mssp --behavior wrong-key
-refused "the MSSP answers with another key" "" sign cms "$D/doc.txt" --out "$D/wrong.p7s" \
+refused "the MSSP answers with another key" "" sign cms "$D/doc.txt" --home "$H" --out "$D/wrong.p7s" \
   --cert "$D/ha.pem" --mssp "$MSSP_URL" --phone "$PHONE"
 for f in refused late wrong; do [[ ! -e $D/$f.p7s ]] || check_later "a failed signature wrote $f.p7s"; done
 ls -A "$D" | grep -q '^\.' && check_later "a temporary file was left behind: $(ls -A "$D")"
@@ -163,7 +163,7 @@ ok device show --home "$H" --serial "$PHONE" --json
 cp "$OUT" "$WORK/sim.json"
 [[ $(json_get "$WORK/sim.json" state) == handed_over ]] || check_later "the recovered SIM is not back with its holder"
 start_mssp --behavior sign
-ok sign cms "$D/doc.txt" --out "$D/after.p7s" --detached --cert "$D/ha.pem" --chain "$D/issuing.pem" \
+ok sign cms "$D/doc.txt" --home "$H" --out "$D/after.p7s" --detached --cert "$D/ha.pem" --chain "$D/issuing.pem" \
   --mssp "$MSSP_URL" --phone "$PHONE"
 openssl cms -verify -binary -inform DER -in "$D/after.p7s" -content "$D/doc.txt" -CAfile "$D/root.pem" \
   -out /dev/null >"$WORK/cms.out" 2>&1 ||

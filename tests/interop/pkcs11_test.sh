@@ -1,6 +1,6 @@
-# The deployment's keys as pkcs11-tool sees them, on a default (RSA) deployment: the three CA
-# private keys exist, are sensitive and never extractable, are hidden without login, and cannot
-# be read out. The user PIN lives only in secrets/user.pin (0600, folder 0700) and appears in no
+# The deployment's keys as pkcs11-tool sees them, on a default (RSA) deployment: the four CA
+# private keys (root, issuing, OCSP, TSA) exist, are sensitive and never extractable, are
+# hidden without login, and cannot be read out. The user PIN lives only in secrets/user.pin (0600, folder 0700) and appears in no
 # configuration, database or output.
 #
 # usage: bash pkcs11_test.sh <path-to-kyso> <repo-root>
@@ -60,8 +60,8 @@ privkey_block() {
   ' "$WORK/objects.txt"
 }
 n_priv=$(grep -c '^Private Key Object' "$WORK/objects.txt" || true)
-[[ $n_priv -eq 3 ]] || fail "expected 3 private keys on the token, found $n_priv: $(cat "$WORK/objects.txt")"
-for label in kyso-root kyso-issuing kyso-ocsp; do
+[[ $n_priv -eq 4 ]] || fail "expected 4 private keys on the token, found $n_priv: $(cat "$WORK/objects.txt")"
+for label in kyso-root kyso-issuing kyso-ocsp kyso-tsa; do
   block=$(privkey_block "$label")
   [[ -n $block ]] || fail "no private key labelled $label: $(cat "$WORK/objects.txt")"
   access=$(grep 'Access:' <<<"$block")
@@ -86,7 +86,7 @@ p11 --list-objects >"$WORK/objects-nologin.txt" 2>&1 || true
   fail "private objects visible without login: $(cat "$WORK/objects-nologin.txt")"
 
 # Reading a private key out must fail: no key material written, the token says SENSITIVE.
-for label in kyso-issuing kyso-root kyso-ocsp; do
+for label in kyso-issuing kyso-root kyso-ocsp kyso-tsa; do
   rm -f "$WORK/priv.der"
   rc=0
   p11 --login --pin "$PIN" --read-object --type privkey --label "$label" -o "$WORK/priv.der" \
@@ -102,7 +102,7 @@ done
 # The same, straight through the Cryptoki API: flags, CKA_VALUE/CKA_PRIVATE_EXPONENT reads and
 # C_WrapKey under a wrapping key of our own are all refused.
 SOFTHSM2_CONF="$HOME_DIR/softhsm2.conf" python3 "$(dirname "$0")/p11probe.py" "$KYSO_SOFTHSM_MODULE" \
-  kyso-ca "$PIN_FILE" kyso-root kyso-issuing kyso-ocsp >"$WORK/probe.txt" 2>&1 ||
+  kyso-ca "$PIN_FILE" kyso-root kyso-issuing kyso-ocsp kyso-tsa >"$WORK/probe.txt" 2>&1 ||
   fail "Cryptoki probe: $(cat "$WORK/probe.txt")"
 while read -r line; do note "probe: $line"; done <"$WORK/probe.txt"
 

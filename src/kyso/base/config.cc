@@ -110,6 +110,8 @@ Status ReadCa(const toml::table* t, Config::Ca& ca) {
   KYSO_RETURN_IF_ERROR(r.GetHours("root_crl_interval_hours", ca.root_crl_interval, 1, 24 * 366));
   KYSO_RETURN_IF_ERROR(r.GetHours("ocsp_validity_hours", ca.ocsp_validity, 1, 24 * 7));
   KYSO_RETURN_IF_ERROR(r.GetInt("ocsp_signer_validity_days", ca.ocsp_signer_validity_days, 1, 366));
+  KYSO_RETURN_IF_ERROR(r.GetKey("tsa_key", ca.tsa_key));
+  KYSO_RETURN_IF_ERROR(r.Get("tsa_policy_oid", ca.tsa_policy_oid));
   if (ca.issuing_validity_years > ca.root_validity_years) {
     return InvalidArgumentError("ca.issuing_validity_years exceeds ca.root_validity_years (R4.3)");
   }
@@ -216,7 +218,10 @@ std::string FormatConfig(const Config& c) {
      << "crl_interval_hours = " << c.ca.crl_interval.count() << "\n"
      << "root_crl_interval_hours = " << c.ca.root_crl_interval.count() << "\n"
      << "ocsp_validity_hours = " << c.ca.ocsp_validity.count() << "\n"
-     << "ocsp_signer_validity_days = " << c.ca.ocsp_signer_validity_days << "\n\n"
+     << "ocsp_signer_validity_days = " << c.ca.ocsp_signer_validity_days << "\n"
+     << "# Timestamp authority (RFC 3161): key type and TSA policy OID (placeholder by default).\n"
+     << "tsa_key = " << q(std::string(KeySpecName(c.ca.tsa_key))) << "\n"
+     << "tsa_policy_oid = " << q(c.ca.tsa_policy_oid) << "\n\n"
      << "[ra]\n"
      << "renewal_min_days_left = " << c.ra.renewal_min_days_left << "      # R10.2\n"
      << "change_min_days_left = " << c.ra.change_min_days_left << "      # R11.1\n"

@@ -40,6 +40,10 @@ struct Config {
     std::chrono::hours root_crl_interval{24 * 180};
     std::chrono::hours ocsp_validity{24};
     int ocsp_signer_validity_days = 90;
+    // The timestamp authority (RFC 3161, /tsa): its key on the CA token, and the TSA policy
+    // OID put in every TSTInfo (placeholder in Vietnam's arc; set the provider's own).
+    KeySpec tsa_key = KeySpec::kRsa2048;
+    std::string tsa_policy_oid = "2.16.704.1.99.2.1";
   } ca;
   // Ra holds the registration workflow's configurable values (RULES.md, "configurable").
   struct Ra {

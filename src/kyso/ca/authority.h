@@ -124,8 +124,9 @@ class Authority final {
 using KeyFactory =
     std::function<Result<std::unique_ptr<pkix::Signer>>(std::string_view label, KeySpec spec)>;
 
-// CreateHierarchy makes the root CA (R4.3: at most 20 years), the issuing CA and the OCSP
-// responder certificate with keys from `keys`, stores them, and publishes the first CRLs.
+// CreateHierarchy makes the root CA (R4.3: at most 20 years), the issuing CA, the OCSP
+// responder certificate and the TSA certificate (tsa.h) with keys from `keys`, stores them,
+// and publishes the first CRLs.
 Status CreateHierarchy(const Config& config, store::Store& store, const KeyFactory& keys,
                        const Clock& clock);
 

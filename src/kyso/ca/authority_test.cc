@@ -127,7 +127,8 @@ TEST_F(AuthorityTest, R4_1_ValidityAtMostFiveYearsRefusedNotCapped) {
   EXPECT_EQ(too_long.status().code(), Code::kInvalidArgument);
   EXPECT_NE(too_long.status().message().find("R4.1"), std::string::npos);
   EXPECT_TRUE(ca_->Issue(Request(csr, 30), "console").ok());
-  EXPECT_EQ(*store_->CountCertificates(store::CertState::kIssued), 3 + 2);
+  // root, issuing CA, OCSP responder and TSA, then the two issued here.
+  EXPECT_EQ(*store_->CountCertificates(store::CertState::kIssued), 4 + 2);
   EXPECT_TRUE(store_->ListPending()->empty());
 }
 
@@ -158,7 +159,7 @@ TEST_F(AuthorityTest, RefusesBadSubjectAndStoresNothing) {
   r.subject.name = "a\nb";
   EXPECT_NE(ca_->Issue(r, "console").status().message().find("control character"),
             std::string::npos);
-  EXPECT_EQ(*store_->CountCertificates(store::CertState::kIssued), 3);
+  EXPECT_EQ(*store_->CountCertificates(store::CertState::kIssued), 4);  // the hierarchy's
 }
 
 TEST_F(AuthorityTest, RevocationShowsInCrlAndOcsp) {
@@ -263,7 +264,8 @@ TEST_F(AuthorityTest, BatchIssuesInOrderAndRefusesOnlyBadOnes) {
   }
   EXPECT_EQ(serials.size(), 599u);
   EXPECT_EQ(Verify(results[0]->cert_der, false), X509_V_OK);
-  EXPECT_EQ(store_->VerifyAudit()->events, 3 * 3 + 2 + 599 * 2);
+  // Three events per hierarchy certificate (root, issuing, OCSP, TSA), two CRLs, two per issue.
+  EXPECT_EQ(store_->VerifyAudit()->events, 4 * 3 + 2 + 599 * 2);
 }
 
 TEST_F(AuthorityTest, RecoverPendingSignsRecordedTbs) {

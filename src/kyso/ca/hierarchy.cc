@@ -1,8 +1,10 @@
 // The CA hierarchy of a deployment: a root (R4.3: at most 20 years), an issuing CA under it,
-// and a delegated OCSP responder certificate (RFC 6960 4.2.2.2) under the issuing CA.
+// and under the issuing CA a delegated OCSP responder certificate (RFC 6960 4.2.2.2) and the
+// timestamp authority's certificate (RFC 3161 2.3).
 
 #include "kyso/ca/authority.h"
 #include "kyso/ca/internal/ca_certs.h"
+#include "kyso/ca/tsa.h"
 #include "kyso/pkix/x509.h"
 
 namespace kyso::ca {
@@ -68,7 +70,7 @@ Status StoreCaCert(store::Store& store, std::string_view role, std::string_view 
   const int tbs_len = i2d_re_X509_tbs(const_cast<X509*>(cert), &tbs);
   if (tbs_len <= 0) return ossl::Error("encode TBS");
   store::PendingIssuance p{serial, std::string(issuer_role),
-                           role == kOcsp ? "ocsp" : "ca",
+                           role == kOcsp ? "ocsp" : role == kTsa ? "tsa" : "ca",
                            pkix::NameUtf8(X509_get_subject_name(cert)), nb, na,
                            Bytes(tbs, tbs + tbs_len)};
   OPENSSL_free(tbs);
@@ -96,6 +98,30 @@ Result<ossl::UniquePtr<X509>> MakeOcspSignerCert(const Config::Ca& c, X509* issu
                     issuing);
 }
 
+Result<ossl::UniquePtr<X509>> MakeTsaCert(const Config::Ca& c, X509* issuing_cert,
+                                          pkix::Signer& issuing, const pkix::Signer& tsa,
+                                          Time now) {
+  KYSO_ASSIGN_OR_RETURN(auto name, CaName(c, c.issuing_name + " TSA"));
+  KYSO_ASSIGN_OR_RETURN(Time issuing_end, pkix::ToTime(X509_get0_notAfter(issuing_cert)));
+  // Five years, or what is left of the issuing CA if less: a token must be verifiable with a
+  // certificate its issuer still vouches for, and a shorter life bounds the key's exposure.
+  const Time end = std::min(AddYears(now, kTsaCertYears), issuing_end);
+  if (end <= now) return FailedPreconditionError("the issuing CA has expired");
+  // The CRL and OCSP pointers let a relying party check the TSA certificate like any other
+  // certificate of the issuing CA; OpenSSL's timestamp purpose check wants exactly this EKU
+  // and key usage.
+  return MakeCaCert({name.get(), issuing_cert, &tsa, now, end,
+                     {{NID_basic_constraints, "critical,CA:FALSE"},
+                      {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
+                      {NID_ext_key_usage, "critical,timeStamping"},
+                      {NID_subject_key_identifier, "hash"},
+                      {NID_authority_key_identifier, "keyid:always"},
+                      {NID_crl_distribution_points, "URI:" + c.public_url + "/crl/issuing.crl"},
+                      {NID_info_access, "OCSP;URI:" + c.public_url + "/ocsp,caIssuers;URI:" +
+                                            c.public_url + "/ca/issuing.crt"}}},
+                    issuing);
+}
+
 }  // namespace internal
 
 Status CreateHierarchy(const Config& config, store::Store& store, const KeyFactory& keys,
@@ -105,6 +131,7 @@ Status CreateHierarchy(const Config& config, store::Store& store, const KeyFacto
   KYSO_ASSIGN_OR_RETURN(auto root_key, keys("kyso-root", c.root_key), "root key");
   KYSO_ASSIGN_OR_RETURN(auto issuing_key, keys("kyso-issuing", c.issuing_key), "issuing key");
   KYSO_ASSIGN_OR_RETURN(auto ocsp_key, keys("kyso-ocsp", c.ocsp_key), "OCSP key");
+  KYSO_ASSIGN_OR_RETURN(auto tsa_key, keys(kTsaKeyLabel, c.tsa_key), "TSA key");
 
   KYSO_ASSIGN_OR_RETURN(auto root_name, CaName(c, c.root_name));
   const Time root_end = AddYears(now, c.root_validity_years);  // R4.3
@@ -131,11 +158,15 @@ Status CreateHierarchy(const Config& config, store::Store& store, const KeyFacto
 
   KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> ocsp,
                         internal::MakeOcspSignerCert(c, issuing.get(), *issuing_key, *ocsp_key, now));
+  KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> tsa,
+                        internal::MakeTsaCert(c, issuing.get(), *issuing_key, *tsa_key, now));
 
   KYSO_RETURN_IF_ERROR(internal::StoreCaCert(store, kRoot, kRoot, "kyso-root", root.get(), "console"));
   KYSO_RETURN_IF_ERROR(
       internal::StoreCaCert(store, kIssuing, kRoot, "kyso-issuing", issuing.get(), "console"));
   KYSO_RETURN_IF_ERROR(internal::StoreCaCert(store, kOcsp, kIssuing, "kyso-ocsp", ocsp.get(), "console"));
+  KYSO_RETURN_IF_ERROR(
+      internal::StoreCaCert(store, kTsa, kIssuing, kTsaKeyLabel, tsa.get(), "console"));
 
   KYSO_ASSIGN_OR_RETURN(auto ca, Authority::Open(config, store,
                                                  CaSigners{std::move(root_key),

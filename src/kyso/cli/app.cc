@@ -293,6 +293,20 @@ int RunCli(int argc, char** argv) {
     c->add_option("--token-label", sa.token_label, "PKI Token: its label");
     c->add_option("--pin-file", sa.pin_file, "PKI Token: file holding the holder's PIN");
     c->add_option("--key-label", sa.key_label, "PKI Token: the key's label (default kyso-key)");
+    c->add_option("--p12", sa.p12_file, "a PKCS#12 file (tests and migration only: the key is in software)");
+    c->add_option("--p12-pass-file", sa.p12_pass_file, "file holding the PKCS#12 password");
+  };
+  // add_document_signing: the key, the certificate and what it is checked against (R5.1).
+  auto add_document_signing = [&add_signer](CLI::App* c, DocumentSignArgs& d) {
+    c->add_option("--home", d.home,
+                  "a deployment: its root is a trust anchor, its CA certificates and CRLs are used, "
+                  "and a SIM reported locked is recorded");
+    c->add_option("--trust", d.trust, "a trust anchor, PEM; repeatable");
+    c->add_option("--chain", d.chain, "CA certificates to include, PEM; repeatable");
+    c->add_option("--crl", d.crls, "a CRL for the check before signing; repeatable");
+    c->add_flag("--offline", d.offline, "check revocation with the CRLs given (and --home's) only");
+    c->add_option("--cert", d.cert, "the signer's certificate (required for a SIM; read from a token or .p12)");
+    add_signer(c, d.signer, true);
   };
   auto* c_sim = app.add_subcommand("sim", "SIM PKI: certify a SIM through its MSSP");
   c_sim->require_subcommand(1);
@@ -309,19 +323,35 @@ int RunCli(int argc, char** argv) {
   c_sim_enroll->add_option("--cert-out", sim_enroll.cert_out, "new file for the issued certificate, PEM");
   add_signer(c_sim_enroll, sim_enroll.signer, false);
 
-  auto* c_sign = app.add_subcommand("sign", "sign documents (CMS now; PAdES and XAdES come next)");
+  auto* c_sign = app.add_subcommand("sign", "sign documents: PDF (PAdES), XML (XAdES), any file (CMS)");
   c_sign->require_subcommand(1);
   SignCmsArgs sign_cms;
   auto* c_sign_cms = c_sign->add_subcommand(
-      "cms", "sign any file as CMS SignedData (DER .p7s/.p7m) with a SIM PKI or a PKI Token");
+      "cms", "sign any file as CMS SignedData (DER .p7s/.p7m) with a PKI Token, a SIM PKI or a .p12");
   c_sign_cms->add_option("in", sign_cms.in, "the file to sign")->required();
   c_sign_cms->add_option("--out", sign_cms.out, "the signature, DER; written only when signed")->required();
   c_sign_cms->add_flag("--detached", sign_cms.detached, "leave the content out (.p7s)");
-  c_sign_cms->add_option("--cert", sign_cms.cert, "the signer's certificate, PEM or DER")->required();
-  c_sign_cms->add_option("--chain", sign_cms.chain, "CA certificates to include, PEM; repeatable");
-  c_sign_cms->add_option("--home", sign_cms.home,
-                         "a deployment: its CA certificates are included, and a SIM reported locked is recorded");
-  add_signer(c_sign_cms, sign_cms.signer, true);
+  add_document_signing(c_sign_cms, sign_cms.doc);
+
+  SignPdfArgs sign_pdf;
+  auto* c_sign_pdf = c_sign->add_subcommand(
+      "pdf", "sign a PDF (PAdES B-B) by incremental update; the output begins with the input's bytes");
+  c_sign_pdf->add_option("in", sign_pdf.in, "the PDF to sign")->required();
+  c_sign_pdf->add_option("--out", sign_pdf.out, "the signed PDF; written only when signed")->required();
+  c_sign_pdf->add_option("--level", sign_pdf.level, "B-B (B-T, B-LT, B-LTA come next)");
+  c_sign_pdf->add_option("--page", sign_pdf.page, "page of the signature's box, from 1 (default 1)");
+  c_sign_pdf->add_option("--rect", sign_pdf.rect, "x,y,w,h in PDF points from the bottom left; none: invisible");
+  c_sign_pdf->add_option("--field", sign_pdf.field, "the signature field's name (default SignatureN)");
+  c_sign_pdf->add_option("--reason", sign_pdf.reason, "/Reason");
+  c_sign_pdf->add_option("--location", sign_pdf.location, "/Location");
+  add_document_signing(c_sign_pdf, sign_pdf.doc);
+
+  SignXmlArgs sign_xml;
+  auto* c_sign_xml = c_sign->add_subcommand("xml", "sign an XML document (XAdES B-B), enveloped by default");
+  c_sign_xml->add_option("in", sign_xml.in, "the XML document (or, --detached, any file)")->required();
+  c_sign_xml->add_option("--out", sign_xml.out, "the signed XML; written only when signed")->required();
+  c_sign_xml->add_flag("--detached", sign_xml.detached, "a separate signature referencing IN by its file name");
+  add_document_signing(c_sign_xml, sign_xml.doc);
 
   // serve
   ServeArgs serve;
@@ -421,6 +451,8 @@ int RunCli(int argc, char** argv) {
     return Report(CmdSimEnroll(sim_enroll, std::cout));
   }
   if (c_sign_cms->parsed()) return Report(CmdSignCms(sign_cms, std::cout));
+  if (c_sign_pdf->parsed()) return Report(CmdSignPdf(sign_pdf, std::cout));
+  if (c_sign_xml->parsed()) return Report(CmdSignXml(sign_xml, std::cout));
   if (c_serve->parsed()) {
     serve.home = home;
     return Report(CmdServe(serve, std::cout));

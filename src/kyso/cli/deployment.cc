@@ -2,6 +2,7 @@
 
 #include "kyso/base/calendar.h"
 #include "kyso/ca/audit_checkpoint.h"
+#include "kyso/pkix/x509.h"
 
 #include <fcntl.h>
 #include <openssl/rand.h>
@@ -223,6 +224,52 @@ Result<bool> Deployment::Checkpoint(std::string_view actor, int64_t every) {
   }
   if (!key.ok()) return key.status().WithContext("audit key");
   return ca::Checkpoint(*store_, **key, actor, every);
+}
+
+Result<ossl::UniquePtr<X509>> Deployment::IssueTsaCert(const pkix::Signer& tsa_key,
+                                                       std::string_view key_label,
+                                                       std::string_view actor) {
+  // The issuing CA's key signs the TSA certificate; Authority keeps its own signer private,
+  // so take a second one over the same token key.
+  KYSO_ASSIGN_OR_RETURN(store::CaKey issuing_rec, store_->GetCaKey(ca::kIssuing));
+  KYSO_ASSIGN_OR_RETURN(auto issuing, token_->FindSigner(issuing_rec.key_label, config_.ca.rsa_pss),
+                        "issuing key");
+  return ca::IssueTsaCert(config_.ca, *store_, authority_->issuing_cert(), *issuing, tsa_key,
+                          key_label, clock_.Now(), actor);
+}
+
+Result<std::unique_ptr<ca::TimestampAuthority>> Deployment::OpenTsa(std::string_view actor) {
+  if (!token_ || !authority_) return FailedPreconditionError("the CA token is not open");
+  const bool pss = config_.ca.rsa_pss;
+  Result<store::CaKey> rec = store_->GetCaKey(ca::kTsa);
+  if (!rec.ok() && rec.status().code() != Code::kNotFound) return rec.status();
+  const std::string label = rec.ok() ? rec->key_label : std::string(ca::kTsaKeyLabel);
+  Result<std::unique_ptr<pkix::Signer>> key = token_->FindSigner(label, pss);
+  if (!key.ok() && key.status().code() == Code::kNotFound && !rec.ok()) {
+    // Deployments made before the timestamp authority get its key now.
+    key = token_->GenerateKeyPair(label, config_.ca.tsa_key, pss);
+  }
+  if (!key.ok()) return key.status().WithContext("TSA key");
+  ossl::UniquePtr<X509> cert;
+  if (rec.ok()) {
+    KYSO_ASSIGN_OR_RETURN(cert, pkix::ParseCertificate(rec->cert_der), "TSA certificate");
+  }
+  if (!cert || ca::TsaCertDue(cert.get(), clock_.Now())) {
+    KYSO_ASSIGN_OR_RETURN(cert, IssueTsaCert(**key, label, actor), "TSA certificate");
+  }
+  return ca::TimestampAuthority::Create(std::move(cert), std::move(key).value(),
+                                        authority_->issuing_cert(), config_.ca.tsa_policy_oid,
+                                        clock_);
+}
+
+Result<bool> Deployment::RenewTsaIfDue(ca::TimestampAuthority& tsa, std::string_view actor) {
+  const std::shared_ptr<const X509> current = tsa.certificate();
+  if (!ca::TsaCertDue(current.get(), clock_.Now())) return false;
+  KYSO_ASSIGN_OR_RETURN(store::CaKey rec, store_->GetCaKey(ca::kTsa));
+  KYSO_ASSIGN_OR_RETURN(auto key, token_->FindSigner(rec.key_label, config_.ca.rsa_pss), "TSA key");
+  KYSO_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> cert, IssueTsaCert(*key, rec.key_label, actor));
+  KYSO_RETURN_IF_ERROR(tsa.SetCertificate(std::move(cert)));
+  return true;
 }
 
 Result<std::unique_ptr<Deployment>> Deployment::Open(const std::string& dir, bool with_ca) {

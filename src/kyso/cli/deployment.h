@@ -7,6 +7,7 @@
 #include "kyso/base/clock.h"
 #include "kyso/base/config.h"
 #include "kyso/ca/authority.h"
+#include "kyso/ca/tsa.h"
 #include "kyso/store/store.h"
 #include "kyso/token/token.h"
 
@@ -60,8 +61,19 @@ class Deployment final {
   // time it is needed), every `every` events, or now when `every` is 0. Needs the CA open.
   Result<bool> Checkpoint(std::string_view actor, int64_t every);
 
+  // OpenTsa gives the timestamp authority: its key (label from the store's "tsa" role, or
+  // kyso-tsa) and certificate. Deployments made before the TSA get both now, and a certificate
+  // with less than ca::kTsaRenewBefore left is renewed for the same key; either is recorded
+  // like any issuance under `actor`. Needs the CA open.
+  Result<std::unique_ptr<ca::TimestampAuthority>> OpenTsa(std::string_view actor);
+  // RenewTsaIfDue issues a new certificate for `tsa`'s key when its current one is due
+  // (ca::TsaCertDue) and switches `tsa` to it. Returns whether it renewed.
+  Result<bool> RenewTsaIfDue(ca::TimestampAuthority& tsa, std::string_view actor);
+
  private:
   Deployment() = default;
+  Result<ossl::UniquePtr<X509>> IssueTsaCert(const pkix::Signer& tsa_key,
+                                             std::string_view key_label, std::string_view actor);
   SystemClock clock_;
   Config config_;
   std::unique_ptr<store::Store> store_;

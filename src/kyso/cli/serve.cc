@@ -26,6 +26,22 @@ constexpr auto kUpkeepEvery = std::chrono::seconds(60);
 // the first certificate completed for a serial.
 constexpr auto kRecoverAfter = std::chrono::minutes(5);
 
+// LogTsaStats logs how many timestamps were answered since it last did. Timestamps are not
+// audit events (a busy TSA answers thousands an hour, each about someone else's document);
+// their counts go to the log instead, and a token's serial is in the token its owner keeps.
+void LogTsaStats(const ca::TimestampAuthority& tsa, ca::TsaStats& logged) {
+  const ca::TsaStats now = tsa.stats();
+  if (now.granted == logged.granted && now.rejected == logged.rejected &&
+      now.failed == logged.failed) {
+    return;
+  }
+  spdlog::info("timestamps: {} granted, {} rejected, {} failed (since start: {}, {}, {})",
+               now.granted - logged.granted, now.rejected - logged.rejected,
+               now.failed - logged.failed, now.granted, now.rejected, now.failed);
+  if (now.failed != logged.failed) spdlog::error("timestamp failed: {}", tsa.last_failure());
+  logged = now;
+}
+
 // Upkeep reissues a CRL once half its interval has passed, renews the OCSP responder's
 // certificate before it expires and completes interrupted issuances.
 void Upkeep(Deployment& deployment, http::CaRoutes& routes) {
@@ -70,7 +86,10 @@ void Upkeep(Deployment& deployment, http::CaRoutes& routes) {
 Status CmdServe(const ServeArgs& args, std::ostream& out) {
   http::BlockTerminationSignals();
   KYSO_ASSIGN_OR_RETURN(auto d, Deployment::Open(args.home));
-  http::CaRoutes routes(d->authority());
+  // Made here, not in Deployment::Open: only the server signs timestamps, and a deployment
+  // made before the TSA gets its key and certificate on its first start.
+  KYSO_ASSIGN_OR_RETURN(auto tsa, d->OpenTsa("serve"), "timestamp authority");
+  http::CaRoutes routes(d->authority(), 2, tsa.get());
   http::ServerOptions options;
   options.listen = args.listen.empty() ? d->config().server.listen : args.listen;
   options.threads = args.threads > 0 ? args.threads : d->config().server.threads;
@@ -84,16 +103,19 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
   const std::string base = "http://" + host + ":" + std::to_string(port);
   out << "kyso serving on " << base << "\n"
       << "  OCSP         " << base << "/ocsp\n"
+      << "  TSA          " << base << "/tsa\n"
       << "  issuing CRL  " << base << "/crl/issuing.crl\n"
       << "  root CRL     " << base << "/crl/root.crl\n"
       << "  issuing CA   " << base << "/ca/issuing.crt\n"
       << "  root CA      " << base << "/ca/root.crt\n"
+      << "  TSA cert     " << base << "/ca/tsa.crt\n"
       << "  health       " << base << "/healthz\n"
       << std::flush;
 
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  ca::TsaStats tsa_logged;
   std::thread upkeep([&] {
     auto next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
     std::unique_lock lock(mu);
@@ -102,6 +124,12 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
       if (Status s = routes.Refresh(); !s.ok()) spdlog::warn("refresh: {}", s.ToString());
       if (std::chrono::steady_clock::now() >= next_upkeep) {
         Upkeep(*d, routes);
+        if (auto renewed = d->RenewTsaIfDue(*tsa, "serve"); !renewed.ok()) {
+          spdlog::error("renewing the TSA certificate failed: {}", renewed.status().ToString());
+        } else if (*renewed) {
+          spdlog::info("renewed the TSA certificate");
+        }
+        LogTsaStats(*tsa, tsa_logged);
         next_upkeep = std::chrono::steady_clock::now() + kUpkeepEvery;
       }
       lock.lock();
@@ -114,6 +142,7 @@ Status CmdServe(const ServeArgs& args, std::ostream& out) {
   }
   cv.notify_all();
   upkeep.join();
+  LogTsaStats(*tsa, tsa_logged);
   spdlog::info("kyso serve stopped");
   return OkStatus();
 }

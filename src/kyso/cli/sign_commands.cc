@@ -14,7 +14,12 @@
 #include "kyso/pkix/csr.h"
 #include "kyso/pkix/x509.h"
 #include "kyso/ra/devices.h"
+#include "kyso/sign/pdf_signer.h"
+#include "kyso/sign/xades.h"
 #include "kyso/token/token.h"
+#include "kyso/verify/cert_check.h"
+
+#include <openssl/pkcs12.h>
 
 namespace kyso::cli {
 
@@ -81,48 +86,243 @@ Result<std::unique_ptr<pkix::Signer>> OpenSigner(const SignerArgs& a, const EVP_
   return signer;
 }
 
+namespace {
+
+constexpr std::size_t kMaxPdfInputLen = sign::kMaxPdfLen;
+constexpr std::size_t kMaxXmlInputLen = 64 << 20;
+constexpr std::size_t kMaxCrlFileLen = 16 << 20;
+
+// SigningKey is a key ready to sign a document, with its certificate checked (R5.1).
+struct SigningKey {
+  std::unique_ptr<pkix::Signer> signer;
+  ossl::UniquePtr<X509> cert;
+  std::vector<ossl::UniquePtr<X509>> chain;
+  std::unique_ptr<RaSession> session;  // when --home was given
+
+  std::vector<const X509*> ChainView() const {
+    std::vector<const X509*> v;
+    for (const auto& c : chain) v.push_back(c.get());
+    return v;
+  }
+};
+
+Status AppendCertificates(const std::string& path, std::vector<ossl::UniquePtr<X509>>& into) {
+  KYSO_ASSIGN_OR_RETURN(auto more, ReadCertificates(path), path);
+  for (auto& c : more) into.push_back(std::move(c));
+  return OkStatus();
+}
+
+// OpenP12 reads a PKCS#12 file: its key signs in software (tests and migration only).
+Status OpenP12(const SignerArgs& a, SigningKey& key) {
+  KYSO_ASSIGN_OR_RETURN(std::string data, ReadFileLimited(a.p12_file, kMaxCertFileLen), "--p12");
+  SecretString pass;
+  if (!a.p12_pass_file.empty()) {
+    KYSO_ASSIGN_OR_RETURN(pass, ReadSecretFile(a.p12_pass_file), "--p12-pass-file");
+  }
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12(nullptr, &p, static_cast<long>(data.size())),
+                                                   &PKCS12_free);
+  EVP_PKEY* pkey = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* ca = nullptr;
+  if (!p12 || PKCS12_parse(p12.get(), std::string(pass.reveal()).c_str(), &pkey, &cert, &ca) != 1) {
+    ERR_clear_error();
+    return InvalidArgumentError("--p12: không đọc được tệp PKCS#12 (sai mật khẩu hoặc tệp hỏng)");
+  }
+  ossl::UniquePtr<EVP_PKEY> owned_key(pkey);
+  key.cert.reset(cert);
+  for (int i = 0; ca != nullptr && i < sk_X509_num(ca); ++i) key.chain.emplace_back(sk_X509_value(ca, i));
+  sk_X509_free(ca);
+  if (!owned_key || !key.cert) return InvalidArgumentError("--p12: the file holds no key and certificate");
+  KYSO_ASSIGN_OR_RETURN(pkix::SignatureAlgorithm alg, pkix::DefaultAlgorithmFor(owned_key.get(), false));
+  KYSO_ASSIGN_OR_RETURN(key.signer, pkix::KeySigner::Create(std::move(owned_key), alg));
+  return OkStatus();
+}
+
+// OpenTokenCertificate takes the signer's certificate from the token (the one whose key is
+// the signer's), and the other certificates there as the chain.
+Status OpenTokenCertificate(const SignerArgs& a, SigningKey& key) {
+  KYSO_ASSIGN_OR_RETURN(SecretString pin, ReadSecretFile(a.pin_file), "--pin-file");
+  KYSO_ASSIGN_OR_RETURN(auto tok, token::Token::Open(a.module, a.token_label, pin), "token " + a.token_label);
+  KYSO_ASSIGN_OR_RETURN(std::vector<Bytes> ders, tok->Certificates());
+  KYSO_ASSIGN_OR_RETURN(auto signer, tok->FindSigner(a.key_label, false), "key " + a.key_label);
+  for (const Bytes& der : ders) {
+    KYSO_ASSIGN_OR_RETURN(auto c, pkix::ParseCertificate(der));
+    if (!key.cert && SameKey(X509_get0_pubkey(c.get()), signer->public_key())) {
+      key.cert = std::move(c);
+    } else {
+      key.chain.push_back(std::move(c));
+    }
+  }
+  if (!key.cert) return NotFoundError("token " + a.token_label + " holds no certificate for key " + a.key_label + " (--cert)");
+  return OkStatus();
+}
+
+// PrepareSigning opens the key the arguments name, gathers its certificate and chain, and
+// checks the certificate before anything is signed (R5.1): a path to a trust anchor, the
+// validity period and the revocation status, with Vietnamese messages (R5.4).
+Result<SigningKey> PrepareSigning(const DocumentSignArgs& a, const std::string& display, std::ostream& out) {
+  SigningKey key;
+  std::vector<ossl::UniquePtr<X509>> anchors;
+  std::vector<Bytes> crls;
+  for (const std::string& path : a.trust) KYSO_RETURN_IF_ERROR(AppendCertificates(path, anchors));
+  for (const std::string& path : a.chain) KYSO_RETURN_IF_ERROR(AppendCertificates(path, key.chain));
+  for (const std::string& path : a.crls) {
+    KYSO_ASSIGN_OR_RETURN(std::string data, ReadFileLimited(path, kMaxCrlFileLen), "--crl");
+    KYSO_ASSIGN_OR_RETURN(auto crl, ossl::ParsePemOrDer<X509_CRL>(AsBytes(data), PEM_read_bio_X509_CRL,
+                                                                  d2i_X509_CRL, "CRL " + path));
+    crls.push_back(ossl::ToDer(i2d_X509_CRL, crl.get()));
+  }
+  if (!a.home.empty()) {
+    PointSoftHsmAt(a.home);  // a SoftHSM2 token of the deployment's (tests, the demo)
+    KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, "", false));
+    key.session = std::make_unique<RaSession>(std::move(s));
+    store::Store& store = key.session->deployment->store();
+    for (std::string_view role : {ca::kIssuing, ca::kRoot}) {
+      KYSO_ASSIGN_OR_RETURN(store::CaKey ca_key, store.GetCaKey(role));
+      KYSO_ASSIGN_OR_RETURN(auto c, pkix::ParseCertificate(ca_key.cert_der));
+      if (role == ca::kRoot) {
+        KYSO_ASSIGN_OR_RETURN(auto anchor, pkix::ParseCertificate(ca_key.cert_der));
+        anchors.push_back(std::move(anchor));
+      }
+      key.chain.push_back(std::move(c));
+      // The deployment is the CA: its own CRLs say what it has revoked.
+      KYSO_ASSIGN_OR_RETURN(std::optional<store::CrlRecord> crl, store.LatestCrl(role));
+      if (crl) crls.push_back(crl->der);
+    }
+  }
+  if (anchors.empty()) {
+    return InvalidArgumentError("R5.1: cần chứng thư số gốc tin cậy để kiểm tra chứng thư của người ký: --home DIR hoặc --trust PEM");
+  }
+  if (!a.signer.p12_file.empty()) {
+    KYSO_RETURN_IF_ERROR(OpenP12(a.signer, key));
+  } else {
+    if (!a.cert.empty()) {
+      KYSO_ASSIGN_OR_RETURN(auto certs, ReadCertificates(a.cert), "--cert");
+      key.cert = std::move(certs.front());
+      for (std::size_t i = 1; i < certs.size(); ++i) key.chain.push_back(std::move(certs[i]));
+    } else if (!a.signer.module.empty()) {
+      KYSO_RETURN_IF_ERROR(OpenTokenCertificate(a.signer, key));
+    } else {
+      return InvalidArgumentError("the signer's certificate is needed: --cert PEM");
+    }
+    KYSO_ASSIGN_OR_RETURN(key.signer, OpenSigner(a.signer, X509_get0_pubkey(key.cert.get()), display));
+  }
+
+  verify::CertCheckOptions o;
+  for (const auto& c : anchors) o.anchors.push_back(c.get());
+  for (const auto& c : key.chain) o.untrusted.push_back(c.get());
+  o.crls_der = std::move(crls);
+  o.revocation = a.offline ? verify::RevocationMode::kOffline : verify::RevocationMode::kOnline;
+  KYSO_ASSIGN_OR_RETURN(verify::CertCheck check, verify::CheckSigningCertificate(key.cert.get(), o));
+  if (!check.ok()) return FailedPreconditionError("R5.1: " + check.message);
+  for (const std::string& w : check.warnings) out << "cảnh báo: " << w << "\n";
+  return key;
+}
+
+// RecordLockedSim notes a SIM that reported its PIN blocked as locked (R13.1).
+void RecordLockedSim(const SigningKey& key, const SignerArgs& a, const Status& failure) {
+  if (key.session && !a.phone.empty() && failure.code() == Code::kFailedPrecondition) {
+    ra::Inventory inventory(key.session->deployment->config(), key.session->deployment->store(),
+                            *key.session->workflow, key.session->deployment->clock());
+    (void)inventory.ObservePinState(ra::Actor::Console(), a.phone, "locked");
+  }
+}
+
+// CommonName is the certificate's CN, UTF-8 (the signer's name in /Name).
+std::string CommonName(const X509* cert) {
+  const X509_NAME* name = X509_get_subject_name(cert);
+  const int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (i < 0) return "";
+  unsigned char* utf8 = nullptr;
+  const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+  if (len < 0) return "";
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::string Display(const std::string& in) { return "Ký số tài liệu " + fs::path(in).filename().string(); }
+
+Result<sign::PdfRect> ParseRect(const std::string& text) {
+  sign::PdfRect r;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%lf,%lf,%lf,%lf%c", &r.x, &r.y, &r.w, &r.h, &tail) != 4 || r.w <= 0 || r.h <= 0) {
+    return InvalidArgumentError("--rect là x,y,w,h (điểm PDF, gốc ở góc dưới trái trang), w và h dương");
+  }
+  return r;
+}
+
+}  // namespace
+
 Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
   KYSO_ASSIGN_OR_RETURN(std::string content, ReadFileLimited(a.in, kMaxSignInputLen));
-  KYSO_ASSIGN_OR_RETURN(auto certs, ReadCertificates(a.cert), "--cert");
-  std::vector<ossl::UniquePtr<X509>> chain;
-  for (const std::string& path : a.chain) {
-    KYSO_ASSIGN_OR_RETURN(auto more, ReadCertificates(path), "--chain");
-    for (auto& c : more) chain.push_back(std::move(c));
-  }
-  std::unique_ptr<RaSession> session;
-  if (!a.home.empty()) {
-    // The deployment's CA certificates go with the signature.
-    KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, "", false));
-    session = std::make_unique<RaSession>(std::move(s));
-    for (std::string_view role : {ca::kIssuing, ca::kRoot}) {
-      KYSO_ASSIGN_OR_RETURN(store::CaKey ca_key, session->deployment->store().GetCaKey(role));
-      KYSO_ASSIGN_OR_RETURN(auto c, pkix::ParseCertificate(ca_key.cert_der));
-      chain.push_back(std::move(c));
-    }
-  }
-  const X509* cert = certs.front().get();
-  const std::string display = "Ký số tài liệu " + fs::path(a.in).filename().string();
-  KYSO_ASSIGN_OR_RETURN(auto signer, OpenSigner(a.signer, X509_get0_pubkey(cert), display));
+  KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   pkix::CmsSignOptions o;
   o.content = AsBytes(content);
   o.detached = a.detached;
-  o.signer_cert = cert;
-  for (std::size_t i = 1; i < certs.size(); ++i) o.extra_certs.push_back(certs[i].get());
-  for (const auto& c : chain) o.extra_certs.push_back(c.get());
-  Result<Bytes> cms = pkix::SignCms(o, *signer);
+  o.signer_cert = key.cert.get();
+  o.extra_certs = key.ChainView();
+  Result<Bytes> cms = pkix::SignCms(o, *key.signer);
   if (!cms.ok()) {
-    // A SIM that reports its PIN blocked is locked: the inventory shows it (R13.1).
-    if (session && !a.signer.phone.empty() && cms.status().code() == Code::kFailedPrecondition) {
-      ra::Inventory inventory(session->deployment->config(), session->deployment->store(),
-                              *session->workflow, session->deployment->clock());
-      (void)inventory.ObservePinState(ra::Actor::Console(), a.signer.phone, "locked");
-    }
+    RecordLockedSim(key, a.doc.signer, cms.status());
     return cms.status();
   }
   KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*cms)));
   out << "signed " << a.in << " -> " << a.out << " (CMS, " << (a.detached ? "detached" : "attached")
-      << ", " << pkix::SignatureAlgorithmName(signer->algorithm()) << ")\n";
+      << ", " << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
+  return OkStatus();
+}
+
+Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
+  if (a.out.empty()) return InvalidArgumentError("--out is required");
+  if (a.level != "B-B") {
+    return InvalidArgumentError("--level " + a.level + ": this version signs PAdES B-B only (B-T, B-LT, B-LTA come next)");
+  }
+  sign::PdfSignOptions o;
+  if (!a.rect.empty()) { KYSO_ASSIGN_OR_RETURN(o.rect, ParseRect(a.rect)); }
+  o.page = a.page;
+  o.field_name = a.field;
+  o.reason = a.reason;
+  o.location = a.location;
+  KYSO_ASSIGN_OR_RETURN(std::string input, ReadFileLimited(a.in, kMaxPdfInputLen));
+  KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
+  o.signer_cert = key.cert.get();
+  o.extra_certs = key.ChainView();
+  o.signing_time = SystemClock().Now();
+  o.name = CommonName(key.cert.get());
+  Result<Bytes> signed_pdf = sign::SignPdf(AsBytes(input), o, *key.signer);
+  if (!signed_pdf.ok()) {
+    RecordLockedSim(key, a.doc.signer, signed_pdf.status());
+    return signed_pdf.status();
+  }
+  KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*signed_pdf)));
+  out << "signed " << a.in << " -> " << a.out << " (PAdES B-B, "
+      << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
+  return OkStatus();
+}
+
+Status CmdSignXml(const SignXmlArgs& a, std::ostream& out) {
+  if (a.out.empty()) return InvalidArgumentError("--out is required");
+  KYSO_ASSIGN_OR_RETURN(std::string input, ReadFileLimited(a.in, kMaxXmlInputLen));
+  KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
+  sign::XadesOptions o;
+  if (a.detached) {
+    o.packaging = sign::XadesPackaging::kDetached;
+    o.detached_uri = fs::path(a.in).filename().string();
+  }
+  o.signer_cert = key.cert.get();
+  o.chain = key.ChainView();
+  o.signing_time = SystemClock().Now();
+  Result<Bytes> xml = sign::SignXml(AsBytes(input), o, *key.signer);
+  if (!xml.ok()) {
+    RecordLockedSim(key, a.doc.signer, xml.status());
+    return xml.status();
+  }
+  KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*xml)));
+  out << "signed " << a.in << " -> " << a.out << " (XAdES B-B, " << (a.detached ? "detached" : "enveloped")
+      << ", " << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
   return OkStatus();
 }
 

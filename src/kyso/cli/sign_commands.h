@@ -14,6 +14,9 @@ namespace kyso::cli {
 // SignerArgs names the key a subscriber signs with: a SIM PKI reached through an MSSP
 // (ETSI TS 102 204), or a PKI Token's key through its PKCS#11 module.
 struct SignerArgs {
+  // PKCS#12 file (tests and migration only: the key is in software)
+  std::string p12_file;
+  std::string p12_pass_file;
   // SIM PKI
   std::string mssp_url;
   std::string phone;
@@ -32,18 +35,55 @@ struct SignerArgs {
 Result<std::unique_ptr<pkix::Signer>> OpenSigner(const SignerArgs& args, const EVP_PKEY* public_key,
                                                  const std::string& display_text);
 
+// DocumentSignArgs is what every document signature needs: the key, the signer's certificate
+// and its chain, and what the certificate is checked against before signing (R5.1).
+struct DocumentSignArgs {
+  // home, when given, supplies the deployment's root as a trust anchor, its CA certificates
+  // for the chain and its CRLs for the check; a SIM reported locked is recorded there.
+  std::string home;
+  std::vector<std::string> trust;  // trust anchors, PEM
+  std::vector<std::string> chain;  // CA certificates to include, PEM
+  std::vector<std::string> crls;   // CRLs for the revocation check, DER or PEM
+  bool offline = false;            // no OCSP or CRL fetched over the network
+  // cert is the signer's certificate: required for a SIM; read from the token or the PKCS#12
+  // file when empty.
+  std::string cert;
+  SignerArgs signer;
+};
+
 struct SignCmsArgs {
-  std::string home;  // optional: the chain from the deployment; a locked SIM recorded
   std::string in;
   std::string out;
   bool detached = false;
-  std::string cert;
-  std::vector<std::string> chain;
-  SignerArgs signer;
+  DocumentSignArgs doc;
 };
 // CmdSignCms signs a file as CMS SignedData (DER, CAdES B-B attributes). Nothing is written
 // unless the signature is made: the output appears whole, or not at all.
 Status CmdSignCms(const SignCmsArgs& args, std::ostream& out);
+
+struct SignPdfArgs {
+  std::string in;
+  std::string out;
+  DocumentSignArgs doc;
+  std::string level = "B-B";
+  int page = 1;
+  std::string rect;  // x,y,w,h in points; empty: an invisible signature
+  std::string field;
+  std::string reason;
+  std::string location;
+};
+// CmdSignPdf signs a PDF (PAdES B-B) by incremental update: the output begins with the exact
+// bytes of the input.
+Status CmdSignPdf(const SignPdfArgs& args, std::ostream& out);
+
+struct SignXmlArgs {
+  std::string in;
+  std::string out;
+  bool detached = false;
+  DocumentSignArgs doc;
+};
+// CmdSignXml signs an XML document (XAdES B-B), enveloped by default.
+Status CmdSignXml(const SignXmlArgs& args, std::ostream& out);
 
 struct SimEnrollArgs {
   std::string home;

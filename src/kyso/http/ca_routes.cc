@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cctype>
+
 #include "kyso/pkix/ocsp.h"
 #include "kyso/pkix/x509.h"
 
@@ -12,6 +14,10 @@ namespace kyso::http {
 namespace {
 
 constexpr std::string_view kOcspPrefix = "/ocsp";
+constexpr std::string_view kTsaPath = "/tsa";
+// RFC 3161 3.4: the media types of a TimeStampReq and a TimeStampResp over HTTP.
+constexpr std::string_view kTsaQueryType = "application/timestamp-query";
+constexpr std::string_view kTsaReplyType = "application/timestamp-reply";
 
 Response Der(std::string body, std::string type, std::string cache = "") {
   return Response{200, std::move(type), std::move(body), nullptr, std::move(cache)};
@@ -22,6 +28,16 @@ Response Plain(unsigned status, std::string body) {
 }
 
 std::string ToString(const Bytes& b) { return std::string(AsString(b)); }
+
+// MediaType gives a Content-Type's type/subtype in lower case, without parameters.
+std::string MediaType(std::string_view content_type) {
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
+  while (!content_type.empty() && content_type.front() == ' ') content_type.remove_prefix(1);
+  std::string out(content_type);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 }  // namespace
 
@@ -55,10 +71,11 @@ Result<std::string> DecodeOcspGetPath(std::string_view suffix) {
   return out;
 }
 
-CaRoutes::CaRoutes(ca::Authority& authority, int signing_threads)
+CaRoutes::CaRoutes(ca::Authority& authority, int signing_threads, ca::TimestampAuthority* tsa)
     : authority_(authority),
       responder_(authority.store(), authority.issuing_cert(), authority.ocsp_cert().get(),
                  authority.ocsp_signer(), authority.clock(), authority.config().ca.ocsp_validity),
+      tsa_(tsa),
       signing_pool_(static_cast<std::size_t>(std::max(1, signing_threads))),
       root_der_(ToString(pkix::CertificateDer(authority.root_cert()))),
       issuing_der_(ToString(pkix::CertificateDer(authority.issuing_cert()))) {
@@ -91,11 +108,19 @@ Status CaRoutes::Refresh() {
 Response CaRoutes::Handle(const Request& r) {
   const std::string_view path = r.target;
   if (path == kOcspPrefix || path.starts_with("/ocsp/")) return Ocsp(r);
+  if (path == kTsaPath) {
+    if (std::optional<Response> refused = TsaPrecheck(r)) return std::move(*refused);
+    return Tsa(r);
+  }
   if (r.method != "GET" && r.method != "HEAD") return Plain(405, "method not allowed\n");
   if (path == "/crl/issuing.crl") return Crl(ca::kIssuing);
   if (path == "/crl/root.crl") return Crl(ca::kRoot);
   if (path == "/ca/issuing.crt") return Der(issuing_der_, "application/pkix-cert", "max-age=3600");
   if (path == "/ca/root.crt") return Der(root_der_, "application/pkix-cert", "max-age=3600");
+  if (path == "/ca/tsa.crt" && tsa_ != nullptr) {
+    return Der(ToString(pkix::CertificateDer(tsa_->certificate().get())), "application/pkix-cert",
+               "max-age=3600");
+  }
   if (path == "/healthz") return Plain(200, "ok\n");
   return Plain(404, "not found\n");
 }
@@ -148,8 +173,32 @@ Response CaRoutes::Ocsp(const Request& r) {
   return OcspResponse(r, responder_.Respond(AsBytes(*der)));
 }
 
+std::optional<Response> CaRoutes::TsaPrecheck(const Request& r) const {
+  if (tsa_ == nullptr) return Plain(404, "not found\n");
+  if (r.method != "POST") return Plain(405, "POST a TimeStampReq to /tsa (RFC 3161 3.4)\n");
+  if (MediaType(r.content_type) != kTsaQueryType) {
+    return Plain(415, "Content-Type must be application/timestamp-query (RFC 3161 3.4)\n");
+  }
+  return std::nullopt;
+}
+
+Response CaRoutes::Tsa(const Request& r) {
+  // RFC 3161 answers a bad request with a TimeStampResp (status rejection, a failInfo and a
+  // reason) and HTTP 200; only a body that is not DER at all cannot be answered in its terms.
+  Result<Bytes> resp = tsa_->Respond(AsBytes(r.body));
+  if (!resp.ok()) return Plain(400, std::string(resp.status().message()) + "\n");
+  return Der(ToString(*resp), std::string(kTsaReplyType));
+}
+
 void CaRoutes::HandleAsync(Request r, Reply reply) {
   const std::string_view path = r.target;
+  if (path == kTsaPath) {
+    if (std::optional<Response> refused = TsaPrecheck(r)) return reply(std::move(*refused));
+    boost::asio::post(signing_pool_, [this, r = std::move(r), reply = std::move(reply)] {
+      reply(Tsa(r));
+    });
+    return;
+  }
   if (path != kOcspPrefix && !path.starts_with("/ocsp/")) return reply(Handle(r));
   Response error;
   Result<std::string> der = OcspDer(r, &error);

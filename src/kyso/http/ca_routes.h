@@ -2,10 +2,12 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "kyso/ca/authority.h"
 #include "kyso/ca/ocsp_responder.h"
+#include "kyso/ca/tsa.h"
 #include "kyso/http/server.h"
 
 #include <boost/asio/thread_pool.hpp>
@@ -13,16 +15,20 @@
 namespace kyso::http {
 
 // CaRoutes serves the public endpoints of a CA: OCSP (RFC 6960 POST, RFC 5019 GET), the
-// CRLs and CA certificates in DER, and a health check. Refresh() picks up revocations and
-// new CRLs written by any process; call it often (kyso serve does, every 200 ms).
+// timestamp authority (RFC 3161 over HTTP, POST /tsa) when one is given, the CRLs and CA
+// certificates in DER, and a health check. Refresh() picks up revocations and new CRLs
+// written by any process; call it often (kyso serve does, every 200 ms).
 class CaRoutes final {
  public:
-  explicit CaRoutes(ca::Authority& authority, int signing_threads = 2);
+  // `tsa`, when given, is borrowed and must outlive the routes; without it /tsa is 404.
+  explicit CaRoutes(ca::Authority& authority, int signing_threads = 2,
+                    ca::TimestampAuthority* tsa = nullptr);
   ~CaRoutes();
 
   Response Handle(const Request& request);
   // HandleAsync answers cached OCSP requests and everything else at once, and signs fresh
-  // OCSP responses on a pool of its own so the server's threads keep serving.
+  // OCSP responses and timestamp tokens on a pool of its own so the server's threads keep
+  // serving.
   void HandleAsync(Request request, Reply reply);
   Status Refresh();
 
@@ -33,9 +39,14 @@ class CaRoutes final {
   // OcspDer gives the DER request of a POST or GET, or the error response to send.
   Result<std::string> OcspDer(const Request& request, Response* error) const;
   Response Crl(std::string_view issuer);
+  // TsaPrecheck answers what /tsa refuses without reading the body (no TSA, method, media
+  // type); nullopt means the body goes to the TSA. Tsa signs: keep it off the server threads.
+  std::optional<Response> TsaPrecheck(const Request& request) const;
+  Response Tsa(const Request& request);
 
   ca::Authority& authority_;
   ca::OcspResponder responder_;
+  ca::TimestampAuthority* tsa_;
   boost::asio::thread_pool signing_pool_;
   std::string root_der_;
   std::string issuing_der_;

@@ -6,26 +6,17 @@
 #include <string_view>
 
 #include "kyso/base/status.h"
+#include "kyso/http/client.h"
 
 namespace kyso::mss {
 
-// HttpUrl is a parsed http:// URL.
-struct HttpUrl {
-  std::string host;    // without brackets for IPv6
-  std::string port;    // "80" when the URL names none
-  std::string target;  // path and query; "/" when empty
-  std::string text;    // the URL as given, for messages
-};
+// The MSS client is a thin layer over kyso's one HTTP client (http/client.h).
+using HttpUrl = http::Url;
+using HttpResponse = http::HttpResponse;
 
 // ParseHttpUrl accepts http://host[:port][/path]. https:// is refused with a message saying
 // so (put a TLS proxy such as stunnel in front until kyso speaks TLS to MSSPs).
 Result<HttpUrl> ParseHttpUrl(std::string_view url);
-
-struct HttpResponse {
-  unsigned status = 0;
-  std::string content_type;
-  std::string body;
-};
 
 // HttpPost sends one SOAP 1.1 POST (Content-Type text/xml, the given SOAPAction) on a fresh
 // connection and reads the whole answer, whatever its HTTP status. Everything, name

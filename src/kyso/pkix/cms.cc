@@ -242,6 +242,7 @@ Result<PreparedCms> PreparedCms::Prepare(const CmsSignOptions& o, SignatureAlgor
   p.digest_alg_der_ = DigestAlgorithmDer(md);
   p.encap_content_der_ = EncapsulatedContentInfoDer(content_type_der, o);
   KYSO_ASSIGN_OR_RETURN(p.certificates_der_, CertificateSetDer(o));
+  if (!o.include_certificates) p.certificates_der_.clear();
 
   const Bytes issuer_der = NameDer(X509_get_issuer_name(o.signer_cert));
   const Bytes serial_der = ossl::ToDer(i2d_ASN1_INTEGER, X509_get0_serialNumber(o.signer_cert));
@@ -280,7 +281,9 @@ Result<Bytes> PreparedCms::Finish(ByteSpan signature,
         sd.Integer(version_);
         sd.Set([&](DerWriter& algs) { algs.Raw(digest_alg_der_); });
         sd.Raw(encap_content_der_);
-        WriteSetOf(sd, 0xa0, std::move(certificates_der_));  // certificates [0] IMPLICIT
+        if (!certificates_der_.empty()) {
+          WriteSetOf(sd, 0xa0, std::move(certificates_der_));  // certificates [0] IMPLICIT
+        }
         sd.Set([&](DerWriter& infos) {
           infos.Sequence([&](DerWriter& si) {  // SignerInfo
             si.Integer(1);                     // version 1: sid is issuerAndSerialNumber

@@ -43,6 +43,9 @@ struct CmsSignOptions {
   // forbids it (the time goes in the signature dictionary's /M), so the caller chooses.
   std::optional<Time> signing_time;
   ByteSpan content_type_oid_body = {};  // eContentType; empty means id-data
+  // include_certificates false leaves out the certificates field (RFC 3161 2.4.1: a token
+  // answering a request without certReq MUST NOT carry it); signer_cert is still required.
+  bool include_certificates = true;
 };
 
 // PreparedCms is a SignedData (RFC 5652) that waits only for its signature: the ticket of

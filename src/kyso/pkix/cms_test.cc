@@ -10,6 +10,7 @@
 
 #include "kyso/base/temp_dir.h"
 #include "kyso/pkix/der.h"
+#include "kyso/pkix/testing.h"
 #include "kyso/pkix/x509.h"
 
 namespace kyso::pkix {
@@ -54,38 +55,7 @@ std::unique_ptr<KeySigner> KeyFor(SignatureAlgorithm alg) {
   return std::move(key).value();
 }
 
-// MakeCert issues a certificate for `subject_key`, signed by `issuer_key`; self-signed when
-// `issuer` is null. CAs get keyCertSign, leaves digitalSignature + nonRepudiation, no EKU.
-ossl::UniquePtr<X509> MakeCert(Signer& issuer_key, X509* issuer, const EVP_PKEY* subject_key,
-                               const char* cn, bool ca) {
-  ossl::UniquePtr<X509> cert(X509_new());
-  X509_set_version(cert.get(), X509_VERSION_3);
-  const Bytes serial = *RandomSerial();
-  ossl::UniquePtr<BIGNUM> bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
-  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "C", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("VN"),
-                             -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
-  EXPECT_TRUE(SetTime(X509_getm_notBefore(cert.get()), Utc(2026, 1, 1)).ok());
-  EXPECT_TRUE(SetTime(X509_getm_notAfter(cert.get()), Utc(2036, 1, 1)).ok());
-  X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(subject_key));
-  EXPECT_TRUE(AddExtension(cert.get(), NID_subject_key_identifier, "hash").ok());
-  if (ca) {
-    EXPECT_TRUE(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE").ok());
-    EXPECT_TRUE(AddExtension(cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign").ok());
-  } else {
-    EXPECT_TRUE(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:FALSE").ok());
-    EXPECT_TRUE(
-        AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,nonRepudiation").ok());
-    EXPECT_TRUE(AddExtension(cert.get(), NID_authority_key_identifier, "keyid", issuer).ok());
-  }
-  auto signed_cert = SignCertificate(cert.get(), issuer_key);
-  EXPECT_TRUE(signed_cert.ok()) << signed_cert.status().ToString();
-  return std::move(signed_cert).value();
-}
+using testutil::MakeTestCert;
 
 // Chain is an EC P-256 CA and a leaf whose key signs with the algorithm under test.
 struct Chain {
@@ -98,9 +68,9 @@ struct Chain {
 Chain MakeChain(SignatureAlgorithm leaf_alg) {
   Chain c;
   c.ca_key = KeyFor(SignatureAlgorithm::kEcdsaSha256);
-  c.ca = MakeCert(*c.ca_key, nullptr, c.ca_key->public_key(), "Kyso Test CA", true);
+  c.ca = MakeTestCert(*c.ca_key, nullptr, c.ca_key->public_key(), "Kyso Test CA", true);
   c.leaf_key = KeyFor(leaf_alg);
-  c.leaf = MakeCert(*c.ca_key, c.ca.get(), c.leaf_key->public_key(), "Nguyễn Văn Ấn", false);
+  c.leaf = MakeTestCert(*c.ca_key, c.ca.get(), c.leaf_key->public_key(), "Nguyễn Văn Ấn", false);
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -52,6 +53,8 @@ KYSO_OSSL_DELETER(X509_REQ, X509_REQ_free)
 KYSO_OSSL_DELETER(X509_STORE, X509_STORE_free)
 KYSO_OSSL_DELETER(X509_STORE_CTX, X509_STORE_CTX_free)
 KYSO_OSSL_DELETER(GENERAL_NAMES, GENERAL_NAMES_free)
+KYSO_OSSL_DELETER(TS_REQ, TS_REQ_free)
+KYSO_OSSL_DELETER(TS_RESP, TS_RESP_free)
 #undef KYSO_OSSL_DELETER
 
 template <typename T>

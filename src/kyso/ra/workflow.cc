@@ -231,7 +231,7 @@ Status Workflow::CheckDecider(const Actor& actor, const store::RequestRecord& r)
 Status Workflow::CheckTarget(const Actor& actor, RequestKind kind, const std::string& serial,
                              const FilingInput& in) const {
   KYSO_ASSIGN_OR_RETURN(store::CertificateRecord cert, store_.GetCertificate(serial));
-  if (cert.issuer != ca::kIssuing || cert.profile == "ocsp") {
+  if (cert.issuer != ca::kIssuing || cert.profile == "ocsp" || cert.profile == "tsa") {
     return InvalidArgumentError("certificate " + serial + " is not a subscriber certificate");
   }
   Result<store::Lineage> lineage = store_.GetLineage(serial);

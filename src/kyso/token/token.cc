@@ -798,6 +798,21 @@ Status Token::WriteCertificate(std::string_view label, ByteSpan id, ByteSpan cer
                   "C_CreateObject (certificate)");
 }
 
+Result<std::vector<Bytes>> Token::Certificates() {
+  KYSO_ASSIGN_OR_RETURN(SessionLease lease, impl_->Borrow());
+  CK_OBJECT_CLASS object_class = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE cert_type = CKC_X_509;
+  CK_ATTRIBUTE query[] = {Attr(CKA_CLASS, object_class), Attr(CKA_CERTIFICATE_TYPE, cert_type)};
+  KYSO_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found,
+                        internal::FindObjects(impl_->fn, lease.handle(), query, 64));
+  std::vector<Bytes> out;
+  for (CK_OBJECT_HANDLE h : found) {
+    KYSO_ASSIGN_OR_RETURN(Bytes der, internal::GetBytesAttribute(impl_->fn, lease.handle(), h, CKA_VALUE));
+    out.push_back(std::move(der));
+  }
+  return out;
+}
+
 Result<Bytes> Token::WrapSecret(std::string_view key_label, const SecretString& secret,
                                 std::string_view context) {
   if (key_label.empty()) {

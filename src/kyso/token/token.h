@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kyso/base/bytes.h"
 #include "kyso/base/config.h"
@@ -99,6 +100,10 @@ class Token final {
   // WriteCertificate stores an X.509 certificate object (public, on the token) with `label`
   // and CKA_ID `id`; `authority` marks a CA certificate (CKA_CERTIFICATE_CATEGORY 2).
   Status WriteCertificate(std::string_view label, ByteSpan id, ByteSpan cert_der, bool authority);
+
+  // Certificates gives the DER of every X.509 certificate object on the token (at most 64):
+  // the holder's certificate and the CA certificates enrolment wrote beside it.
+  Result<std::vector<Bytes>> Certificates();
 
   // WrapSecret encrypts a small secret (a PIN) under an AES-256-GCM key on the token
   // labelled `key_label`, generating that key the first time. The result is nonce||ciphertext.

@@ -1,0 +1,602 @@
+#include "kyso/sign/pdf_signer.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFExc.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "kyso/pkix/ossl.h"
+
+namespace kyso::sign {
+namespace {
+
+// ByteRange is written as "[0 a b c]" padded with spaces to this width once the offsets are
+// known, so that filling it in moves no byte: four non-negative integers below 10^10.
+constexpr std::size_t kByteRangeWidth = 36;
+// A file's last cross-reference offset is found, as readers do, from "startxref" near the end.
+constexpr std::size_t kStartXrefWindow = 2048;
+
+// NewObject is one object of the update: a new object or a new version of an existing one.
+struct NewObject {
+  int num = 0;
+  int gen = 0;
+  std::string body;  // what goes between "N G obj" and "endobj"
+};
+
+// Plan is everything read from the input that the update needs.
+struct Plan {
+  std::size_t prev_xref = 0;  // offset of the input's last cross-reference section
+  bool xref_stream = false;   // that section is a stream (PDF 1.5), so ours is one too
+  int next_num = 1;           // first unused object number
+  std::string root_ref, info_ref;
+  std::string first_id;       // raw bytes of /ID[0]; empty when the input has no /ID
+  std::string field_name;
+  std::vector<NewObject> rewritten;  // new versions of existing objects (page, catalog/form)
+  int page_num = 0, page_gen = 0;
+};
+
+std::string Ref(int num, int gen) { return std::to_string(num) + " " + std::to_string(gen) + " R"; }
+
+std::string Ref(QPDFObjectHandle h) { return Ref(h.getObjectID(), h.getGeneration()); }
+
+// Get is dict[key], or null when `dict` is not a dictionary (qpdf would warn on stderr).
+QPDFObjectHandle Get(QPDFObjectHandle dict, const std::string& key) {
+  return dict.isDictionary() ? dict.getKey(key) : QPDFObjectHandle::newNull();
+}
+
+std::string FormatNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
+
+// FindStartXref reads the offset after the last "startxref" (ISO 32000-1 7.5.5) and tells
+// whether a table ("xref") or a stream ("N G obj") starts there.
+Result<std::pair<std::size_t, bool>> FindStartXref(ByteSpan input) {
+  const std::string_view text = AsString(input);
+  const std::size_t from = text.size() > kStartXrefWindow ? text.size() - kStartXrefWindow : 0;
+  const std::size_t at = text.rfind("startxref");
+  if (at == std::string_view::npos || at < from) {
+    return InvalidArgumentError("not a PDF: no startxref at the end of the file");
+  }
+  std::size_t i = at + 9;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  std::size_t offset = 0;
+  const std::size_t digits_start = i;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) &&
+         i - digits_start < 12) {
+    offset = offset * 10 + static_cast<std::size_t>(text[i++] - '0');
+  }
+  if (i == digits_start || offset >= at) {
+    return InvalidArgumentError("damaged PDF: bad startxref offset");
+  }
+  std::size_t j = offset;
+  while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+  const bool table = text.substr(j, 4) == "xref";
+  return std::make_pair(offset, !table);
+}
+
+// UnparseDict writes `dict` as "<< ... >>" with the values of `replace` instead of (or in
+// addition to) its own; references stay "N G R" since the objects keep their numbers.
+std::string UnparseDict(QPDFObjectHandle dict, const std::map<std::string, std::string>& replace) {
+  std::string out = "<<";
+  for (const std::string& key : dict.getKeys()) {
+    if (replace.count(key)) continue;
+    out += " " + QPDFObjectHandle::newName(key).unparse() + " " + dict.getKey(key).unparse();
+  }
+  for (const auto& [key, value] : replace) {
+    out += " " + QPDFObjectHandle::newName(key).unparse() + " " + value;
+  }
+  return out + " >>";
+}
+
+// ArrayPlus writes the items of `array` (nothing if it is not an array) followed by `ref`.
+std::string ArrayPlus(QPDFObjectHandle array, const std::string& ref) {
+  std::string out = "[";
+  if (array.isArray()) {
+    for (QPDFObjectHandle item : array.getArrayAsVector()) out += item.unparse() + " ";
+  }
+  return out + ref + "]";
+}
+
+Result<std::string> PickFieldName(QPDFObjectHandle fields, const std::string& wanted) {
+  std::set<std::string> taken;
+  if (fields.isArray()) {
+    for (QPDFObjectHandle f : fields.getArrayAsVector()) {
+      if (Get(f, "/T").isString()) taken.insert(f.getKey("/T").getUTF8Value());
+    }
+  }
+  if (!wanted.empty()) {
+    if (wanted.find('.') != std::string::npos) {
+      return InvalidArgumentError("signature field name must not contain '.'");
+    }
+    if (taken.count(wanted)) return AlreadyExistsError("field '" + wanted + "' already exists");
+    return wanted;
+  }
+  for (int n = 1;; ++n) {
+    std::string name = "Signature" + std::to_string(n);
+    if (!taken.count(name)) return name;
+  }
+}
+
+// ReadPlan is the qpdf part: every QPDF call is here, and its exceptions stop here.
+// CertifiedNoChanges tells whether a certification signature forbids any change (ISO 32000-1
+// 12.8.2.2: DocMDP transform parameter /P 1), which a new signature would be.
+bool CertifiedNoChanges(QPDFObjectHandle root) {
+  QPDFObjectHandle refs = Get(Get(Get(root, "/Perms"), "/DocMDP"), "/Reference");
+  if (!refs.isArray()) return false;
+  for (QPDFObjectHandle ref : refs.getArrayAsVector()) {
+    if (!ref.isDictionary() || !ref.getKey("/TransformMethod").isNameAndEquals("/DocMDP")) continue;
+    QPDFObjectHandle p = Get(ref.getKey("/TransformParams"), "/P");
+    if (p.isInteger() && p.getIntValue() == 1) return true;
+  }
+  return false;
+}
+
+// ReadTrailer finds the first free object number, the catalog and the document's /ID and /Info.
+Status ReadTrailer(QPDF& pdf, Plan& plan) {
+  if (pdf.isEncrypted()) return InvalidArgumentError("encrypted PDFs are not signed");
+  for (const auto& [og, entry] : pdf.getXRefTable()) {
+    plan.next_num = std::max(plan.next_num, og.getObj() + 1);
+  }
+  QPDFObjectHandle trailer = pdf.getTrailer();
+  if (trailer.getKey("/Size").isInteger()) {
+    const long long size = trailer.getKey("/Size").getIntValue();
+    if (size > 8'000'000) return InvalidArgumentError("damaged PDF: /Size too large");
+    plan.next_num = std::max(plan.next_num, static_cast<int>(size));
+  }
+  QPDFObjectHandle root = trailer.getKey("/Root");
+  if (!root.isIndirect() || !root.isDictionary()) {
+    return InvalidArgumentError("damaged PDF: no document catalog");
+  }
+  plan.root_ref = Ref(root);
+  if (!trailer.getKey("/Info").isNull()) plan.info_ref = trailer.getKey("/Info").unparse();
+  QPDFObjectHandle id = trailer.getKey("/ID");
+  if (id.isArray() && id.getArrayNItems() == 2 && id.getArrayItem(0).isString()) {
+    plan.first_id = id.getArrayItem(0).getStringValue();
+  }
+  return OkStatus();
+}
+
+// PlanPage adds the new version of the widget's page, its /Annots extended with the field.
+Status PlanPage(QPDF& pdf, const PdfSignOptions& options, const std::string& field_ref,
+                Plan& plan) {
+  const std::vector<QPDFObjectHandle>& pages = pdf.getAllPages();
+  if (options.page < 1 || static_cast<std::size_t>(options.page) > pages.size()) {
+    return InvalidArgumentError("page " + std::to_string(options.page) +
+                                " not in the document (" + std::to_string(pages.size()) +
+                                " pages)");
+  }
+  QPDFObjectHandle page = pages[static_cast<std::size_t>(options.page - 1)];
+  // getAllPages may copy a page that appears twice in the tree into a new object, which
+  // the file does not hold; such a page tree is refused.
+  if (!page.isIndirect() || !page.isDictionary() || page.getObjectID() >= plan.next_num) {
+    return InvalidArgumentError("damaged PDF: bad page tree");
+  }
+  plan.page_num = page.getObjectID();
+  plan.page_gen = page.getGeneration();
+  // A direct /Annots array in the new page version: an indirect one may be shared.
+  plan.rewritten.push_back(
+      {plan.page_num, plan.page_gen,
+       UnparseDict(page, {{"/Annots", ArrayPlus(Get(page, "/Annots"), field_ref)}})});
+  return OkStatus();
+}
+
+// PlanForm adds the new version of the interactive form (ISO 32000-1 12.7.2): /Fields extended
+// with the field, /SigFlags 3 (SignaturesExist, AppendOnly). A direct /AcroForm, or none, means
+// a new version of the catalog.
+Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options,
+                const std::string& field_ref, Plan& plan) {
+  if (CertifiedNoChanges(root)) {
+    return FailedPreconditionError("the document is certified with no changes allowed");
+  }
+  QPDFObjectHandle form = root.getKey("/AcroForm");
+  if (!form.isDictionary()) form = QPDFObjectHandle::newDictionary();
+  KYSO_ASSIGN_OR_RETURN(plan.field_name,
+                        PickFieldName(form.getKey("/Fields"), options.field_name));
+  const std::string new_form = UnparseDict(
+      form, {{"/Fields", ArrayPlus(form.getKey("/Fields"), field_ref)}, {"/SigFlags", "3"}});
+  QPDFObjectHandle holder = form.isIndirect() ? form : root;
+  if (holder.getObjectID() == plan.page_num) return InvalidArgumentError("damaged PDF");
+  plan.rewritten.push_back({holder.getObjectID(), holder.getGeneration(),
+                            form.isIndirect() ? new_form
+                                              : UnparseDict(root, {{"/AcroForm", new_form}})});
+  return OkStatus();
+}
+
+// ReadPlan is the qpdf part: every QPDF call is under it, and its exceptions stop here. The
+// update's first new object is the signature dictionary (next_num), then the field.
+Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options) {
+  Plan plan;
+  try {
+    QPDF pdf;
+    pdf.setSuppressWarnings(true);
+    // A file qpdf must reconstruct has no trustworthy cross-reference to chain /Prev to.
+    pdf.setAttemptRecovery(false);
+    pdf.processMemoryFile("input.pdf", reinterpret_cast<const char*>(input.data()), input.size());
+    KYSO_RETURN_IF_ERROR(ReadTrailer(pdf, plan));
+    const std::string field_ref = Ref(plan.next_num + 1, 0);
+    KYSO_RETURN_IF_ERROR(PlanPage(pdf, options, field_ref, plan));
+    KYSO_RETURN_IF_ERROR(PlanForm(pdf.getTrailer().getKey("/Root"), options, field_ref, plan));
+  } catch (const std::exception& e) {
+    // QPDFExc and qpdf's logic errors: the input is not a PDF qpdf can read without repair.
+    std::string what = e.what();
+    if (what.size() > 160) what = what.substr(0, 160) + "...";
+    for (char& c : what) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+  }
+  return plan;
+}
+
+// CmsEstimate is an upper estimate of the DER CMS: the certificates, the signature, and for
+// the SignedData around them twice the issuer name (SignerInfo and signingCertificateV2).
+std::size_t CmsEstimate(const PdfSignOptions& options) {
+  std::size_t len = 512;
+  auto add_cert = [&len](const X509* cert) {
+    const int der_len = i2d_X509(const_cast<X509*>(cert), nullptr);
+    len += der_len > 0 ? static_cast<std::size_t>(der_len) : 4096;
+  };
+  add_cert(options.signer_cert);
+  for (const X509* c : options.extra_certs) add_cert(c);
+  const int name_len = i2d_X509_NAME(X509_get_issuer_name(options.signer_cert), nullptr);
+  len += 2 * static_cast<std::size_t>(std::max(name_len, 0));
+  const int sig_len = EVP_PKEY_get_size(X509_get0_pubkey(options.signer_cert));
+  return len + static_cast<std::size_t>(std::max(sig_len, 0)) + 16;
+}
+
+Status CheckOptions(const PdfSignOptions& options) {
+  if (options.signer_cert == nullptr) return InvalidArgumentError("no signer certificate");
+  if (options.signing_time == Time{}) return InvalidArgumentError("no signing time");
+  if (options.rect) {
+    const PdfRect& r = *options.rect;
+    for (double v : {r.x, r.y, r.w, r.h}) {
+      if (!std::isfinite(v) || std::fabs(v) > 1e6) {
+        return InvalidArgumentError("signature rectangle out of range");
+      }
+    }
+    if (r.w <= 0 || r.h <= 0) return InvalidArgumentError("signature rectangle is empty");
+  }
+  if (options.contents_len > kMaxContentsLen || options.timestamp_room_len > kMaxContentsLen) {
+    return InvalidArgumentError("reserved signature size too large");
+  }
+  return OkStatus();
+}
+
+std::string HexString(std::string_view raw) { return "<" + HexEncode(AsBytes(raw)) + ">"; }
+
+// Writer assembles the update; offsets are absolute (input length + position in the update).
+struct Writer {
+  std::size_t base = 0;
+  std::string out;
+  std::map<int, std::pair<std::size_t, int>> xref;  // num -> (offset, gen)
+
+  // Object appends "N G obj", `body`, "endobj" and returns the offset of `body` in `out`.
+  std::size_t Object(int num, int gen, const std::string& body) {
+    xref[num] = {base + out.size(), gen};
+    out += std::to_string(num) + " " + std::to_string(gen) + " obj\n";
+    const std::size_t body_at = out.size();
+    out += body + "\nendobj\n";
+    return body_at;
+  }
+  // Subsections lists first number and count of each run of consecutive numbers.
+  std::vector<std::pair<int, int>> Subsections() const {
+    std::vector<std::pair<int, int>> runs;
+    for (const auto& [num, entry] : xref) {
+      if (!runs.empty() && runs.back().first + runs.back().second == num) {
+        ++runs.back().second;
+      } else {
+        runs.push_back({num, 1});
+      }
+    }
+    return runs;
+  }
+};
+
+// WriteXref ends the update with a cross-reference section of the input's kind and the
+// trailer: /Prev chains to the input's section, /Root /Info /ID[0] carry over.
+void WriteXref(Writer& w, const Plan& plan, int size, const std::string& id1) {
+  std::string trailer = "/Size " + std::to_string(size) + " /Root " + plan.root_ref;
+  if (!plan.info_ref.empty()) trailer += " /Info " + plan.info_ref;
+  trailer += " /ID [" + HexString(plan.first_id.empty() ? id1 : plan.first_id) + " " +
+             HexString(id1) + "] /Prev " + std::to_string(plan.prev_xref);
+  std::size_t xref_offset = w.base + w.out.size();
+  if (!plan.xref_stream) {
+    w.out += "xref\n";
+    auto runs = w.Subsections();
+    for (const auto& [first, count] : runs) {
+      w.out += std::to_string(first) + " " + std::to_string(count) + "\n";
+      for (int n = first; n < first + count; ++n) {
+        char entry[32];
+        std::snprintf(entry, sizeof entry, "%010zu %05d n\r\n", w.xref[n].first, w.xref[n].second);
+        w.out += entry;
+      }
+    }
+    w.out += "trailer\n<< " + trailer + " >>\n";
+  } else {
+    // The stream is object size-1 and lists itself: /W [1 4 2], type 1 (in use) entries.
+    const int self = size - 1;
+    w.xref[self] = {xref_offset, 0};
+    std::string index, data;
+    for (const auto& [first, count] : w.Subsections()) {
+      index += std::to_string(first) + " " + std::to_string(count) + " ";
+      for (int n = first; n < first + count; ++n) {
+        const std::size_t off = w.xref[n].first;
+        const int gen = w.xref[n].second;
+        const char e[7] = {1,
+                           static_cast<char>(off >> 24),
+                           static_cast<char>(off >> 16),
+                           static_cast<char>(off >> 8),
+                           static_cast<char>(off),
+                           static_cast<char>(gen >> 8),
+                           static_cast<char>(gen)};
+        data.append(e, 7);
+      }
+    }
+    index.pop_back();
+    w.out += std::to_string(self) + " 0 obj\n<< /Type /XRef /W [1 4 2] /Index [" + index + "] " +
+             trailer + " /Length " + std::to_string(data.size()) + " >>\nstream\n" + data +
+             "\nendstream\nendobj\n";
+  }
+  w.out += "startxref\n" + std::to_string(xref_offset) + "\n%%EOF\n";
+}
+
+// SigDict writes the signature dictionary; *byte_range_at and *contents_at get the offsets,
+// within the returned body, of the ByteRange array and of the '<' of /Contents.
+Result<std::string> SigDict(const PdfSignOptions& options, std::size_t contents_len,
+                            std::size_t* byte_range_at, std::size_t* contents_at) {
+  std::string d = "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M (" +
+                  FormatPdfDate(options.signing_time) + ")";
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"/Name", &options.name}, {"/Reason", &options.reason}, {"/Location", &options.location}};
+  for (const auto& [key, value] : texts) {
+    if (value->empty()) continue;
+    KYSO_ASSIGN_OR_RETURN(std::string s, PdfTextString(*value));
+    d += std::string(" ") + key + " " + s;
+  }
+  d += " /ByteRange ";
+  *byte_range_at = d.size();
+  d += std::string(kByteRangeWidth, ' ') + " /Contents ";
+  *contents_at = d.size();
+  d += "<" + std::string(2 * contents_len, '0') + "> >>";
+  return d;
+}
+
+Result<Bytes> Digest(pkix::SignatureAlgorithm alg, std::initializer_list<ByteSpan> parts) {
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), pkix::DigestOf(alg), nullptr) != 1) {
+    return ossl::Error("digest init");
+  }
+  for (ByteSpan p : parts) {
+    if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) return ossl::Error("digest");
+  }
+  Bytes md(EVP_MAX_MD_SIZE);
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), md.data(), &len) != 1) return ossl::Error("digest final");
+  md.resize(len);
+  return md;
+}
+
+// ContentsLen is the room for the DER CMS: as asked, or the estimate plus the timestamp room.
+Result<std::size_t> ContentsLen(const PdfSignOptions& options) {
+  const std::size_t estimate = CmsEstimate(options);
+  if (options.contents_len == 0) {
+    return (estimate + options.timestamp_room_len + 1023) / 1024 * 1024;
+  }
+  if (estimate > options.contents_len) {
+    return InvalidArgumentError("the signature (about " + std::to_string(estimate) +
+                                " bytes) does not fit the " +
+                                std::to_string(options.contents_len) + " bytes reserved");
+  }
+  return options.contents_len;
+}
+
+// Widget is the merged signature field and widget annotation (ISO 32000-1 12.7.4.5, 12.5.6.19):
+// printed and locked (/F 132), invisible with a zero box unless a box is given.
+Result<std::string> Widget(const Plan& plan, const PdfSignOptions& options, int sig_num,
+                           int ap_num) {
+  KYSO_ASSIGN_OR_RETURN(std::string title, PdfTextString(plan.field_name));
+  std::string widget = "<< /Type /Annot /Subtype /Widget /FT /Sig /T " + title + " /V " +
+                       Ref(sig_num, 0) + " /F 132 /P " + Ref(plan.page_num, plan.page_gen);
+  if (!options.rect) return widget + " /Rect [0 0 0 0] >>";
+  const PdfRect& r = *options.rect;
+  return widget + " /Rect [" + FormatNumber(r.x) + " " + FormatNumber(r.y) + " " +
+         FormatNumber(r.x + r.w) + " " + FormatNumber(r.y + r.h) + "] /AP << /N " +
+         Ref(ap_num, 0) + " >> >>";
+}
+
+// Update is the bytes appended to the input, /Contents still zeros; contents_at is the offset
+// in `bytes` of the '<' that opens /Contents.
+struct Update {
+  std::string bytes;
+  std::size_t contents_at = 0;
+};
+
+// WriteUpdate writes the new objects, the cross-reference section and the trailer, then the
+// /ByteRange, which covers everything but the /Contents string, its angle brackets included.
+Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOptions& options,
+                           std::size_t contents_len) {
+  const int sig_num = plan.next_num, field_num = sig_num + 1, ap_num = sig_num + 2;
+  Writer w;
+  w.base = input.size();
+  if (!input.empty() && input.back() != '\n' && input.back() != '\r') w.out += "\n";
+  std::size_t br_in_body = 0, contents_in_body = 0;
+  KYSO_ASSIGN_OR_RETURN(std::string sig_dict,
+                        SigDict(options, contents_len, &br_in_body, &contents_in_body));
+  const std::size_t sig_body_at = w.Object(sig_num, 0, sig_dict);
+  KYSO_ASSIGN_OR_RETURN(std::string widget, Widget(plan, options, sig_num, ap_num));
+  w.Object(field_num, 0, widget);
+  int last_num = field_num;
+  if (options.rect) {
+    // An empty appearance until the Decree 30 appearance draws one (PDF 2.0 12.5.5 wants /AP
+    // on every widget with a non-zero box).
+    w.Object(ap_num, 0,
+             "<< /Type /XObject /Subtype /Form /BBox [0 0 " + FormatNumber(options.rect->w) + " " +
+                 FormatNumber(options.rect->h) + "] /Length 0 >>\nstream\n\nendstream");
+    last_num = ap_num;
+  }
+  for (const NewObject& o : plan.rewritten) w.Object(o.num, o.gen, o.body);
+  const int size = last_num + 1 + (plan.xref_stream ? 1 : 0);
+  // The second /ID element changes with every version (ISO 32000-1 14.4); any unique value.
+  KYSO_ASSIGN_OR_RETURN(
+      Bytes id_seed,
+      Digest(pkix::SignatureAlgorithm::kEcdsaSha256,
+             {input.subspan(input.size() > 4096 ? input.size() - 4096 : 0), AsBytes(w.out)}));
+  WriteXref(w, plan, size, std::string(id_seed.begin(), id_seed.begin() + 16));
+
+  Update update;
+  update.contents_at = sig_body_at + contents_in_body;
+  const std::size_t contents_start = input.size() + update.contents_at;
+  const std::size_t contents_end = contents_start + 2 * contents_len + 2;
+  const std::size_t total = input.size() + w.out.size();
+  const std::string br = "[0 " + std::to_string(contents_start) + " " +
+                         std::to_string(contents_end) + " " + std::to_string(total - contents_end) +
+                         "]";
+  KYSO_CHECK(br.size() <= kByteRangeWidth);
+  w.out.replace(sig_body_at + br_in_body, br.size(), br);
+  update.bytes = std::move(w.out);
+  return update;
+}
+
+}  // namespace
+
+std::string FormatPdfDate(Time t) {
+  using namespace std::chrono;
+  const sys_seconds local = t + hours(7);  // Asia/Ho_Chi_Minh: UTC+7, no daylight saving
+  const sys_days day = floor<days>(local);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(local - day);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "D:%04d%02u%02u%02ld%02ld%02lld+07'00'", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()));
+  return buf;
+}
+
+Result<std::string> PdfTextString(std::string_view utf8) {
+  if (std::all_of(utf8.begin(), utf8.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    std::string out = "(";
+    for (char c : utf8) {
+      if (c == '(' || c == ')' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + ")";
+  }
+  std::string utf16 = "\xfe\xff";
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto b = static_cast<unsigned char>(utf8[i]);
+    const int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + static_cast<std::size_t>(n) > utf8.size()) {
+      return InvalidArgumentError("text is not UTF-8");
+    }
+    uint32_t cp = n == 1 ? b : b & (0x7fu >> n);
+    for (int k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(utf8[i + static_cast<std::size_t>(k)]);
+      if ((c >> 6) != 2) return InvalidArgumentError("text is not UTF-8");
+      cp = (cp << 6) | (c & 0x3fu);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return InvalidArgumentError("text is not UTF-8");
+    }
+    auto unit = [&utf16](uint32_t u) {
+      utf16 += static_cast<char>(u >> 8);
+      utf16 += static_cast<char>(u & 0xff);
+    };
+    if (cp >= 0x10000) {
+      unit(0xd800 + ((cp - 0x10000) >> 10));
+      unit(0xdc00 + ((cp - 0x10000) & 0x3ff));
+    } else {
+      unit(cp);
+    }
+    i += static_cast<std::size_t>(n);
+  }
+  return HexString(utf16);
+}
+
+Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
+                               pkix::SignatureAlgorithm alg) {
+  if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  KYSO_RETURN_IF_ERROR(CheckOptions(options));
+  KYSO_ASSIGN_OR_RETURN(const std::size_t contents_len, ContentsLen(options));
+  if (AsString(input).substr(0, 1024).find("%PDF-") == std::string_view::npos) {
+    return InvalidArgumentError("not a PDF: no %PDF- header");
+  }
+  KYSO_ASSIGN_OR_RETURN(const auto startxref, FindStartXref(input));
+  KYSO_ASSIGN_OR_RETURN(Plan plan, ReadPlan(input, options));
+  plan.prev_xref = startxref.first;
+  plan.xref_stream = startxref.second;
+  KYSO_ASSIGN_OR_RETURN(Update update, WriteUpdate(input, plan, options, contents_len));
+
+  const ByteSpan tail = AsBytes(update.bytes);
+  const std::size_t contents_end = update.contents_at + 2 * contents_len + 2;
+  KYSO_ASSIGN_OR_RETURN(
+      Bytes digest,
+      Digest(alg, {input, tail.first(update.contents_at), tail.subspan(contents_end)}));
+  pkix::CmsSignOptions cms;
+  cms.content_digest = digest;
+  cms.signer_cert = options.signer_cert;
+  cms.extra_certs = options.extra_certs;
+  KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared_cms, pkix::PreparedCms::Prepare(cms, alg));
+  PreparedPdf prepared(std::move(prepared_cms));
+  prepared.input_ = input;
+  prepared.update_.assign(tail.begin(), tail.end());
+  prepared.contents_pos_ = update.contents_at + 1;
+  prepared.contents_len_ = contents_len;
+  prepared.field_name_ = plan.field_name;
+  return prepared;
+}
+
+Result<Bytes> FinishPdfUpdate(PreparedPdf&& prepared, ByteSpan signature,
+                              std::span<const Bytes> unsigned_attributes_der) {
+  KYSO_ASSIGN_OR_RETURN(Bytes cms_der,
+                        std::move(prepared.cms_).Finish(signature, unsigned_attributes_der));
+  if (cms_der.size() > prepared.contents_len_) {
+    return OutOfRangeError("the signature (" + std::to_string(cms_der.size()) +
+                           " bytes) does not fit the " + std::to_string(prepared.contents_len_) +
+                           " bytes reserved in the PDF");
+  }
+  const std::string hex = HexEncode(cms_der);
+  std::copy(hex.begin(), hex.end(), prepared.update_.begin() +
+                                        static_cast<std::ptrdiff_t>(prepared.contents_pos_));
+  return std::move(prepared.update_);
+}
+
+Result<Bytes> FinishPdf(PreparedPdf&& prepared, ByteSpan signature,
+                        std::span<const Bytes> unsigned_attributes_der) {
+  const ByteSpan input = prepared.input_;
+  KYSO_ASSIGN_OR_RETURN(Bytes update,
+                        FinishPdfUpdate(std::move(prepared), signature, unsigned_attributes_der));
+  Bytes out;
+  out.reserve(input.size() + update.size());
+  out.insert(out.end(), input.begin(), input.end());
+  out.insert(out.end(), update.begin(), update.end());
+  return out;
+}
+
+Result<Bytes> SignPdf(ByteSpan input, const PdfSignOptions& options, pkix::Signer& signer) {
+  if (options.signer_cert == nullptr ||
+      EVP_PKEY_eq(X509_get0_pubkey(options.signer_cert), signer.public_key()) != 1) {
+    return InvalidArgumentError("the signer certificate is not for the signing key");
+  }
+  KYSO_ASSIGN_OR_RETURN(PreparedPdf prepared, PreparePdf(input, options, signer.algorithm()));
+  KYSO_ASSIGN_OR_RETURN(Bytes signature, signer.Sign(prepared.SignedAttributesDer()), "sign");
+  return FinishPdf(std::move(prepared), signature);
+}
+
+}  // namespace kyso::sign

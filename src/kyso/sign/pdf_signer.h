@@ -1,0 +1,121 @@
+#pragma once
+
+// PAdES signing of a PDF by incremental update (ETSI EN 319 142-1, baseline B-B): prepare ->
+// Signer -> finish (DESIGN decision 1). qpdf only reads the input; the update is written here.
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/base/status.h"
+#include "kyso/pkix/cms.h"
+#include "kyso/pkix/signer.h"
+
+namespace kyso::sign {
+
+// kMaxPdfLen bounds the input PDF; larger files are refused before parsing.
+inline constexpr std::size_t kMaxPdfLen = std::size_t{512} * 1024 * 1024;
+// kDefaultTimestampRoomLen is what an automatically sized /Contents keeps free beyond the
+// estimated CMS, for an RFC 3161 token (B-T) added later as an unsigned attribute.
+inline constexpr std::size_t kDefaultTimestampRoomLen = 12 * 1024;
+// kMaxContentsLen bounds the /Contents placeholder (bytes of DER CMS; the hex is twice that).
+inline constexpr std::size_t kMaxContentsLen = 4 * 1024 * 1024;
+
+// PdfRect is a rectangle in PDF points, origin at the page's bottom left.
+struct PdfRect {
+  double x = 0;
+  double y = 0;
+  double w = 0;
+  double h = 0;
+};
+
+// PdfSignOptions describes one signature. Borrowed for the call to PreparePdf only.
+struct PdfSignOptions {
+  const X509* signer_cert = nullptr;     // required; its key is the Signer's key
+  std::vector<const X509*> extra_certs;  // the chain to embed in the CMS (issuing CA, ...)
+  Time signing_time{};                   // required; written as /M in +07:00 (no implicit now)
+  // field_name is the new signature field's /T; empty picks "SignatureN", the first N unused.
+  // An existing name is kAlreadyExists; '.' is not allowed (it separates name parts).
+  std::string field_name;
+  std::string name, reason, location;  // optional /Name /Reason /Location, UTF-8
+  int page = 1;                        // page of the widget, from 1
+  std::optional<PdfRect> rect;         // the widget's box; none makes the signature invisible
+  // contents_len is the room reserved for the DER CMS in /Contents. 0 sizes it from the
+  // estimated CMS (certificates, signed attributes, signature) plus timestamp_room_len. A
+  // CMS that would not fit is refused: in PreparePdf by the estimate, in FinishPdf for real.
+  std::size_t contents_len = 0;
+  std::size_t timestamp_room_len = kDefaultTimestampRoomLen;
+};
+
+// PreparedPdf is a PDF with its signature update written except for the CMS: the ticket of
+// prepare -> Signer -> finish. Move-only; FinishPdf consumes it.
+// REQUIRES: the input given to PreparePdf stays alive and unchanged until FinishPdf (it is
+// borrowed, not copied, so a 100 MB PDF is not held twice).
+class PreparedPdf final {
+ public:
+  PreparedPdf(PreparedPdf&&) noexcept = default;
+  PreparedPdf& operator=(PreparedPdf&&) noexcept = default;
+
+  // SignedAttributesDer is what the Signer signs (the CMS SignedAttributes over the
+  // ByteRange digest). Valid while this object lives.
+  ByteSpan SignedAttributesDer() const { return cms_.SignedAttributesDer(); }
+  pkix::SignatureAlgorithm algorithm() const { return cms_.algorithm(); }
+  // field_name is the /T of the new signature field.
+  const std::string& field_name() const { return field_name_; }
+  // contents_len is the room for the DER CMS in /Contents.
+  std::size_t contents_len() const { return contents_len_; }
+
+ private:
+  friend Result<PreparedPdf> PreparePdf(ByteSpan, const PdfSignOptions&, pkix::SignatureAlgorithm);
+  friend Result<Bytes> FinishPdfUpdate(PreparedPdf&&, ByteSpan, std::span<const Bytes>);
+  friend Result<Bytes> FinishPdf(PreparedPdf&&, ByteSpan, std::span<const Bytes>);
+  explicit PreparedPdf(pkix::PreparedCms cms) : cms_(std::move(cms)) {}
+
+  pkix::PreparedCms cms_;
+  ByteSpan input_;
+  Bytes update_;              // the bytes appended to the input, /Contents still zeros
+  std::size_t contents_pos_ = 0;  // offset in update_ of the first hex digit of /Contents
+  std::size_t contents_len_ = 0;  // DER bytes the placeholder holds (hex digits / 2)
+  std::string field_name_;
+};
+
+// PreparePdf parses `input` with qpdf (from memory, nothing written anywhere), appends an
+// incremental update holding a signature dictionary (/SubFilter /ETSI.CAdES.detached), a
+// signature field with its widget on `options.page`, the page's new /Annots, the catalog's
+// /AcroForm (/SigFlags 3) and a cross-reference section of the input's kind (table or stream),
+// hashes the /ByteRange with DigestOf(alg) and prepares the CMS (no signingTime: PAdES B-B).
+// Errors, each one line: input too large, not a PDF, damaged (qpdf would have to reconstruct
+// the cross-reference table), encrypted, bad options (no page, bad name, CMS estimate larger
+// than contents_len) are kInvalidArgument; an existing field name is kAlreadyExists.
+Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
+                               pkix::SignatureAlgorithm alg);
+
+// FinishPdfUpdate checks `signature` (see PreparedCms::Finish), builds the DER CMS with the
+// `unsigned_attributes_der` (e.g. a signature timestamp) and returns only the bytes to append
+// to the input: input || result is the signed PDF. A CMS larger than contents_len() is
+// kOutOfRange and nothing is returned.
+Result<Bytes> FinishPdfUpdate(PreparedPdf&& prepared, ByteSpan signature,
+                              std::span<const Bytes> unsigned_attributes_der = {});
+
+// FinishPdf is FinishPdfUpdate returning the whole signed PDF, which begins with the exact
+// bytes of the input.
+Result<Bytes> FinishPdf(PreparedPdf&& prepared, ByteSpan signature,
+                        std::span<const Bytes> unsigned_attributes_der = {});
+
+// SignPdf runs PreparePdf with signer.algorithm(), Signer::Sign and FinishPdf. The signer
+// certificate's key must be signer.public_key() (kInvalidArgument, checked before signing).
+Result<Bytes> SignPdf(ByteSpan input, const PdfSignOptions& options, pkix::Signer& signer);
+
+// FormatPdfDate gives the PDF date string of `t` in Vietnam time: "D:20261125174706+07'00'".
+std::string FormatPdfDate(Time t);
+
+// PdfTextString encodes UTF-8 as a PDF text string object: a literal "(...)" for printable
+// ASCII, otherwise UTF-16BE with a byte order mark as "<FEFF...>". Bad UTF-8 is
+// kInvalidArgument.
+Result<std::string> PdfTextString(std::string_view utf8);
+
+}  // namespace kyso::sign
