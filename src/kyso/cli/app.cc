@@ -45,6 +45,7 @@ int RunCli(int argc, char** argv) {
   c_init->add_option("--root-key", init.root_key, "rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384 (default rsa-4096)");
   c_init->add_option("--issuing-key", init.issuing_key, "key type of the issuing CA (default rsa-2048)");
   c_init->add_option("--ocsp-key", init.ocsp_key, "key type of the OCSP responder (default rsa-2048)");
+  c_init->add_option("--tsa-key", init.tsa_key, "key type of the timestamp authority (default rsa-2048)");
 
   // ca
   auto* c_ca = app.add_subcommand("ca", "CA certificates and maintenance");
@@ -355,7 +356,7 @@ int RunCli(int argc, char** argv) {
 
   // serve
   ServeArgs serve;
-  auto* c_serve = app.add_subcommand("serve", "serve OCSP, CRLs and CA certificates over HTTP");
+  auto* c_serve = app.add_subcommand("serve", "serve OCSP, RFC 3161 timestamps (/tsa), CRLs and CA certificates over HTTP");
   add_home(c_serve);
   c_serve->add_option("--listen", serve.listen, "HOST:PORT (default from kyso.toml, 127.0.0.1:8080)");
   c_serve->add_option("--threads", serve.threads, "server threads (default one per core)");

@@ -150,6 +150,7 @@ Status InitDeployment(const InitOptions& o) {
     KYSO_ASSIGN_OR_RETURN(config.ca.issuing_key, ParseKeySpec(o.issuing_key));
   }
   if (!o.ocsp_key.empty()) { KYSO_ASSIGN_OR_RETURN(config.ca.ocsp_key, ParseKeySpec(o.ocsp_key)); }
+  if (!o.tsa_key.empty()) { KYSO_ASSIGN_OR_RETURN(config.ca.tsa_key, ParseKeySpec(o.tsa_key)); }
   // The calendar's days are data the officers keep up to date (R14.1): write them out.
   for (const Date& d : WorkingCalendar::VietnamHolidays2026And2027()) {
     config.ra.holidays.push_back(FormatDate(d));

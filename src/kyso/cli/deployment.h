@@ -32,6 +32,7 @@ struct InitOptions {
   std::string root_key;             // empty: the default
   std::string issuing_key;
   std::string ocsp_key;
+  std::string tsa_key;
 };
 
 // InitDeployment creates a deployment: the home folder (mode 0700), a SoftHSM2 token under
