@@ -1,5 +1,7 @@
 #include "kyso/mss/soap.h"
 
+#include "kyso/xml/hostile.h"
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -205,25 +207,10 @@ void AppendStatus(std::string& out, int code) {
 
 // ---- parsing --------------------------------------------------------------------------------
 
-struct DocFree {
-  void operator()(xmlDoc* d) const noexcept { xmlFreeDoc(d); }
-};
-struct CtxtFree {
-  void operator()(xmlParserCtxt* c) const noexcept { xmlFreeParserCtxt(c); }
-};
 struct XmlCharFree {
   void operator()(xmlChar* s) const noexcept { xmlFree(s); }
 };
 using XmlString = std::unique_ptr<xmlChar, XmlCharFree>;
-
-// RefuseDoctype replaces SAX2's internalSubset callback: the parser stops at "<!DOCTYPE name",
-// before any entity is declared or the internal subset is read. SOAP 1.1 section 3 forbids a
-// DTD in a SOAP message, so nothing legitimate is lost.
-void RefuseDoctype(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
-  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
-  *static_cast<bool*>(ctxt->_private) = true;
-  xmlStopParser(ctxt);
-}
 
 std::string_view View(const xmlChar* s) {
   return s == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(s));
@@ -652,30 +639,15 @@ std::string BuildFault(int status_code, std::string_view detail) {
   return out;
 }
 
-Result<Message> ParseMessage(std::string_view xml) {
-  if (xml.size() > kMaxMessageLen) {
-    return InvalidArgumentError("MSS message of " + std::to_string(xml.size()) +
-                                " bytes exceeds the limit of " +
-                                std::to_string(kMaxMessageLen / 1024) + " KiB");
-  }
-  static std::once_flag init;
-  std::call_once(init, [] { xmlInitParser(); });
-  std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlNewParserCtxt());
-  if (!ctxt) return InternalError("libxml2: no parser context");
-  bool saw_doctype = false;
-  ctxt->_private = &saw_doctype;
-  ctxt->sax->internalSubset = RefuseDoctype;
-  // No XML_PARSE_NOENT (entity substitution), XML_PARSE_DTDLOAD, XML_PARSE_DTDATTR or
-  // XML_PARSE_HUGE (which lifts libxml2's depth and size limits); no network.
-  const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  std::unique_ptr<xmlDoc, DocFree> doc(xmlCtxtReadMemory(
-      ctxt.get(), xml.data(), static_cast<int>(xml.size()), "mss.xml", nullptr, options));
-  if (saw_doctype || (doc && (doc->intSubset != nullptr || doc->extSubset != nullptr))) {
-    return InvalidArgumentError("MSS message with a DOCTYPE refused (SOAP forbids DTDs)");
-  }
-  if (!doc || !ctxt->wellFormed) return InvalidArgumentError("MSS message is not well-formed XML");
+Result<Message> ParseMessage(std::string_view text) {
+  KYSO_ASSIGN_OR_RETURN(
+      xml::DocPtr doc,
+      xml::ParseHostile(AsBytes(text), kMaxMessageLen, "mss.xml",
+                        {"MSS message of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                             std::to_string(kMaxMessageLen / 1024) + " KiB",
+                         "MSS message with a DOCTYPE refused (SOAP forbids DTDs)",
+                         "MSS message is not well-formed XML", "MSS message has no root element"}));
   const xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (root == nullptr) return InvalidArgumentError("MSS message has no root element");
   return ParseEnvelope(root);
 }
 

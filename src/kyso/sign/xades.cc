@@ -1,5 +1,7 @@
 #include "kyso/sign/xades.h"
 
+#include "kyso/xml/hostile.h"
+
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -38,12 +40,6 @@ constexpr std::size_t kMaxDescriptionLen = 4096;
 
 // ---- libxml2 owners -------------------------------------------------------------------------
 
-struct DocFree {
-  void operator()(xmlDoc* d) const noexcept { xmlFreeDoc(d); }
-};
-struct CtxtFree {
-  void operator()(xmlParserCtxt* c) const noexcept { xmlFreeParserCtxt(c); }
-};
 struct OutputBufferClose {
   void operator()(xmlOutputBuffer* b) const noexcept { xmlOutputBufferClose(b); }
 };
@@ -53,7 +49,7 @@ struct XmlCharFree {
 struct EcdsaSigFree {
   void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
 };
-using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
+using xml::DocPtr;
 
 const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 
@@ -169,44 +165,12 @@ Status CheckOptions(const XadesOptions& o, const pkix::Signer& signer) {
 
 // ---- parsing hostile XML --------------------------------------------------------------------
 
-// RefuseDoctype replaces SAX2's internalSubset callback: the parser stops at "<!DOCTYPE name",
-// before any entity is declared or an external subset is named. Without a DTD there are no
-// entity expansion bombs and no external entities; a document to be signed needs none.
-void RefuseDoctype(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
-  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
-  *static_cast<bool*>(ctxt->_private) = true;
-  xmlStopParser(ctxt);
-}
-
 Result<DocPtr> ParseHostileXml(ByteSpan xml, std::size_t max_len) {
-  if (xml.size() > max_len) {
-    return InvalidArgumentError("tài liệu XML " + std::to_string(xml.size()) +
-                                " byte vượt giới hạn " + std::to_string(max_len) + " byte");
-  }
-  static std::once_flag init;
-  std::call_once(init, [] { xmlInitParser(); });
-  std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlNewParserCtxt());
-  if (!ctxt) return InternalError("libxml2: no parser context");
-  bool saw_doctype = false;
-  ctxt->_private = &saw_doctype;
-  ctxt->sax->internalSubset = RefuseDoctype;
-  // No XML_PARSE_NOENT (entity substitution), XML_PARSE_DTDLOAD, XML_PARSE_DTDATTR or
-  // XML_PARSE_HUGE (which lifts libxml2's depth and text-node limits); no network. Blanks are
-  // kept: whitespace is part of what is signed.
-  const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  DocPtr doc(xmlCtxtReadMemory(ctxt.get(), reinterpret_cast<const char*>(xml.data()),
-                               static_cast<int>(xml.size()), "document.xml", nullptr, options));
-  if (saw_doctype || (doc && (doc->intSubset != nullptr || doc->extSubset != nullptr))) {
-    return InvalidArgumentError(
-        "tài liệu XML có khai báo DOCTYPE bị từ chối (không chấp nhận DTD và thực thể)");
-  }
-  if (!doc || !ctxt->wellFormed) {
-    return InvalidArgumentError("tài liệu không phải XML hợp lệ (không well-formed)");
-  }
-  if (xmlDocGetRootElement(doc.get()) == nullptr) {
-    return InvalidArgumentError("tài liệu XML không có phần tử gốc");
-  }
-  return doc;
+  return xml::ParseHostile(
+      xml, max_len, "document.xml",
+      {"tài liệu XML " + std::to_string(xml.size()) + " byte vượt giới hạn " + std::to_string(max_len) + " byte",
+       "tài liệu XML có khai báo DOCTYPE bị từ chối (không chấp nhận DTD và thực thể)",
+       "tài liệu không phải XML hợp lệ (không well-formed)", "tài liệu XML không có phần tử gốc"});
 }
 
 // ---- exclusive canonicalization -------------------------------------------------------------
