@@ -13,9 +13,11 @@ namespace kyso::pkix::testutil {
 
 // MakeTestCert issues a certificate for `subject_key`, signed by `issuer_key`; self-signed
 // when `issuer` is null. Valid 2026-01-01..2036-01-01. CAs get keyCertSign, leaves
-// digitalSignature + nonRepudiation, no EKU. Failures are gtest failures.
+// digitalSignature + nonRepudiation and, when `eku` is given ("timeStamping"), that extended
+// key usage, critical. Failures are gtest failures.
 inline ossl::UniquePtr<X509> MakeTestCert(Signer& issuer_key, X509* issuer,
-                                          const EVP_PKEY* subject_key, const char* cn, bool ca) {
+                                          const EVP_PKEY* subject_key, const char* cn, bool ca,
+                                          const char* eku = nullptr) {
   ossl::UniquePtr<X509> cert(X509_new());
   X509_set_version(cert.get(), X509_VERSION_3);
   const Bytes serial = *RandomSerial();
@@ -39,6 +41,9 @@ inline ossl::UniquePtr<X509> MakeTestCert(Signer& issuer_key, X509* issuer,
     EXPECT_TRUE(
         AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,nonRepudiation").ok());
     EXPECT_TRUE(AddExtension(cert.get(), NID_authority_key_identifier, "keyid", issuer).ok());
+    if (eku != nullptr) {
+      EXPECT_TRUE(AddExtension(cert.get(), NID_ext_key_usage, std::string("critical,") + eku).ok());
+    }
   }
   auto signed_cert = SignCertificate(cert.get(), issuer_key);
   EXPECT_TRUE(signed_cert.ok()) << signed_cert.status().ToString();

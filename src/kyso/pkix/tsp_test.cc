@@ -8,6 +8,7 @@
 
 #include "kyso/pkix/cms.h"
 #include "kyso/pkix/der.h"
+#include "kyso/pkix/testing.h"
 #include "kyso/pkix/x509.h"
 
 namespace kyso::pkix {
@@ -144,38 +145,13 @@ struct Tsa {
   ossl::UniquePtr<X509> cert;
 };
 
-ossl::UniquePtr<X509> MakeCert(Signer& issuer_key, X509* issuer, const EVP_PKEY* key,
-                               const char* cn, bool ca) {
-  ossl::UniquePtr<X509> cert(X509_new());
-  X509_set_version(cert.get(), X509_VERSION_3);
-  const Bytes serial = *RandomSerial();
-  ossl::UniquePtr<BIGNUM> bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
-  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
-  EXPECT_TRUE(SetTime(X509_getm_notBefore(cert.get()), Utc(2026, 1, 1)).ok());
-  EXPECT_TRUE(SetTime(X509_getm_notAfter(cert.get()), Utc(2036, 1, 1)).ok());
-  X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(key));
-  if (ca) {
-    EXPECT_TRUE(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE").ok());
-    EXPECT_TRUE(AddExtension(cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign").ok());
-  } else {
-    EXPECT_TRUE(AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature").ok());
-    EXPECT_TRUE(AddExtension(cert.get(), NID_ext_key_usage, "critical,timeStamping").ok());
-  }
-  auto signed_cert = SignCertificate(cert.get(), issuer_key);
-  EXPECT_TRUE(signed_cert.ok()) << signed_cert.status().ToString();
-  return std::move(signed_cert).value();
-}
-
 Tsa MakeTsa(const char* spec) {
   Tsa t;
   t.ca_key = std::move(KeySigner::Generate("ec-p256")).value();
-  t.ca = MakeCert(*t.ca_key, nullptr, t.ca_key->public_key(), "Kyso Test CA", true);
+  t.ca = testutil::MakeTestCert(*t.ca_key, nullptr, t.ca_key->public_key(), "Kyso Test CA", true);
   t.key = std::move(KeySigner::Generate(spec)).value();
-  t.cert = MakeCert(*t.ca_key, t.ca.get(), t.key->public_key(), "Kyso Test TSA", false);
+  t.cert = testutil::MakeTestCert(*t.ca_key, t.ca.get(), t.key->public_key(), "Kyso Test TSA", false,
+                                  "timeStamping");
   return t;
 }
 
