@@ -1,6 +1,8 @@
 #include "kyso/ca/authority.h"
 
 #include <gtest/gtest.h>
+
+#include "kyso/ca/testing.h"
 #include <openssl/pem.h>
 
 #include "kyso/base/temp_dir.h"
@@ -24,23 +26,14 @@ pkix::CertRequest MakeCsr(const char* spec = "rsa-2048") {
   return std::move(pkix::ParseCertRequest(d)).value();
 }
 
-class AuthorityTest : public testing::Test {
+class AuthorityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(store::OpenSqliteStore((dir_ / "kyso.db").string(), clock_)).value();
     config_.ca.root_key = KeySpec::kEcP384;
     config_.ca.issuing_key = KeySpec::kEcP256;
     config_.ca.ocsp_key = KeySpec::kEcP256;
-    std::map<std::string, std::unique_ptr<pkix::Signer>>* keys = &keys_;
-    KeyFactory factory = [keys](std::string_view label, KeySpec spec)
-        -> Result<std::unique_ptr<pkix::Signer>> {
-      KYSO_ASSIGN_OR_RETURN(auto k, pkix::KeySigner::Generate(KeySpecName(spec)));
-      // Keep a second handle on the same key for Authority::Open below.
-      ossl::UniquePtr<EVP_PKEY> copy(EVP_PKEY_dup(const_cast<EVP_PKEY*>(k->public_key())));
-      (*keys)[std::string(label)] =
-          std::move(pkix::KeySigner::Create(std::move(copy), k->algorithm())).value();
-      return std::unique_ptr<pkix::Signer>(std::move(k));
-    };
+    KeyFactory factory = testing::RecordingKeyFactory(&keys_);
     Status s = CreateHierarchy(config_, *store_, factory, clock_);
     ASSERT_TRUE(s.ok()) << s.ToString();
     auto ca = Authority::Open(config_, *store_,

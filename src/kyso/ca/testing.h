@@ -12,26 +12,25 @@
 
 namespace kyso::ca::testing {
 
-inline Result<std::unique_ptr<Authority>> MakeTestAuthority(const Config& config, store::Store& store,
-                                                            const Clock& clock) {
-  auto keys = std::make_shared<std::map<std::string, ossl::UniquePtr<EVP_PKEY>>>();
-  KeyFactory factory = [keys](std::string_view label, KeySpec spec)
-      -> Result<std::unique_ptr<pkix::Signer>> {
+// RecordingKeyFactory makes in-process keys for CreateHierarchy and keeps a second signer on
+// each in `*keys`, by label ("kyso-root", ...), for Authority::Open and the tests' checks.
+inline KeyFactory RecordingKeyFactory(std::map<std::string, std::unique_ptr<pkix::Signer>>* keys) {
+  return [keys](std::string_view label, KeySpec spec) -> Result<std::unique_ptr<pkix::Signer>> {
     KYSO_ASSIGN_OR_RETURN(auto k, pkix::KeySigner::Generate(KeySpecName(spec)));
-    (*keys)[std::string(label)].reset(EVP_PKEY_dup(const_cast<EVP_PKEY*>(k->public_key())));
+    ossl::UniquePtr<EVP_PKEY> copy(EVP_PKEY_dup(const_cast<EVP_PKEY*>(k->public_key())));
+    KYSO_ASSIGN_OR_RETURN((*keys)[std::string(label)], pkix::KeySigner::Create(std::move(copy), k->algorithm()));
     return std::unique_ptr<pkix::Signer>(std::move(k));
   };
-  KYSO_RETURN_IF_ERROR(CreateHierarchy(config, store, factory, clock));
-  CaSigners signers;
-  std::unique_ptr<pkix::Signer>* slots[] = {&signers.root, &signers.issuing, &signers.ocsp};
-  const char* labels[] = {"kyso-root", "kyso-issuing", "kyso-ocsp"};
-  for (int i = 0; i < 3; ++i) {
-    ossl::UniquePtr<EVP_PKEY> key = std::move((*keys)[labels[i]]);
-    KYSO_ASSIGN_OR_RETURN(pkix::SignatureAlgorithm alg, pkix::DefaultAlgorithmFor(key.get(), false));
-    KYSO_ASSIGN_OR_RETURN(auto signer, pkix::KeySigner::Create(std::move(key), alg));
-    *slots[i] = std::move(signer);
-  }
-  return Authority::Open(config, store, std::move(signers), clock);
+}
+
+inline Result<std::unique_ptr<Authority>> MakeTestAuthority(const Config& config, store::Store& store,
+                                                            const Clock& clock) {
+  std::map<std::string, std::unique_ptr<pkix::Signer>> keys;
+  KYSO_RETURN_IF_ERROR(CreateHierarchy(config, store, RecordingKeyFactory(&keys), clock));
+  return Authority::Open(config, store,
+                         CaSigners{std::move(keys["kyso-root"]), std::move(keys["kyso-issuing"]),
+                                   std::move(keys["kyso-ocsp"])},
+                         clock);
 }
 
 // CsrPem makes a fresh EC P-256 key and a CSR for it, PEM.

@@ -1,6 +1,8 @@
 #include "kyso/ca/tsa.h"
 
 #include <gtest/gtest.h>
+
+#include "kyso/ca/testing.h"
 #include <openssl/err.h>
 #include <openssl/ts.h>
 
@@ -35,7 +37,7 @@ Bytes Request(const EVP_MD* md, const char* policy = nullptr, bool cert_req = tr
   return ossl::ToDer(i2d_TS_REQ, static_cast<const TS_REQ*>(req.get()));
 }
 
-class TsaTest : public testing::Test {
+class TsaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(store::OpenSqliteStore((dir_ / "kyso.db").string(), clock_)).value();
@@ -43,15 +45,7 @@ class TsaTest : public testing::Test {
     config_.ca.issuing_key = KeySpec::kEcP256;
     config_.ca.ocsp_key = KeySpec::kEcP256;
     config_.ca.tsa_key = KeySpec::kEcP256;
-    auto* keys = &keys_;
-    KeyFactory factory = [keys](std::string_view label,
-                                KeySpec spec) -> Result<std::unique_ptr<pkix::Signer>> {
-      KYSO_ASSIGN_OR_RETURN(auto k, pkix::KeySigner::Generate(KeySpecName(spec)));
-      ossl::UniquePtr<EVP_PKEY> copy(EVP_PKEY_dup(const_cast<EVP_PKEY*>(k->public_key())));
-      (*keys)[std::string(label)] =
-          std::move(pkix::KeySigner::Create(std::move(copy), k->algorithm())).value();
-      return std::unique_ptr<pkix::Signer>(std::move(k));
-    };
+    KeyFactory factory = testing::RecordingKeyFactory(&keys_);
     Status s = CreateHierarchy(config_, *store_, factory, clock_);
     ASSERT_TRUE(s.ok()) << s.ToString();
     root_ = Load(kRoot);
