@@ -125,7 +125,8 @@ Status OpenP12(const SignerArgs& a, SigningKey& key) {
   EVP_PKEY* pkey = nullptr;
   X509* cert = nullptr;
   STACK_OF(X509)* ca = nullptr;
-  if (!p12 || PKCS12_parse(p12.get(), std::string(pass.reveal()).c_str(), &pkey, &cert, &ca) != 1) {
+  // reveal() views a std::string, so data() is NUL-terminated; no unwiped copy of the password.
+  if (!p12 || PKCS12_parse(p12.get(), pass.reveal().data(), &pkey, &cert, &ca) != 1) {
     ERR_clear_error();
     return InvalidArgumentError("--p12: không đọc được tệp PKCS#12 (sai mật khẩu hoặc tệp hỏng)");
   }
