@@ -168,7 +168,7 @@ Result<Config> ParseConfig(std::string_view toml_text) {
   }
   Config config;
   for (const auto& [k, v] : root) {
-    if (k != "ca" && k != "ra" && k != "token" && k != "server") {
+    if (k != "ca" && k != "ra" && k != "token" && k != "server" && k != "sign") {
       return InvalidArgumentError("config: unknown section [" + std::string(k.str()) + "]");
     }
   }
@@ -178,6 +178,15 @@ Result<Config> ParseConfig(std::string_view toml_text) {
   KYSO_RETURN_IF_ERROR(tok.Get("module", config.token.module), "config");
   KYSO_RETURN_IF_ERROR(tok.Get("label", config.token.label), "config");
   KYSO_RETURN_IF_ERROR(tok.CheckNoUnknown(), "config");
+  Reader sign(root["sign"].as_table(), "sign");
+  KYSO_RETURN_IF_ERROR(sign.Get("tsa_url", config.sign.tsa_url), "config");
+  KYSO_RETURN_IF_ERROR(sign.GetStrings("secret_markers", config.sign.secret_markers), "config");
+  KYSO_RETURN_IF_ERROR(sign.CheckNoUnknown(), "config");
+  for (const std::string& m : config.sign.secret_markers) {
+    if (m.empty() || m.size() > 64) {
+      return InvalidArgumentError("config: sign.secret_markers: each marker is 1..64 bytes");
+    }
+  }
   Reader srv(root["server"].as_table(), "server");
   KYSO_RETURN_IF_ERROR(srv.Get("listen", config.server.listen), "config");
   KYSO_RETURN_IF_ERROR(srv.GetInt("threads", config.server.threads, 0, 256), "config");
@@ -240,6 +249,11 @@ std::string FormatConfig(const Config& c) {
      << "# year's days as the government announces them (lunar Tết and Hùng Kings included).\n"
      << "holidays = " << Strings(c.ra.holidays) << "\n"
      << "makeup_working_days = " << Strings(c.ra.makeup_working_days) << "\n\n"
+     << "[sign]\n"
+     << "# TSA for signature levels B-T and above; empty: this deployment's own, public_url/tsa.\n"
+     << "tsa_url = " << q(c.sign.tsa_url) << "\n"
+     << "# R6.1: documents carrying one of these words are refused (state secrets).\n"
+     << "secret_markers = " << Strings(c.sign.secret_markers) << "\n\n"
      << "[token]\n"
      << "# PKCS#11 module; the embedded default is SoftHSM2 configured by softhsm2.conf here.\n"
      << "module = " << q(c.token.module) << "\n"

@@ -65,6 +65,16 @@ struct Config {
     std::vector<std::string> holidays;
     std::vector<std::string> makeup_working_days;
   } ra;
+  // Sign holds what the signing software reads from a deployment (`kyso sign ... --home`).
+  struct Sign {
+    // The TSA for levels B-T and above; empty means the deployment's own: ca.public_url + "/tsa".
+    std::string tsa_url;
+    // R6.1: a document carrying one of these words (whole words, case-sensitive) on its first
+    // page, in its title/subject/keywords or, for XML, in its text is refused: state secrets
+    // are not signed with this signature. The defaults are the secret grades of the Law on
+    // Protection of State Secrets.
+    std::vector<std::string> secret_markers = {"TUYỆT MẬT", "TỐI MẬT", "MẬT"};
+  } sign;
   struct Token {
     std::string module = "/usr/lib/softhsm/libsofthsm2.so";
     std::string label = "kyso-ca";

@@ -307,6 +307,8 @@ int RunCli(int argc, char** argv) {
     c->add_option("--crl", d.crls, "a CRL for the check before signing; repeatable");
     c->add_flag("--offline", d.offline, "check revocation with the CRLs given (and --home's) only");
     c->add_option("--cert", d.cert, "the signer's certificate (required for a SIM; read from a token or .p12)");
+    c->add_option("--tsa", d.tsa_url, "RFC 3161 TSA for B-T and above (default: --home's sign.tsa_url, or its /tsa)");
+    c->add_option("--tsa-timeout", d.tsa_timeout_seconds, "seconds to wait for the TSA (default 30)");
     add_signer(c, d.signer, true);
   };
   auto* c_sim = app.add_subcommand("sim", "SIM PKI: certify a SIM through its MSSP");
@@ -332,14 +334,16 @@ int RunCli(int argc, char** argv) {
   c_sign_cms->add_option("in", sign_cms.in, "the file to sign")->required();
   c_sign_cms->add_option("--out", sign_cms.out, "the signature, DER; written only when signed")->required();
   c_sign_cms->add_flag("--detached", sign_cms.detached, "leave the content out (.p7s)");
+  c_sign_cms->add_option("--level", sign_cms.doc.level, "CAdES level: B-B (default), B-T (timestamp), B-LT (with validation data)");
   add_document_signing(c_sign_cms, sign_cms.doc);
 
   SignPdfArgs sign_pdf;
   auto* c_sign_pdf = c_sign->add_subcommand(
-      "pdf", "sign a PDF (PAdES B-B) by incremental update; the output begins with the input's bytes");
+      "pdf", "sign a PDF (PAdES B-B to B-LTA) by incremental update; the output begins with the input's bytes");
   c_sign_pdf->add_option("in", sign_pdf.in, "the PDF to sign")->required();
   c_sign_pdf->add_option("--out", sign_pdf.out, "the signed PDF; written only when signed")->required();
-  c_sign_pdf->add_option("--level", sign_pdf.level, "B-B (B-T, B-LT, B-LTA come next)");
+  c_sign_pdf->add_option("--level", sign_pdf.doc.level,
+                         "PAdES level: B-B (default), B-T (timestamp), B-LT (+ DSS), B-LTA (+ document timestamp)");
   c_sign_pdf->add_option("--page", sign_pdf.page, "page of the signature's box, from 1 (default 1)");
   c_sign_pdf->add_option("--rect", sign_pdf.rect, "x,y,w,h in PDF points from the bottom left; none: invisible");
   c_sign_pdf->add_option("--field", sign_pdf.field, "the signature field's name (default SignatureN)");
@@ -348,7 +352,8 @@ int RunCli(int argc, char** argv) {
   add_document_signing(c_sign_pdf, sign_pdf.doc);
 
   SignXmlArgs sign_xml;
-  auto* c_sign_xml = c_sign->add_subcommand("xml", "sign an XML document (XAdES B-B), enveloped by default");
+  auto* c_sign_xml = c_sign->add_subcommand("xml", "sign an XML document (XAdES B-B or B-T), enveloped by default");
+  c_sign_xml->add_option("--level", sign_xml.doc.level, "XAdES level: B-B (default) or B-T (timestamp)");
   c_sign_xml->add_option("in", sign_xml.in, "the XML document (or, --detached, any file)")->required();
   c_sign_xml->add_option("--out", sign_xml.out, "the signed XML; written only when signed")->required();
   c_sign_xml->add_flag("--detached", sign_xml.detached, "a separate signature referencing IN by its file name");

@@ -1,5 +1,7 @@
 #include "kyso/cli/deployment.h"
 
+#include "kyso/base/file.h"
+
 #include "kyso/base/calendar.h"
 #include "kyso/ca/audit_checkpoint.h"
 #include "kyso/pkix/x509.h"
@@ -66,25 +68,9 @@ Status WritePrivateFile(const fs::path& path, std::string_view data) {
 }
 
 Status WriteFileAtomic(const fs::path& path, std::string_view data) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::string tmp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return FailedPreconditionError("cannot write in " + dir.string());
-  FILE* f = ::fdopen(fd, "wb");
-  bool ok = f != nullptr && std::fwrite(data.data(), 1, data.size(), f) == data.size() &&
-            std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  if (f != nullptr) {
-    std::fclose(f);
-  } else {
-    ::close(fd);
-  }
-  ::chmod(tmp.c_str(), 0644);
-  if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return FailedPreconditionError("cannot write " + path.string());
-  }
-  return OkStatus();
+  KYSO_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path));
+  KYSO_RETURN_IF_ERROR(file.Append(AsBytes(data)));
+  return std::move(file).Commit();
 }
 
 Result<SecretString> RandomSecret(std::size_t len, std::string_view alphabet) {

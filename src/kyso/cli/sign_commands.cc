@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "kyso/base/file.h"
 #include "kyso/ca/audit_checkpoint.h"
 #include "kyso/ca/authority.h"
 #include "kyso/cli/deployment.h"
@@ -14,12 +15,16 @@
 #include "kyso/pkix/csr.h"
 #include "kyso/pkix/x509.h"
 #include "kyso/ra/devices.h"
+#include "kyso/sign/anchor.h"
 #include "kyso/sign/pdf_signer.h"
+#include "kyso/sign/timestamp.h"
 #include "kyso/sign/xades.h"
 #include "kyso/token/token.h"
 #include "kyso/verify/cert_check.h"
 
+#include <openssl/cms.h>
 #include <openssl/pkcs12.h>
+#include <openssl/sha.h>
 
 namespace kyso::cli {
 
@@ -98,6 +103,12 @@ struct SigningKey {
   ossl::UniquePtr<X509> cert;
   std::vector<ossl::UniquePtr<X509>> chain;
   std::unique_ptr<RaSession> session;  // when --home was given
+  // What the certificate was checked against, kept to check a TSA's certificate the same way.
+  std::vector<ossl::UniquePtr<X509>> anchors;
+  std::vector<Bytes> crls;
+  verify::CertCheck check;  // the signer's path and the revocation data that vouched for it
+  std::string tsa_url;      // from the deployment, when --home names one
+  std::vector<std::string> secret_markers = Config().sign.secret_markers;
 
   std::vector<const X509*> ChainView() const {
     std::vector<const X509*> v;
@@ -164,8 +175,8 @@ Status OpenTokenCertificate(const SignerArgs& a, SigningKey& key) {
 // validity period and the revocation status, with Vietnamese messages (R5.4).
 Result<SigningKey> PrepareSigning(const DocumentSignArgs& a, const std::string& display, std::ostream& out) {
   SigningKey key;
-  std::vector<ossl::UniquePtr<X509>> anchors;
-  std::vector<Bytes> crls;
+  std::vector<ossl::UniquePtr<X509>>& anchors = key.anchors;
+  std::vector<Bytes>& crls = key.crls;
   for (const std::string& path : a.trust) KYSO_RETURN_IF_ERROR(AppendCertificates(path, anchors));
   for (const std::string& path : a.chain) KYSO_RETURN_IF_ERROR(AppendCertificates(path, key.chain));
   for (const std::string& path : a.crls) {
@@ -179,6 +190,9 @@ Result<SigningKey> PrepareSigning(const DocumentSignArgs& a, const std::string& 
     KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, "", false));
     key.session = std::make_unique<RaSession>(std::move(s));
     store::Store& store = key.session->deployment->store();
+    const Config& config = key.session->deployment->config();
+    key.tsa_url = config.sign.tsa_url.empty() ? config.ca.public_url + "/tsa" : config.sign.tsa_url;
+    key.secret_markers = config.sign.secret_markers;
     for (std::string_view role : {ca::kIssuing, ca::kRoot}) {
       KYSO_ASSIGN_OR_RETURN(store::CaKey ca_key, store.GetCaKey(role));
       KYSO_ASSIGN_OR_RETURN(auto c, pkix::ParseCertificate(ca_key.cert_der));
@@ -213,11 +227,11 @@ Result<SigningKey> PrepareSigning(const DocumentSignArgs& a, const std::string& 
   verify::CertCheckOptions o;
   for (const auto& c : anchors) o.anchors.push_back(c.get());
   for (const auto& c : key.chain) o.untrusted.push_back(c.get());
-  o.crls_der = std::move(crls);
+  o.crls_der = crls;
   o.revocation = a.offline ? verify::RevocationMode::kOffline : verify::RevocationMode::kOnline;
-  KYSO_ASSIGN_OR_RETURN(verify::CertCheck check, verify::CheckSigningCertificate(key.cert.get(), o));
-  if (!check.ok()) return FailedPreconditionError("R5.1: " + check.message);
-  for (const std::string& w : check.warnings) out << "cảnh báo: " << w << "\n";
+  KYSO_ASSIGN_OR_RETURN(key.check, verify::CheckSigningCertificate(key.cert.get(), o));
+  if (!key.check.ok()) return FailedPreconditionError("R5.1: " + key.check.message);
+  for (const std::string& w : key.check.warnings) out << "cảnh báo: " << w << "\n";
   return key;
 }
 
@@ -254,60 +268,220 @@ Result<sign::PdfRect> ParseRect(const std::string& text) {
   return r;
 }
 
+
+// Level is a baseline level of ETSI EN 319 122-1 / 132-1 / 142-1.
+enum class Level { kB, kT, kLT, kLTA };
+
+Result<Level> ParseLevel(const std::string& text, Level highest) {
+  static constexpr std::pair<std::string_view, Level> kLevels[] = {
+      {"B-B", Level::kB}, {"B-T", Level::kT}, {"B-LT", Level::kLT}, {"B-LTA", Level::kLTA}};
+  for (const auto& [name, level] : kLevels) {
+    if (text == name && level <= highest) return level;
+  }
+  std::string allowed;
+  for (const auto& [name, level] : kLevels) {
+    if (level <= highest) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  }
+  return InvalidArgumentError("--level " + text + ": định dạng này ký được các mức " + allowed);
+}
+
+std::string_view LevelName(Level level) {
+  static constexpr std::string_view kNames[] = {"B-B", "B-T", "B-LT", "B-LTA"};
+  return kNames[static_cast<int>(level)];
+}
+
+// OpenTimestamper gives the TSA for levels from B-T: --tsa, else the deployment's.
+Result<std::unique_ptr<sign::Timestamper>> OpenTimestamper(const DocumentSignArgs& a,
+                                                           const SigningKey& key) {
+  const std::string url = !a.tsa_url.empty() ? a.tsa_url : key.tsa_url;
+  if (url.empty()) {
+    return InvalidArgumentError(
+        "mức " + a.level + " cần dấu thời gian: cho máy chủ dấu thời gian bằng --tsa URL, hoặc --home DIR");
+  }
+  if (a.tsa_timeout_seconds < 1 || a.tsa_timeout_seconds > 600) {
+    return InvalidArgumentError("--tsa-timeout is 1..600 seconds");
+  }
+  return sign::NewHttpTimestamper(url, std::chrono::seconds(a.tsa_timeout_seconds));
+}
+
+Result<Bytes> Sha256(ByteSpan data) {
+  Bytes md(SHA256_DIGEST_LENGTH);
+  if (SHA256(data.data(), data.size(), md.data()) == nullptr) return ossl::Error("SHA-256");
+  return md;
+}
+
+// SignatureTimestamp asks the TSA to stamp a signature value: the unsigned attribute
+// id-aa-signatureTimeStampToken of CAdES/PAdES B-T (RFC 3161 Appendix A).
+Result<Bytes> SignatureTimestamp(sign::Timestamper& tsa, ByteSpan signature, Bytes* token) {
+  KYSO_ASSIGN_OR_RETURN(Bytes digest, Sha256(signature));
+  KYSO_ASSIGN_OR_RETURN(*token, tsa.Timestamp(digest), "dấu thời gian");
+  return pkix::CmsAttributeDer(pkix::kOidSignatureTimeStampToken, *token);
+}
+
+void Append(sign::ValidationData& into, const std::vector<Bytes>& certs, const std::vector<Bytes>& crls,
+            const std::vector<Bytes>& ocsps) {
+  into.certificates.insert(into.certificates.end(), certs.begin(), certs.end());
+  into.crls.insert(into.crls.end(), crls.begin(), crls.end());
+  into.ocsp_responses.insert(into.ocsp_responses.end(), ocsps.begin(), ocsps.end());
+}
+
+// ValidationDataFor gives what vouched for the signer (R5.3: the certificate, the CRL current
+// at signing time and the status-check result) and, for each timestamp token, for its TSA:
+// the TSA's certificate is checked here as the signer's was, against the same anchors.
+Result<sign::ValidationData> ValidationDataFor(const SigningKey& key, const DocumentSignArgs& a,
+                                               std::span<const Bytes> tokens) {
+  sign::ValidationData vd;
+  Append(vd, key.check.chain_der, key.check.crls_der, key.check.ocsp_responses_der);
+  for (const Bytes& token : tokens) {
+    const unsigned char* p = token.data();
+    ossl::UniquePtr<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(token.size())));
+    if (!cms) return ossl::Error(Code::kInvalidArgument, "dấu thời gian: không đọc được token");
+    std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> certs(
+        CMS_get1_certs(cms.get()), [](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); });
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
+    X509* tsa_cert = nullptr;
+    for (int i = 0; certs && infos && sk_CMS_SignerInfo_num(infos) == 1 && i < sk_X509_num(certs.get()); ++i) {
+      if (CMS_SignerInfo_cert_cmp(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(certs.get(), i)) == 0) {
+        tsa_cert = sk_X509_value(certs.get(), i);
+      }
+    }
+    if (tsa_cert == nullptr) {
+      return FailedPreconditionError("dấu thời gian không kèm chứng thư số của máy chủ dấu thời gian");
+    }
+    verify::CertCheckOptions o;
+    for (const auto& c : key.anchors) o.anchors.push_back(c.get());
+    for (const auto& c : key.chain) o.untrusted.push_back(c.get());
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i) o.untrusted.push_back(sk_X509_value(certs.get(), i));
+    o.crls_der = key.crls;
+    o.revocation = a.offline ? verify::RevocationMode::kOffline : verify::RevocationMode::kOnline;
+    o.purpose = verify::Purpose::kAny;
+    KYSO_ASSIGN_OR_RETURN(verify::CertCheck check, verify::CheckSigningCertificate(tsa_cert, o));
+    if (!check.ok()) {
+      return FailedPreconditionError("chứng thư số của máy chủ dấu thời gian: " + check.message);
+    }
+    Append(vd, check.chain_der, check.crls_der, check.ocsp_responses_der);
+  }
+  return vd;
+}
+
+// RefuseSecret applies R6.1 to a document about to be signed.
+Status RefuseSecret(std::optional<std::string> marker) {
+  if (!marker) return OkStatus();
+  return FailedPreconditionError("R6.1: tài liệu có dấu \"" + *marker +
+                                 "\" (bí mật nhà nước): không ký bằng chữ ký số chuyên dùng công vụ");
+}
+
+Status CheckNotSecret(ByteSpan document, const std::vector<std::string>& markers) {
+  if (AsString(document).substr(0, 1024).find("%PDF-") != std::string_view::npos) {
+    KYSO_ASSIGN_OR_RETURN(std::optional<std::string> marker, sign::FindSecretMarker(document, markers));
+    return RefuseSecret(marker);
+  }
+  return RefuseSecret(sign::FindSecretMarkerInText(AsString(document), markers));
+}
+
 }  // namespace
 
 Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
-  KYSO_ASSIGN_OR_RETURN(std::string content, ReadFileLimited(a.in, kMaxSignInputLen));
+  KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kLT));
+  KYSO_ASSIGN_OR_RETURN(MappedFile content, MappedFile::Open(a.in, kMaxSignInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
+  KYSO_RETURN_IF_ERROR(CheckNotSecret(content.bytes(), key.secret_markers));
+  std::unique_ptr<sign::Timestamper> tsa;
+  if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   pkix::CmsSignOptions o;
-  o.content = AsBytes(content);
+  o.content = content.bytes();
   o.detached = a.detached;
   o.signer_cert = key.cert.get();
   o.extra_certs = key.ChainView();
-  Result<Bytes> cms = pkix::SignCms(o, *key.signer);
-  if (!cms.ok()) {
-    RecordLockedSim(key, a.doc.signer, cms.status());
-    return cms.status();
+  o.signing_time = SystemClock().Now();  // CAdES B-B: signing-time is required
+  KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared, pkix::PreparedCms::Prepare(o, key.signer->algorithm()));
+  Result<Bytes> signature = key.signer->Sign(prepared.SignedAttributesDer());
+  if (!signature.ok()) {
+    RecordLockedSim(key, a.doc.signer, signature.status());
+    return signature.status();
   }
-  KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*cms)));
-  out << "signed " << a.in << " -> " << a.out << " (CMS, " << (a.detached ? "detached" : "attached")
-      << ", " << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
+  std::vector<Bytes> unsigned_attrs, tokens;
+  if (tsa) {
+    KYSO_ASSIGN_OR_RETURN(unsigned_attrs.emplace_back(),
+                          SignatureTimestamp(*tsa, *signature, &tokens.emplace_back()));
+  }
+  if (level >= Level::kLT) {
+    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, tokens));
+    KYSO_RETURN_IF_ERROR(prepared.AddValidationData(vd.certificates, vd.crls, vd.ocsp_responses));
+  }
+  KYSO_ASSIGN_OR_RETURN(Bytes cms, std::move(prepared).Finish(*signature, unsigned_attrs));
+  KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(cms)));
+  out << "signed " << a.in << " -> " << a.out << " (CAdES " << LevelName(level) << ", "
+      << (a.detached ? "detached" : "attached") << ", "
+      << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
   return OkStatus();
 }
 
 Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
-  if (a.level != "B-B") {
-    return InvalidArgumentError("--level " + a.level + ": this version signs PAdES B-B only (B-T, B-LT, B-LTA come next)");
-  }
+  KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kLTA));
   sign::PdfSignOptions o;
   if (!a.rect.empty()) { KYSO_ASSIGN_OR_RETURN(o.rect, ParseRect(a.rect)); }
   o.page = a.page;
   o.field_name = a.field;
   o.reason = a.reason;
   o.location = a.location;
-  KYSO_ASSIGN_OR_RETURN(std::string input, ReadFileLimited(a.in, kMaxPdfInputLen));
+  // The input is mapped, not read: a 100 MB PDF is in memory once, and the output is written
+  // from it and the update (the signed PDF is never assembled in memory).
+  std::optional<MappedFile> input;
+  KYSO_ASSIGN_OR_RETURN(input, MappedFile::Open(a.in, kMaxPdfInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
+  KYSO_RETURN_IF_ERROR(CheckNotSecret(input->bytes(), key.secret_markers));
+  std::unique_ptr<sign::Timestamper> tsa;
+  if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   o.signer_cert = key.cert.get();
   o.extra_certs = key.ChainView();
   o.signing_time = SystemClock().Now();
   o.name = CommonName(key.cert.get());
-  Result<Bytes> signed_pdf = sign::SignPdf(AsBytes(input), o, *key.signer);
-  if (!signed_pdf.ok()) {
-    RecordLockedSim(key, a.doc.signer, signed_pdf.status());
-    return signed_pdf.status();
+  KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf prepared, sign::PreparePdf(input->bytes(), o, key.signer->algorithm()));
+  Result<Bytes> signature = key.signer->Sign(prepared.SignedAttributesDer());
+  if (!signature.ok()) {
+    RecordLockedSim(key, a.doc.signer, signature.status());
+    return signature.status();
   }
-  KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*signed_pdf)));
-  out << "signed " << a.in << " -> " << a.out << " (PAdES B-B, "
+  std::vector<Bytes> unsigned_attrs, tokens;
+  if (tsa) {
+    KYSO_ASSIGN_OR_RETURN(unsigned_attrs.emplace_back(),
+                          SignatureTimestamp(*tsa, *signature, &tokens.emplace_back()));
+  }
+  KYSO_ASSIGN_OR_RETURN(Bytes update, sign::FinishPdfUpdate(std::move(prepared), *signature, unsigned_attrs));
+  KYSO_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(a.out));
+  KYSO_RETURN_IF_ERROR(file.Append(input->bytes()));
+  KYSO_RETURN_IF_ERROR(file.Append(update));
+  input.reset();
+  if (level >= Level::kLT) {
+    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, tokens));
+    KYSO_ASSIGN_OR_RETURN(MappedFile signed_pdf, MappedFile::Open(file.temp_path(), kMaxPdfInputLen + (64 << 20)));
+    KYSO_ASSIGN_OR_RETURN(Bytes dss, sign::DssUpdate(signed_pdf.bytes(), vd));
+    KYSO_RETURN_IF_ERROR(file.Append(dss));
+  }
+  if (level >= Level::kLTA) {
+    KYSO_ASSIGN_OR_RETURN(MappedFile with_dss, MappedFile::Open(file.temp_path(), kMaxPdfInputLen + (64 << 20)));
+    KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf doc_ts, sign::PrepareDocTimestamp(with_dss.bytes()));
+    KYSO_ASSIGN_OR_RETURN(Bytes token, tsa->Timestamp(doc_ts.ByteRangeDigest()), "dấu thời gian tài liệu");
+    KYSO_ASSIGN_OR_RETURN(Bytes ts_update, sign::FinishDocTimestampUpdate(std::move(doc_ts), token));
+    KYSO_RETURN_IF_ERROR(file.Append(ts_update));
+  }
+  KYSO_RETURN_IF_ERROR(std::move(file).Commit());
+  out << "signed " << a.in << " -> " << a.out << " (PAdES " << LevelName(level) << ", "
       << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
   return OkStatus();
 }
 
 Status CmdSignXml(const SignXmlArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
+  KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kT));
   KYSO_ASSIGN_OR_RETURN(std::string input, ReadFileLimited(a.in, kMaxXmlInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
+  KYSO_RETURN_IF_ERROR(CheckNotSecret(AsBytes(input), key.secret_markers));
+  std::unique_ptr<sign::Timestamper> tsa;
+  if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   sign::XadesOptions o;
   if (a.detached) {
     o.packaging = sign::XadesPackaging::kDetached;
@@ -316,13 +490,14 @@ Status CmdSignXml(const SignXmlArgs& a, std::ostream& out) {
   o.signer_cert = key.cert.get();
   o.chain = key.ChainView();
   o.signing_time = SystemClock().Now();
+  o.timestamper = tsa.get();
   Result<Bytes> xml = sign::SignXml(AsBytes(input), o, *key.signer);
   if (!xml.ok()) {
     RecordLockedSim(key, a.doc.signer, xml.status());
     return xml.status();
   }
   KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(*xml)));
-  out << "signed " << a.in << " -> " << a.out << " (XAdES B-B, " << (a.detached ? "detached" : "enveloped")
+  out << "signed " << a.in << " -> " << a.out << " (XAdES " << LevelName(level) << ", " << (a.detached ? "detached" : "enveloped")
       << ", " << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
   return OkStatus();
 }

@@ -49,6 +49,13 @@ struct DocumentSignArgs {
   // file when empty.
   std::string cert;
   SignerArgs signer;
+  // level is the baseline level (ETSI EN 319 1x2-1): B-B; B-T adds a signature timestamp;
+  // B-LT adds the validation data (certificates, CRLs, OCSP responses) of the signer and the
+  // TSA; B-LTA (PDF only) adds a document timestamp over all that.
+  std::string level = "B-B";
+  // tsa_url is the RFC 3161 TSA for B-T and above; empty: the deployment's (--home).
+  std::string tsa_url;
+  int tsa_timeout_seconds = 30;
 };
 
 struct SignCmsArgs {
@@ -57,7 +64,7 @@ struct SignCmsArgs {
   bool detached = false;
   DocumentSignArgs doc;
 };
-// CmdSignCms signs a file as CMS SignedData (DER, CAdES B-B attributes). Nothing is written
+// CmdSignCms signs a file as CMS SignedData (DER, CAdES B-B, B-T or B-LT). Nothing is written
 // unless the signature is made: the output appears whole, or not at all.
 Status CmdSignCms(const SignCmsArgs& args, std::ostream& out);
 
@@ -65,14 +72,13 @@ struct SignPdfArgs {
   std::string in;
   std::string out;
   DocumentSignArgs doc;
-  std::string level = "B-B";
   int page = 1;
   std::string rect;  // x,y,w,h in points; empty: an invisible signature
   std::string field;
   std::string reason;
   std::string location;
 };
-// CmdSignPdf signs a PDF (PAdES B-B) by incremental update: the output begins with the exact
+// CmdSignPdf signs a PDF (PAdES B-B to B-LTA) by incremental updates: the output begins with the exact
 // bytes of the input.
 Status CmdSignPdf(const SignPdfArgs& args, std::ostream& out);
 
@@ -82,7 +88,7 @@ struct SignXmlArgs {
   bool detached = false;
   DocumentSignArgs doc;
 };
-// CmdSignXml signs an XML document (XAdES B-B), enveloped by default.
+// CmdSignXml signs an XML document (XAdES B-B or B-T), enveloped by default.
 Status CmdSignXml(const SignXmlArgs& args, std::ostream& out);
 
 struct SimEnrollArgs {

@@ -258,6 +258,50 @@ Result<PreparedCms> PreparedCms::Prepare(const CmsSignOptions& o, SignatureAlgor
   return p;
 }
 
+Status PreparedCms::AddValidationData(std::span<const Bytes> certificates_der,
+                                     std::span<const Bytes> crls_der,
+                                     std::span<const Bytes> ocsp_responses_der) {
+  auto check = [](const Bytes& der, const char* what) -> Status {
+    if (der.size() > kMaxCmsUnsignedAttributeLen || !IsDerSequence(der)) {
+      return InvalidArgumentError(std::string(what) + " is not one DER SEQUENCE of at most 1 MiB");
+    }
+    return OkStatus();
+  };
+  for (const Bytes& c : certificates_der) {
+    KYSO_RETURN_IF_ERROR(check(c, "certificate"));
+    if (std::find(certificates_der_.begin(), certificates_der_.end(), c) == certificates_der_.end()) {
+      certificates_der_.push_back(c);
+    }
+  }
+  if (certificates_der_.size() > kMaxCmsCertificates) {
+    return InvalidArgumentError("more than " + std::to_string(kMaxCmsCertificates) +
+                                " certificates for one CMS signature");
+  }
+  for (const Bytes& crl : crls_der) {
+    KYSO_RETURN_IF_ERROR(check(crl, "CRL"));
+    if (std::find(revocation_der_.begin(), revocation_der_.end(), crl) == revocation_der_.end()) {
+      revocation_der_.push_back(crl);
+    }
+  }
+  // RFC 5940 3: OtherRevocationInfoFormat { id-ri-ocsp-response, OCSPResponse }, as [1].
+  static constexpr uint8_t kOidRiOcspResponse[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x10, 0x02};
+  for (const Bytes& ocsp : ocsp_responses_der) {
+    KYSO_RETURN_IF_ERROR(check(ocsp, "OCSP response"));
+    DerWriter w(ocsp.size() + 16);
+    w.Constructed(0xa1, [&](DerWriter& other) {
+      other.Oid(kOidRiOcspResponse);
+      other.Raw(ocsp);
+    });
+    Bytes der = std::move(w).Finish();
+    if (std::find(revocation_der_.begin(), revocation_der_.end(), der) == revocation_der_.end()) {
+      revocation_der_.push_back(std::move(der));
+      other_revocation_ = true;
+    }
+  }
+  if (revocation_der_.size() > 16) return InvalidArgumentError("more than 16 revocation items");
+  return OkStatus();
+}
+
 Result<Bytes> PreparedCms::Finish(ByteSpan signature,
                                   std::span<const Bytes> unsigned_attributes_der) && {
   if (signature.empty() || signature.size() > kMaxCmsSignatureLen) {
@@ -272,17 +316,21 @@ Result<Bytes> PreparedCms::Finish(ByteSpan signature,
   for (const Bytes& attr : unsigned_attributes_der) {
     KYSO_RETURN_IF_ERROR(CheckUnsignedAttribute(attr));
   }
-  DerWriter w(encap_content_der_.size() + TotalLen(certificates_der_) + signed_attrs_der_.size() +
+  DerWriter w(encap_content_der_.size() + TotalLen(certificates_der_) + TotalLen(revocation_der_) +
+              signed_attrs_der_.size() +
               signature.size() + TotalLen(unsigned_attributes_der) + 1024);
   w.Sequence([&](DerWriter& content_info) {
     content_info.Oid(kOidSignedData);
     content_info.Explicit(0, [&](DerWriter& e) {
       e.Sequence([&](DerWriter& sd) {  // SignedData
-        sd.Integer(version_);
+        sd.Integer(other_revocation_ ? 5 : version_);
         sd.Set([&](DerWriter& algs) { algs.Raw(digest_alg_der_); });
         sd.Raw(encap_content_der_);
         if (!certificates_der_.empty()) {
           WriteSetOf(sd, 0xa0, std::move(certificates_der_));  // certificates [0] IMPLICIT
+        }
+        if (!revocation_der_.empty()) {
+          WriteSetOf(sd, 0xa1, std::move(revocation_der_));  // crls [1] IMPLICIT
         }
         sd.Set([&](DerWriter& infos) {
           infos.Sequence([&](DerWriter& si) {  // SignerInfo

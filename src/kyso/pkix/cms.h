@@ -76,6 +76,16 @@ class PreparedCms final {
   ByteSpan SignedAttributesDer() const { return signed_attrs_der_; }
   SignatureAlgorithm algorithm() const { return alg_; }
 
+  // AddValidationData puts what a verifier needs later into the SignedData outside the
+  // signature (CAdES B-LT, EN 319 122-1 5.5/6.3): certificates (DER, duplicates dropped) into
+  // `certificates`, CRLs (DER CertificateList) and OCSP responses (DER OCSPResponse, as
+  // OtherRevocationInfoFormat id-ri-ocsp-response, RFC 5940) into `crls`. With an OCSP
+  // response the SignedData becomes version 5 (RFC 5652 5.1). Each item is checked to be one
+  // DER SEQUENCE of at most kMaxCmsUnsignedAttributeLen; at most kMaxCmsCertificates
+  // certificates and 16 revocation items in all, else kInvalidArgument.
+  Status AddValidationData(std::span<const Bytes> certificates_der, std::span<const Bytes> crls_der,
+                           std::span<const Bytes> ocsp_responses_der);
+
   // Finish checks `signature` over SignedAttributesDer() with the signer certificate's key
   // (a token or a SIM that signed something else is caught here, not by a relying party) and
   // returns the DER ContentInfo. `unsigned_attributes_der` are complete DER Attributes (see
@@ -92,6 +102,8 @@ class PreparedCms final {
   Bytes digest_alg_der_;
   Bytes encap_content_der_;              // EncapsulatedContentInfo, with eContent when attached
   std::vector<Bytes> certificates_der_;  // signer first; sorted when written
+  std::vector<Bytes> revocation_der_;    // RevocationInfoChoice encodings for `crls` [1]
+  bool other_revocation_ = false;        // an OCSP response among them: version 5
   Bytes signer_id_der_;                  // IssuerAndSerialNumber
   Bytes signed_attrs_der_;
 };

@@ -133,4 +133,26 @@ Result<Bytes> EncodeOidBody(std::string_view dotted) {
   return out;
 }
 
+std::optional<Tlv> ReadTlv(ByteSpan in) {
+  if (in.size() < 2 || (in[0] & 0x1f) == 0x1f) return std::nullopt;
+  Tlv t{in[0], 2, in[1]};
+  if (in[1] >= 0x80) {
+    const std::size_t n = in[1] & 0x7fu;
+    // n == 0 is BER's indefinite length; a leading zero octet or a short value is not minimal.
+    if (n == 0 || n > 4 || in.size() < 2 + n || in[2] == 0) return std::nullopt;
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < n; ++i) len = len << 8 | in[2 + i];
+    if (len < 0x80) return std::nullopt;
+    t.header_len = 2 + n;
+    t.len = len;
+  }
+  if (in.size() - t.header_len < t.len) return std::nullopt;
+  return t;
+}
+
+bool IsDerSequence(ByteSpan der) {
+  const std::optional<Tlv> t = ReadTlv(der);
+  return t && t->tag == 0x30 && t->header_len + t->len == der.size();
+}
+
 }  // namespace kyso::pkix

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -63,6 +65,20 @@ class DerWriter final {
   void PatchLength(std::size_t content_start);
   Bytes out_;
 };
+
+// Tlv is one DER header: identifier octet, header length and content length.
+struct Tlv {
+  uint8_t tag = 0;
+  std::size_t header_len = 0;
+  std::size_t len = 0;
+};
+
+// ReadTlv reads a DER header at the start of `in` whose content fits in `in`. Only what DER
+// allows: low tag numbers, definite lengths in the shortest form.
+std::optional<Tlv> ReadTlv(ByteSpan in);
+
+// IsDerSequence tells whether `der` is one definite-length SEQUENCE spanning all of it.
+bool IsDerSequence(ByteSpan der);
 
 // EncodeOidBody encodes a dotted OID ("2.5.29.32") as the body of an OBJECT IDENTIFIER.
 Result<Bytes> EncodeOidBody(std::string_view dotted);

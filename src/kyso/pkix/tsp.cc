@@ -16,32 +16,6 @@ namespace {
 constexpr std::size_t kMaxStatusStringLen = 512;
 constexpr std::size_t kMaxOidBodyLen = 64;
 
-// Tlv is one DER header: identifier octet, header length and content length.
-struct Tlv {
-  uint8_t tag = 0;
-  std::size_t header_len = 0;
-  std::size_t len = 0;
-};
-
-// ReadTlv reads a DER header at the start of `in` whose content fits in `in`. Only what DER
-// allows: low tag numbers, definite lengths in the shortest form.
-std::optional<Tlv> ReadTlv(ByteSpan in) {
-  if (in.size() < 2 || (in[0] & 0x1f) == 0x1f) return std::nullopt;
-  Tlv t{in[0], 2, in[1]};
-  if (in[1] >= 0x80) {
-    const std::size_t n = in[1] & 0x7fu;
-    // n == 0 is BER's indefinite length; a leading zero octet or a short value is not minimal.
-    if (n == 0 || n > 4 || in.size() < 2 + n || in[2] == 0) return std::nullopt;
-    std::size_t len = 0;
-    for (std::size_t i = 0; i < n; ++i) len = len << 8 | in[2 + i];
-    if (len < 0x80) return std::nullopt;
-    t.header_len = 2 + n;
-    t.len = len;
-  }
-  if (in.size() - t.header_len < t.len) return std::nullopt;
-  return t;
-}
-
 Status Refuse(TspFailure f, TspFailure* out, std::string message) {
   ERR_clear_error();
   if (out != nullptr) *out = f;
@@ -217,11 +191,6 @@ std::string_view TspFailureName(TspFailure f) {
   return "?";
 }
 
-bool IsDerSequence(ByteSpan der) {
-  const std::optional<Tlv> t = ReadTlv(der);
-  return t && t->tag == 0x30 && t->header_len + t->len == der.size();
-}
-
 Result<TimeStampReq> ParseTimeStampReq(ByteSpan der, TspFailure* failure) {
   if (der.empty()) return Refuse(TspFailure::kBadDataFormat, failure, "empty timestamp request");
   if (der.size() > kMaxTimeStampReqLen) {
@@ -265,6 +234,30 @@ Result<TimeStampReq> ParseTimeStampReq(ByteSpan der, TspFailure* failure) {
                   "TimeStampReq extensions are not supported");
   }
   return out;
+}
+
+Result<Bytes> EncodeTimeStampReq(int hash_nid, ByteSpan digest, ByteSpan nonce, bool cert_req) {
+  const EVP_MD* md = EVP_get_digestbynid(hash_nid);
+  if (hash_nid != NID_sha256 && hash_nid != NID_sha384 && hash_nid != NID_sha512) {
+    return InvalidArgumentError("timestamp request: SHA-256, SHA-384 or SHA-512 only");
+  }
+  if (md == nullptr || digest.size() != static_cast<std::size_t>(EVP_MD_get_size(md))) {
+    return InvalidArgumentError("timestamp request: digest of the wrong length");
+  }
+  if (nonce.size() > kMaxTspNonceLen) return InvalidArgumentError("timestamp request: nonce too long");
+  const ASN1_OBJECT* oid = OBJ_nid2obj(hash_nid);  // a static table entry: not freed
+  const Bytes oid_body(OBJ_get0_data(oid), OBJ_get0_data(oid) + OBJ_length(oid));
+  DerWriter w(128);
+  w.Sequence([&](DerWriter& req) {
+    req.Integer(1);
+    req.Sequence([&](DerWriter& imprint) {
+      imprint.Sequence([&](DerWriter& alg) { alg.Oid(oid_body); });
+      imprint.OctetString(digest);
+    });
+    if (!nonce.empty()) req.UnsignedInteger(nonce);
+    if (cert_req) req.Boolean(true);
+  });
+  return std::move(w).Finish();
 }
 
 Result<Bytes> EncodeTstInfo(const TimeStampReq& request, ByteSpan serial, const TstInfoOptions& o) {

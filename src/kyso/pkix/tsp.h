@@ -9,6 +9,7 @@
 
 #include "kyso/base/bytes.h"
 #include "kyso/base/clock.h"
+#include "kyso/pkix/der.h"
 #include "kyso/pkix/ossl.h"
 #include "kyso/pkix/signer.h"
 
@@ -63,10 +64,8 @@ struct TimeStampReq {
   bool cert_req = false;
 };
 
-// IsDerSequence tells whether `der` is one definite-length SEQUENCE spanning all of it: what
-// separates a malformed TimeStampReq (answered with a rejection) from something that is not
-// DER at all (answered HTTP 400).
-bool IsDerSequence(ByteSpan der);
+// IsDerSequence (der.h) separates a malformed TimeStampReq (answered with a rejection) from
+// something that is not DER at all (answered HTTP 400).
 
 // ParseTimeStampReq reads a DER TimeStampReq strictly: at most kMaxTimeStampReqLen, canonical
 // DER with nothing after it, version 1, messageImprint with SHA-256/384/512 (absent or NULL
@@ -76,6 +75,12 @@ bool IsDerSequence(ByteSpan der);
 // unknown digests: kBadAlg; extensions: kUnacceptedExtension; bad encoding: kBadDataFormat;
 // the rest: kBadRequest). The reqPolicy is returned, not judged: the TSA knows its policy.
 Result<TimeStampReq> ParseTimeStampReq(ByteSpan der, TspFailure* failure = nullptr);
+
+// EncodeTimeStampReq writes the DER TimeStampReq a client sends (RFC 3161 2.4.1): version 1,
+// messageImprint { SHA-256/384/512 with absent parameters, `digest` }, the `nonce` (a
+// big-endian magnitude, at most kMaxTspNonceLen octets; empty: none), certReq. No policy, no
+// extensions. A digest of the wrong length or an unsupported hash is kInvalidArgument.
+Result<Bytes> EncodeTimeStampReq(int hash_nid, ByteSpan digest, ByteSpan nonce, bool cert_req);
 
 // TstInfoOptions are the TSA's side of a TSTInfo. Borrowed for the call.
 struct TstInfoOptions {

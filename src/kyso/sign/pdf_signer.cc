@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <qpdf/Buffer.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFExc.hh>
 #include <qpdf/QPDFObjectHandle.hh>
@@ -10,11 +11,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <set>
 #include <string_view>
 
+#include "kyso/pkix/der.h"
 #include "kyso/pkix/ossl.h"
 
 namespace kyso::sign {
@@ -259,9 +262,13 @@ std::size_t CmsEstimate(const PdfSignOptions& options) {
   return len + static_cast<std::size_t>(std::max(sig_len, 0)) + 16;
 }
 
-Status CheckOptions(const PdfSignOptions& options) {
-  if (options.signer_cert == nullptr) return InvalidArgumentError("no signer certificate");
-  if (options.signing_time == Time{}) return InvalidArgumentError("no signing time");
+Status CheckOptions(const PdfSignOptions& options, bool doc_timestamp) {
+  if (!doc_timestamp && options.signer_cert == nullptr) {
+    return InvalidArgumentError("no signer certificate");
+  }
+  if (!doc_timestamp && options.signing_time == Time{}) {
+    return InvalidArgumentError("no signing time");
+  }
   if (options.rect) {
     const PdfRect& r = *options.rect;
     for (double v : {r.x, r.y, r.w, r.h}) {
@@ -357,10 +364,13 @@ void WriteXref(Writer& w, const Plan& plan, int size, const std::string& id1) {
 
 // SigDict writes the signature dictionary; *byte_range_at and *contents_at get the offsets,
 // within the returned body, of the ByteRange array and of the '<' of /Contents.
-Result<std::string> SigDict(const PdfSignOptions& options, std::size_t contents_len,
-                            std::size_t* byte_range_at, std::size_t* contents_at) {
-  std::string d = "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M (" +
-                  FormatPdfDate(options.signing_time) + ")";
+Result<std::string> SigDict(const PdfSignOptions& options, bool doc_timestamp,
+                            std::size_t contents_len, std::size_t* byte_range_at,
+                            std::size_t* contents_at) {
+  std::string d = doc_timestamp
+                      ? "<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161"
+                      : "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M (" +
+                            FormatPdfDate(options.signing_time) + ")";
   const std::pair<const char*, const std::string*> texts[] = {
       {"/Name", &options.name}, {"/Reason", &options.reason}, {"/Location", &options.location}};
   for (const auto& [key, value] : texts) {
@@ -419,6 +429,19 @@ Result<std::string> Widget(const Plan& plan, const PdfSignOptions& options, int 
          Ref(ap_num, 0) + " >> >>";
 }
 
+// EndUpdate writes the cross-reference section and trailer after the update's objects, the
+// last new one numbered `last_num`.
+Status EndUpdate(Writer& w, const Plan& plan, ByteSpan input, int last_num) {
+  const int size = last_num + 1 + (plan.xref_stream ? 1 : 0);
+  // The second /ID element changes with every version (ISO 32000-1 14.4); any unique value.
+  KYSO_ASSIGN_OR_RETURN(
+      Bytes id_seed,
+      Digest(pkix::SignatureAlgorithm::kEcdsaSha256,
+             {input.subspan(input.size() > 4096 ? input.size() - 4096 : 0), AsBytes(w.out)}));
+  WriteXref(w, plan, size, std::string(id_seed.begin(), id_seed.begin() + 16));
+  return OkStatus();
+}
+
 // Update is the bytes appended to the input, /Contents still zeros; contents_at is the offset
 // in `bytes` of the '<' that opens /Contents.
 struct Update {
@@ -429,14 +452,15 @@ struct Update {
 // WriteUpdate writes the new objects, the cross-reference section and the trailer, then the
 // /ByteRange, which covers everything but the /Contents string, its angle brackets included.
 Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOptions& options,
-                           std::size_t contents_len) {
+                           bool doc_timestamp, std::size_t contents_len) {
   const int sig_num = plan.next_num, field_num = sig_num + 1, ap_num = sig_num + 2;
   Writer w;
   w.base = input.size();
   if (!input.empty() && input.back() != '\n' && input.back() != '\r') w.out += "\n";
   std::size_t br_in_body = 0, contents_in_body = 0;
   KYSO_ASSIGN_OR_RETURN(std::string sig_dict,
-                        SigDict(options, contents_len, &br_in_body, &contents_in_body));
+                        SigDict(options, doc_timestamp, contents_len, &br_in_body,
+                                &contents_in_body));
   const std::size_t sig_body_at = w.Object(sig_num, 0, sig_dict);
   KYSO_ASSIGN_OR_RETURN(std::string widget, Widget(plan, options, sig_num, ap_num));
   w.Object(field_num, 0, widget);
@@ -450,13 +474,7 @@ Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOption
     last_num = ap_num;
   }
   for (const NewObject& o : plan.rewritten) w.Object(o.num, o.gen, o.body);
-  const int size = last_num + 1 + (plan.xref_stream ? 1 : 0);
-  // The second /ID element changes with every version (ISO 32000-1 14.4); any unique value.
-  KYSO_ASSIGN_OR_RETURN(
-      Bytes id_seed,
-      Digest(pkix::SignatureAlgorithm::kEcdsaSha256,
-             {input.subspan(input.size() > 4096 ? input.size() - 4096 : 0), AsBytes(w.out)}));
-  WriteXref(w, plan, size, std::string(id_seed.begin(), id_seed.begin() + 16));
+  KYSO_RETURN_IF_ERROR(EndUpdate(w, plan, input, last_num));
 
   Update update;
   update.contents_at = sig_body_at + contents_in_body;
@@ -529,11 +547,12 @@ Result<std::string> PdfTextString(std::string_view utf8) {
   return HexString(utf16);
 }
 
-Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
-                               pkix::SignatureAlgorithm alg) {
+// PrepareUpdate writes the update of a signature or document timestamp with /Contents still
+// zeros, and hashes its ByteRange with `md`.
+Result<PreparedPdf> PrepareUpdate(ByteSpan input, const PdfSignOptions& options,
+                                  bool doc_timestamp, std::size_t contents_len,
+                                  pkix::SignatureAlgorithm md, PreparedPdf prepared) {
   if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
-  KYSO_RETURN_IF_ERROR(CheckOptions(options));
-  KYSO_ASSIGN_OR_RETURN(const std::size_t contents_len, ContentsLen(options));
   if (AsString(input).substr(0, 1024).find("%PDF-") == std::string_view::npos) {
     return InvalidArgumentError("not a PDF: no %PDF- header");
   }
@@ -541,19 +560,13 @@ Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
   KYSO_ASSIGN_OR_RETURN(Plan plan, ReadPlan(input, options));
   plan.prev_xref = startxref.first;
   plan.xref_stream = startxref.second;
-  KYSO_ASSIGN_OR_RETURN(Update update, WriteUpdate(input, plan, options, contents_len));
-
+  KYSO_ASSIGN_OR_RETURN(Update update,
+                        WriteUpdate(input, plan, options, doc_timestamp, contents_len));
   const ByteSpan tail = AsBytes(update.bytes);
   const std::size_t contents_end = update.contents_at + 2 * contents_len + 2;
   KYSO_ASSIGN_OR_RETURN(
-      Bytes digest,
-      Digest(alg, {input, tail.first(update.contents_at), tail.subspan(contents_end)}));
-  pkix::CmsSignOptions cms;
-  cms.content_digest = digest;
-  cms.signer_cert = options.signer_cert;
-  cms.extra_certs = options.extra_certs;
-  KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared_cms, pkix::PreparedCms::Prepare(cms, alg));
-  PreparedPdf prepared(std::move(prepared_cms));
+      prepared.digest_,
+      Digest(md, {input, tail.first(update.contents_at), tail.subspan(contents_end)}));
   prepared.input_ = input;
   prepared.update_.assign(tail.begin(), tail.end());
   prepared.contents_pos_ = update.contents_at + 1;
@@ -562,19 +575,183 @@ Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
   return prepared;
 }
 
-Result<Bytes> FinishPdfUpdate(PreparedPdf&& prepared, ByteSpan signature,
-                              std::span<const Bytes> unsigned_attributes_der) {
-  KYSO_ASSIGN_OR_RETURN(Bytes cms_der,
-                        std::move(prepared.cms_).Finish(signature, unsigned_attributes_der));
-  if (cms_der.size() > prepared.contents_len_) {
-    return OutOfRangeError("the signature (" + std::to_string(cms_der.size()) +
-                           " bytes) does not fit the " + std::to_string(prepared.contents_len_) +
+// FillContents writes `der` as hex into the /Contents placeholder and hands back the update.
+Result<Bytes> FillContents(PreparedPdf::Parts& parts, ByteSpan der) {
+  if (der.size() > parts.contents_len) {
+    return OutOfRangeError("the signature (" + std::to_string(der.size()) +
+                           " bytes) does not fit the " + std::to_string(parts.contents_len) +
                            " bytes reserved in the PDF");
   }
-  const std::string hex = HexEncode(cms_der);
-  std::copy(hex.begin(), hex.end(), prepared.update_.begin() +
-                                        static_cast<std::ptrdiff_t>(prepared.contents_pos_));
-  return std::move(prepared.update_);
+  const std::string hex = HexEncode(der);
+  std::copy(hex.begin(), hex.end(),
+            parts.update.begin() + static_cast<std::ptrdiff_t>(parts.contents_pos));
+  return std::move(parts.update);
+}
+
+Result<PreparedPdf> PreparePdf(ByteSpan input, const PdfSignOptions& options,
+                               pkix::SignatureAlgorithm alg) {
+  KYSO_RETURN_IF_ERROR(CheckOptions(options, false));
+  KYSO_ASSIGN_OR_RETURN(const std::size_t contents_len, ContentsLen(options));
+  KYSO_ASSIGN_OR_RETURN(PreparedPdf prepared,
+                        PrepareUpdate(input, options, false, contents_len, alg, PreparedPdf()));
+  pkix::CmsSignOptions cms;
+  cms.content_digest = prepared.digest_;
+  cms.signer_cert = options.signer_cert;
+  cms.extra_certs = options.extra_certs;
+  KYSO_ASSIGN_OR_RETURN(prepared.cms_, pkix::PreparedCms::Prepare(cms, alg));
+  return prepared;
+}
+
+Result<PreparedPdf> PrepareDocTimestamp(ByteSpan input, const std::string& field_name,
+                                        std::size_t contents_len) {
+  if (contents_len == 0 || contents_len > kMaxContentsLen) {
+    return InvalidArgumentError("reserved timestamp size out of range");
+  }
+  PdfSignOptions options;
+  options.field_name = field_name;
+  KYSO_RETURN_IF_ERROR(CheckOptions(options, true));
+  // SHA-256 whatever the signer's algorithm: the TSA is asked for a SHA-256 imprint.
+  return PrepareUpdate(input, options, true, contents_len, pkix::SignatureAlgorithm::kEcdsaSha256,
+                       PreparedPdf());
+}
+
+Result<Bytes> FinishDocTimestampUpdate(PreparedPdf&& prepared, ByteSpan token_der) {
+  if (prepared.cms_) return InvalidArgumentError("not a document timestamp");
+  if (token_der.empty() || !pkix::IsDerSequence(token_der)) {
+    return InvalidArgumentError("the timestamp token is not DER");
+  }
+  PreparedPdf::Parts parts = prepared.TakeParts();
+  return FillContents(parts, token_der);
+}
+
+namespace {
+
+// StreamData reads an existing DSS stream's decoded bytes (to drop a duplicate); null when it
+// is not a stream qpdf can decode.
+std::optional<Bytes> StreamData(QPDFObjectHandle h) {
+  if (!h.isStream()) return std::nullopt;
+  std::shared_ptr<Buffer> data = h.getStreamData(qpdf_dl_generalized);
+  if (!data) return std::nullopt;
+  return Bytes(data->getBuffer(), data->getBuffer() + data->getSize());
+}
+
+// DssPlan is what DssUpdate reads from the input.
+struct DssPlan {
+  Plan plan;
+  std::map<std::string, std::string> keep;  // existing /DSS keys other than the arrays (/VRI)
+  std::map<std::string, std::vector<std::string>> refs;  // "/Certs" -> existing "N G R"
+  std::map<std::string, std::vector<Bytes>> have;        // "/Certs" -> existing data
+  std::string catalog;                                    // the catalog, /DSS and /Extensions set later
+  QPDFObjGen catalog_og;
+  std::string extensions;  // the catalog's /Extensions with /ESIC, or empty to write ours
+};
+
+// kDssPlaceholder stands for the new DSS's reference in the catalog until its number is known;
+// qpdf never unparses a control character outside a hex string, so it cannot clash.
+constexpr char kDssPlaceholder[] = "\x01dss\x01";
+constexpr const char* kDssArrays[] = {"/Certs", "/CRLs", "/OCSPs"};
+
+Result<DssPlan> ReadDssPlan(ByteSpan input) {
+  DssPlan d;
+  try {
+    QPDF pdf;
+    pdf.setSuppressWarnings(true);
+    pdf.setAttemptRecovery(false);
+    pdf.processMemoryFile("input.pdf", reinterpret_cast<const char*>(input.data()), input.size());
+    KYSO_RETURN_IF_ERROR(ReadTrailer(pdf, d.plan));
+    QPDFObjectHandle root = pdf.getTrailer().getKey("/Root");
+    d.catalog_og = root.getObjGen();
+    QPDFObjectHandle dss = root.getKey("/DSS");
+    if (dss.isDictionary()) {
+      for (const std::string& key : dss.getKeys()) {
+        if (key == "/Certs" || key == "/CRLs" || key == "/OCSPs") {
+          QPDFObjectHandle arr = dss.getKey(key);
+          if (!arr.isArray()) continue;
+          for (QPDFObjectHandle item : arr.getArrayAsVector()) {
+            if (!item.isIndirect()) continue;
+            d.refs[key].push_back(Ref(item));
+            if (std::optional<Bytes> data = StreamData(item)) d.have[key].push_back(*data);
+          }
+        } else if (key != "/Type") {
+          d.keep[key] = dss.getKey(key).unparse();
+        }
+      }
+    }
+    // PAdES (EN 319 142-1 5.4): the developer extension ESIC, level 5 for a DSS.
+    QPDFObjectHandle ext = root.getKey("/Extensions");
+    if (ext.isDictionary() && ext.hasKey("/ESIC")) d.extensions = ext.unparse();
+    std::string ext_value = d.extensions.empty()
+                                ? (ext.isDictionary()
+                                       ? UnparseDict(ext, {{"/ESIC", "<< /BaseVersion /1.7 /ExtensionLevel 5 >>"}})
+                                       : "<< /ESIC << /BaseVersion /1.7 /ExtensionLevel 5 >> >>")
+                                : d.extensions;
+    d.catalog = UnparseDict(root, {{"/DSS", kDssPlaceholder}, {"/Extensions", ext_value}});
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (what.size() > 160) what = what.substr(0, 160) + "...";
+    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<Bytes> DssUpdate(ByteSpan input, const ValidationData& data) {
+  if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  if (data.certificates.size() + data.crls.size() + data.ocsp_responses.size() >
+      kMaxValidationDataItems) {
+    return InvalidArgumentError("too much validation data for one update");
+  }
+  KYSO_ASSIGN_OR_RETURN(const auto startxref, FindStartXref(input));
+  KYSO_ASSIGN_OR_RETURN(DssPlan d, ReadDssPlan(input));
+  d.plan.prev_xref = startxref.first;
+  d.plan.xref_stream = startxref.second;
+
+  Writer w;
+  w.base = input.size();
+  if (!input.empty() && input.back() != '\n' && input.back() != '\r') w.out += "\n";
+  int num = d.plan.next_num;
+  const std::pair<const char*, const std::vector<Bytes>*> groups[] = {
+      {"/Certs", &data.certificates}, {"/CRLs", &data.crls}, {"/OCSPs", &data.ocsp_responses}};
+  for (const auto& [key, items] : groups) {
+    std::vector<Bytes>& have = d.have[key];
+    for (const Bytes& item : *items) {
+      if (item.empty() || !pkix::IsDerSequence(item)) {
+        return InvalidArgumentError(std::string("validation data for ") + key + " is not DER");
+      }
+      if (std::find(have.begin(), have.end(), item) != have.end()) continue;
+      have.push_back(item);
+      w.Object(num, 0,
+               "<< /Length " + std::to_string(item.size()) + " >>\nstream\n" +
+                   std::string(AsString(item)) + "\nendstream");
+      d.refs[key].push_back(Ref(num++, 0));
+    }
+  }
+  std::string dss = "<< /Type /DSS";
+  for (const char* key : kDssArrays) {
+    if (d.refs[key].empty()) continue;
+    dss += std::string(" ") + key + " [";
+    for (const std::string& r : d.refs[key]) dss += r + " ";
+    dss.back() = ']';
+  }
+  for (const auto& [key, value] : d.keep) dss += " " + key + " " + value;
+  dss += " >>";
+  const int dss_num = num;
+  w.Object(dss_num, 0, dss);
+  std::string catalog = d.catalog;
+  catalog.replace(catalog.find(kDssPlaceholder), std::strlen(kDssPlaceholder), Ref(dss_num, 0));
+  w.Object(d.catalog_og.getObj(), d.catalog_og.getGen(), catalog);
+  KYSO_RETURN_IF_ERROR(EndUpdate(w, d.plan, input, dss_num));
+  return Bytes(w.out.begin(), w.out.end());
+}
+
+Result<Bytes> FinishPdfUpdate(PreparedPdf&& prepared, ByteSpan signature,
+                              std::span<const Bytes> unsigned_attributes_der) {
+  if (!prepared.cms_) return InvalidArgumentError("a document timestamp has no signature");
+  KYSO_ASSIGN_OR_RETURN(Bytes cms_der,
+                        std::move(*prepared.cms_).Finish(signature, unsigned_attributes_der));
+  PreparedPdf::Parts parts = prepared.TakeParts();
+  return FillContents(parts, cms_der);
 }
 
 Result<Bytes> FinishPdf(PreparedPdf&& prepared, ByteSpan signature,

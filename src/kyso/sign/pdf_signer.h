@@ -33,6 +33,14 @@ struct PdfRect {
   double h = 0;
 };
 
+// ValidationData is what a verifier needs later to validate a signature without the network
+// (PAdES B-LT, R5.3): certificates, CRLs and OCSP responses, each DER.
+struct ValidationData {
+  std::vector<Bytes> certificates;
+  std::vector<Bytes> crls;
+  std::vector<Bytes> ocsp_responses;
+};
+
 // PdfSignOptions describes one signature. Borrowed for the call to PreparePdf only.
 struct PdfSignOptions {
   const X509* signer_cert = nullptr;     // required; its key is the Signer's key
@@ -57,13 +65,18 @@ struct PdfSignOptions {
 // borrowed, not copied, so a 100 MB PDF is not held twice).
 class PreparedPdf final {
  public:
+  PreparedPdf(const PreparedPdf&) = delete;
+  PreparedPdf& operator=(const PreparedPdf&) = delete;
   PreparedPdf(PreparedPdf&&) noexcept = default;
   PreparedPdf& operator=(PreparedPdf&&) noexcept = default;
 
   // SignedAttributesDer is what the Signer signs (the CMS SignedAttributes over the
   // ByteRange digest). Valid while this object lives.
-  ByteSpan SignedAttributesDer() const { return cms_.SignedAttributesDer(); }
-  pkix::SignatureAlgorithm algorithm() const { return cms_.algorithm(); }
+  // Empty for a document timestamp.
+  ByteSpan SignedAttributesDer() const { return cms_ ? cms_->SignedAttributesDer() : ByteSpan(); }
+  // ByteRangeDigest is the digest of everything the signature covers: SHA-256 for a document
+  // timestamp (what the TSA is asked to stamp), DigestOf(alg) for a signature.
+  ByteSpan ByteRangeDigest() const { return digest_; }
   // field_name is the /T of the new signature field.
   const std::string& field_name() const { return field_name_; }
   // contents_len is the room for the DER CMS in /Contents.
@@ -73,9 +86,22 @@ class PreparedPdf final {
   friend Result<PreparedPdf> PreparePdf(ByteSpan, const PdfSignOptions&, pkix::SignatureAlgorithm);
   friend Result<Bytes> FinishPdfUpdate(PreparedPdf&&, ByteSpan, std::span<const Bytes>);
   friend Result<Bytes> FinishPdf(PreparedPdf&&, ByteSpan, std::span<const Bytes>);
-  explicit PreparedPdf(pkix::PreparedCms cms) : cms_(std::move(cms)) {}
+  friend Result<PreparedPdf> PrepareDocTimestamp(ByteSpan, const std::string&, std::size_t);
+  friend Result<Bytes> FinishDocTimestampUpdate(PreparedPdf&&, ByteSpan);
+  PreparedPdf() = default;
+  // Parts is what filling /Contents needs, taken out of a consumed PreparedPdf.
+  struct Parts {
+    Bytes update;
+    std::size_t contents_pos = 0;
+    std::size_t contents_len = 0;
+  };
+  Parts TakeParts() { return {std::move(update_), contents_pos_, contents_len_}; }
+  friend Result<PreparedPdf> PrepareUpdate(ByteSpan, const PdfSignOptions&, bool,
+                                           std::size_t, pkix::SignatureAlgorithm, PreparedPdf);
+  friend Result<Bytes> FillContents(Parts&, ByteSpan);
 
-  pkix::PreparedCms cms_;
+  std::optional<pkix::PreparedCms> cms_;  // none for a document timestamp
+  Bytes digest_;
   ByteSpan input_;
   Bytes update_;              // the bytes appended to the input, /Contents still zeros
   std::size_t contents_pos_ = 0;  // offset in update_ of the first hex digit of /Contents
@@ -109,6 +135,32 @@ Result<Bytes> FinishPdf(PreparedPdf&& prepared, ByteSpan signature,
 // SignPdf runs PreparePdf with signer.algorithm(), Signer::Sign and FinishPdf. The signer
 // certificate's key must be signer.public_key() (kInvalidArgument, checked before signing).
 Result<Bytes> SignPdf(ByteSpan input, const PdfSignOptions& options, pkix::Signer& signer);
+
+// kDocTimestampContentsLen is the room for a document timestamp token: the TSTInfo, the TSA's
+// signature and its certificate chain (a three-certificate RSA chain is about 5 KiB).
+inline constexpr std::size_t kDocTimestampContentsLen = 16 * 1024;
+
+// PrepareDocTimestamp appends an incremental update holding a document timestamp (ISO
+// 32000-2 12.8.5, PAdES B-LTA): /Type /DocTimeStamp, /SubFilter /ETSI.RFC3161, in an
+// invisible signature field named `field_name` (empty: the first unused "SignatureN"). The
+// TSA is asked to stamp ByteRangeDigest() (SHA-256).
+Result<PreparedPdf> PrepareDocTimestamp(ByteSpan input, const std::string& field_name = "",
+                                        std::size_t contents_len = kDocTimestampContentsLen);
+
+// FinishDocTimestampUpdate puts the DER TimeStampToken into /Contents and returns the bytes to
+// append to the input. A token larger than contents_len() is kOutOfRange.
+Result<Bytes> FinishDocTimestampUpdate(PreparedPdf&& prepared, ByteSpan token_der);
+
+// kMaxValidationDataItems bounds what one DSS update adds.
+inline constexpr std::size_t kMaxValidationDataItems = 64;
+
+// DssUpdate returns an incremental update adding `data` to the document security store
+// (ISO 32000-2 12.8.4.3, PAdES B-LT): a new /DSS whose /Certs, /CRLs and /OCSPs keep what an
+// existing DSS held and add each new item once (as a stream), and a new version of the catalog
+// naming it, with the ESIC extension (/Extensions /ESIC, BaseVersion 1.7, level 5). `input`
+// must be a PDF PreparePdf accepts. input || result is the extended document; earlier
+// signatures stay valid (a DSS is an allowed change after any signature).
+Result<Bytes> DssUpdate(ByteSpan input, const ValidationData& data);
 
 // FormatPdfDate gives the PDF date string of `t` in Vietnam time: "D:20261125174706+07'00'".
 std::string FormatPdfDate(Time t);

@@ -1,11 +1,10 @@
 #include "kyso/sign/xades.h"
 
-#include "kyso/xml/hostile.h"
-
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlIO.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -17,7 +16,9 @@
 #include <string>
 
 #include "kyso/pkix/der.h"
+#include "kyso/pkix/tsp.h"
 #include "kyso/pkix/x509.h"
+#include "kyso/xml/hostile.h"
 
 namespace kyso::sign {
 
@@ -29,6 +30,11 @@ constexpr char kDsNs[] = "http://www.w3.org/2000/09/xmldsig#";
 constexpr char kXadesNs[] = "http://uri.etsi.org/01903/v1.3.2#";
 constexpr char kExcC14n[] = "http://www.w3.org/2001/10/xml-exc-c14n#";
 constexpr char kEnvelopedTransform[] = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+constexpr char kFilter2Ns[] = "http://www.w3.org/2002/06/xmldsig-filter2";
+// The document Reference's XPath Filter 2.0 expression: every enveloped signature of the
+// document (a ds:Signature child of the root element), this one included. The "ds" prefix is
+// the one the ds:Signature around the XPath element declares.
+constexpr char kEnvelopedSignaturesXPath[] = "/*/ds:Signature";
 constexpr char kSha256Uri[] = "http://www.w3.org/2001/04/xmlenc#sha256";
 // XAdES 1.3.2 section 6.3.1 (EN 319 132-1 4.3.1): the Type of the Reference that covers
 // SignedProperties keeps the 01903 version-less URI.
@@ -168,7 +174,8 @@ Status CheckOptions(const XadesOptions& o, const pkix::Signer& signer) {
 Result<DocPtr> ParseHostileXml(ByteSpan xml, std::size_t max_len) {
   return xml::ParseHostile(
       xml, max_len, "document.xml",
-      {"tài liệu XML " + std::to_string(xml.size()) + " byte vượt giới hạn " + std::to_string(max_len) + " byte",
+      {"tài liệu XML " + std::to_string(xml.size()) + " byte vượt giới hạn " +
+           std::to_string(max_len) + " byte",
        "tài liệu XML có khai báo DOCTYPE bị từ chối (không chấp nhận DTD và thực thể)",
        "tài liệu không phải XML hợp lệ (không well-formed)", "tài liệu XML không có phần tử gốc"});
 }
@@ -186,20 +193,51 @@ int InSubtree(void* root, xmlNodePtr node, xmlNodePtr parent) {
   return 0;
 }
 
-// Canonicalize gives the exclusive C14N 1.0 (without comments) of `subtree` as it sits in
-// `doc`, or of the whole document when `subtree` is null. Working on the final document
-// matters: C14N output depends on the namespaces in scope.
-Result<Bytes> Canonicalize(xmlDoc* doc, xmlNode* subtree) {
+// CanonicalizeNodeSet gives the exclusive C14N 1.0 (without comments) of the nodes of `doc`
+// for which `visible` (called with `data`) says 1; all of `doc` when `visible` is null.
+Result<Bytes> CanonicalizeNodeSet(xmlDoc* doc, xmlC14NIsVisibleCallback visible, void* data) {
   std::unique_ptr<xmlOutputBuffer, OutputBufferClose> buf(xmlAllocOutputBuffer(nullptr));
   if (!buf) return InternalError("libxml2: no output buffer");
-  const int rc = xmlC14NExecute(doc, subtree ? InSubtree : nullptr, subtree, XML_C14N_EXCLUSIVE_1_0,
-                                nullptr, 0, buf.get());
+  const int rc = xmlC14NExecute(doc, visible, data, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, buf.get());
   if (rc < 0) {
     return InvalidArgumentError(
         "không chuẩn hóa (C14N) được tài liệu XML (ví dụ: namespace URI tương đối)");
   }
   const xmlChar* content = xmlOutputBufferGetContent(buf.get());
   return Bytes(content, content + xmlOutputBufferGetSize(buf.get()));
+}
+
+// Canonicalize gives the exclusive C14N of `subtree` as it sits in `doc`, or of the whole
+// document when `subtree` is null. Working on the final document matters: C14N output depends
+// on the namespaces in scope.
+Result<Bytes> Canonicalize(xmlDoc* doc, xmlNode* subtree) {
+  return CanonicalizeNodeSet(doc, subtree ? InSubtree : nullptr, subtree);
+}
+
+// IsDsElement tells whether `n` is the XML-DSig element `name`.
+bool IsDsElement(const xmlNode* n, const char* name) {
+  return n != nullptr && n->type == XML_ELEMENT_NODE && n->ns != nullptr &&
+         xmlStrEqual(n->ns->href, X(kDsNs)) && xmlStrEqual(n->name, X(name));
+}
+
+// IsEnvelopedSignature tells whether `n` is selected by kEnvelopedSignaturesXPath: a
+// ds:Signature whose parent is the root element.
+bool IsEnvelopedSignature(const xmlNode* n) {
+  return IsDsElement(n, "Signature") && n->parent != nullptr &&
+         n->parent->type == XML_ELEMENT_NODE && n->parent->parent != nullptr &&
+         n->parent->parent->type == XML_DOCUMENT_NODE;
+}
+
+// OutsideEnvelopedSignatures makes the node set of the document Reference after its XPath
+// Filter 2.0 transform: every node except the subtrees (elements, attributes, namespace nodes,
+// text) of the enveloped signatures. XML-DSig 4.4.3.2: URI="" already drops comments, which
+// XML_C14N_EXCLUSIVE_1_0 without comments does too.
+int OutsideEnvelopedSignatures(void* /*unused*/, xmlNodePtr node, xmlNodePtr parent) {
+  const xmlNode* n = (node == nullptr || node->type == XML_NAMESPACE_DECL) ? parent : node;
+  for (; n != nullptr; n = n->parent) {
+    if (IsEnvelopedSignature(n)) return 0;
+  }
+  return 1;
 }
 
 // ---- the signature value --------------------------------------------------------------------
@@ -299,6 +337,8 @@ xmlNode* AddReference(xmlNode* signed_info, xmlNs* ds, const std::string& id,
 }
 
 struct SignatureNodes {
+  xmlNode* qualifying_properties = nullptr;
+  std::string timestamp_id;  // Id of xades:SignatureTimeStamp, for B-T
   xmlNode* signed_info = nullptr;
   xmlNode* signed_properties = nullptr;
   xmlNode* properties_digest = nullptr;  // DigestValue of the SignedProperties Reference
@@ -306,7 +346,7 @@ struct SignatureNodes {
 };
 
 struct Ids {
-  std::string signature, doc_reference, signed_properties, signature_value;
+  std::string signature, doc_reference, signed_properties, signature_value, signature_timestamp;
 };
 
 // AddQualifyingProperties writes ds:Object/xades:QualifyingProperties with the signed
@@ -344,8 +384,8 @@ xmlNode* AddQualifyingProperties(xmlNode* signature, xmlNs* ds, const XadesOptio
 Result<SignatureNodes> BuildSignature(xmlDoc* doc, xmlNode* parent, const XadesOptions& o,
                                       SignatureAlgorithm alg, ByteSpan doc_digest) {
   KYSO_ASSIGN_OR_RETURN(const std::string prefix, RandomIdPrefix());
-  const Ids ids{prefix + "-sig", prefix + "-ref-doc", prefix + "-signedprops",
-                prefix + "-sigvalue"};
+  const Ids ids{prefix + "-sig", prefix + "-ref-doc", prefix + "-signedprops", prefix + "-sigvalue",
+                prefix + "-sigtst"};
   xmlNode* sig = xmlNewDocNode(doc, nullptr, X("Signature"), nullptr);
   if (sig == nullptr) return InternalError("libxml2: out of memory");
   xmlNs* ds = xmlNewNs(sig, X(kDsNs), X("ds"));
@@ -363,8 +403,16 @@ Result<SignatureNodes> BuildSignature(xmlDoc* doc, xmlNode* parent, const XadesO
   Method(nodes.signed_info, ds, "SignatureMethod", SignatureMethodUri(alg));
   const std::string digest_b64 = Base64(doc_digest);
   if (o.packaging == XadesPackaging::kEnveloped) {
-    AddReference(nodes.signed_info, ds, ids.doc_reference, "", nullptr,
-                 {kEnvelopedTransform, kExcC14n}, digest_b64);
+    xmlNode* digest = AddReference(nodes.signed_info, ds, ids.doc_reference, "", nullptr,
+                                   {kFilter2Ns, kExcC14n}, digest_b64);
+    // RFC 3653 3: <XPath Filter="subtract">, in the filter2 namespace, inside the Transform.
+    xmlNode* transform =
+        digest ? xmlFirstElementChild(xmlFirstElementChild(digest->parent)) : nullptr;
+    if (transform == nullptr) return InternalError("libxml2: out of memory");
+    xmlNode* xpath = xmlNewTextChild(transform, nullptr, X("XPath"), X(kEnvelopedSignaturesXPath));
+    if (xpath == nullptr) return InternalError("libxml2: out of memory");
+    xmlSetNs(xpath, xmlNewNs(xpath, X(kFilter2Ns), X("dsig-filter2")));
+    Attr(xpath, "Filter", "subtract");
   } else {
     AddReference(nodes.signed_info, ds, ids.doc_reference, o.detached_uri, nullptr, {}, digest_b64);
   }
@@ -383,11 +431,121 @@ Result<SignatureNodes> BuildSignature(xmlDoc* doc, xmlNode* parent, const XadesO
     if (der != signer_der) TextElem(x509_data, ds, "X509Certificate", Base64(der));
   }
   nodes.signed_properties = AddQualifyingProperties(sig, ds, o, ids);
+  nodes.qualifying_properties = nodes.signed_properties ? nodes.signed_properties->parent : nullptr;
+  nodes.timestamp_id = ids.signature_timestamp;
   if (!nodes.signed_info || !nodes.signed_properties || !nodes.properties_digest ||
       !nodes.signature_value) {
     return InternalError("libxml2: out of memory");
   }
   return nodes;
+}
+
+// ---- what an enveloped input may already hold ----------------------------------------------
+
+// ElementId gives the value of an Id, ID or id attribute of `n`, empty when none.
+std::string ElementId(const xmlNode* n) {
+  for (const char* name : {"Id", "ID", "id"}) {
+    if (xmlChar* v = xmlGetNoNsProp(n, X(name))) {
+      std::string id(reinterpret_cast<const char*>(v));
+      xmlFree(v);
+      return id;
+    }
+  }
+  return {};
+}
+
+// BreaksWithAppend tells whether the ds:Signature `sig` has a Reference that an appended
+// ds:Signature would break: the enveloped-signature transform (which removes only its own
+// signature) over the whole document: URI "", "#xpointer(/)", or the root element's Id.
+bool BreaksWithAppend(const xmlNode* sig, const std::string& root_id) {
+  const xmlNode* signed_info = xmlFirstElementChild(const_cast<xmlNode*>(sig));
+  if (!IsDsElement(signed_info, "SignedInfo")) return false;
+  for (const xmlNode* ref = signed_info->children; ref != nullptr; ref = ref->next) {
+    if (!IsDsElement(ref, "Reference")) continue;
+    xmlChar* uri_value = xmlGetNoNsProp(ref, X("URI"));
+    const bool has_uri = uri_value != nullptr;
+    const std::string uri = has_uri ? reinterpret_cast<const char*>(uri_value) : "";
+    xmlFree(uri_value);
+    // Without a URI attribute the application names the object (XML-DSig 4.4.3.1): unknown.
+    const bool whole = has_uri && (uri.empty() || uri == "#xpointer(/)" ||
+                                   (!root_id.empty() && uri == "#" + root_id));
+    if (!whole) continue;
+    const xmlNode* transforms = xmlFirstElementChild(const_cast<xmlNode*>(ref));
+    if (!IsDsElement(transforms, "Transforms")) continue;
+    for (const xmlNode* t = transforms->children; t != nullptr; t = t->next) {
+      if (!IsDsElement(t, "Transform")) continue;
+      xmlChar* alg = xmlGetNoNsProp(t, X("Algorithm"));
+      const bool enveloped = alg != nullptr && xmlStrEqual(alg, X(kEnvelopedTransform));
+      xmlFree(alg);
+      if (enveloped) return true;
+    }
+  }
+  return false;
+}
+
+// FindBrokenByAppend looks, depth first, for a ds:Signature under `n` that BreaksWithAppend.
+// The depth is bounded by libxml2's parser limit.
+bool FindBrokenByAppend(const xmlNode* n, const std::string& root_id) {
+  for (; n != nullptr; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    if (IsDsElement(n, "Signature") && BreaksWithAppend(n, root_id)) return true;
+    if (FindBrokenByAppend(n->children, root_id)) return true;
+  }
+  return false;
+}
+
+// CheckEnvelopedInput refuses the documents an enveloped signature must not be appended to
+// (see XadesPackaging::kEnveloped).
+Status CheckEnvelopedInput(const xmlNode* root) {
+  if (IsDsElement(root, "Signature")) {
+    return InvalidArgumentError(
+        "tài liệu là một chữ ký số XML (phần tử gốc ds:Signature), không thể thêm chữ ký kèm "
+        "bên trong; hãy ký tách rời tệp này");
+  }
+  if (FindBrokenByAppend(root, ElementId(root))) {
+    return InvalidArgumentError(
+        "tài liệu đã có chữ ký số kiểu cũ (phép biến đổi enveloped-signature); thêm chữ ký kèm "
+        "sẽ làm hỏng chữ ký đó, hãy ký tách rời");
+  }
+  return OkStatus();
+}
+
+// ---- B-T: the signature timestamp -----------------------------------------------------------
+
+// CheckTokenImprint reads the token's TSTInfo (through a granted TimeStampResp, the shape
+// ParseTimeStampResp reads) and checks that it is over `digest` with SHA-256: a token over
+// something else would make a B-T signature that no verifier accepts.
+Status CheckTokenImprint(ByteSpan token, ByteSpan digest) {
+  Result<pkix::TimeStampResp> resp = pkix::ParseTimeStampResp(pkix::EncodeTimeStampGranted(token));
+  if (!resp.ok() || resp->hash_nid != NID_sha256 || resp->hashed_message.size() != digest.size() ||
+      CRYPTO_memcmp(resp->hashed_message.data(), digest.data(), digest.size()) != 0) {
+    return InvalidArgumentError(
+        "dấu thời gian nhận được không hợp lệ hoặc không khớp với giá trị chữ ký");
+  }
+  return OkStatus();
+}
+
+// AddSignatureTimeStamp makes the signature B-T (EN 319 132-1 5.3): the TimeStampToken over
+// SHA-256 of the exclusive C14N of ds:SignatureValue, as it sits in the final document, goes
+// into QualifyingProperties/UnsignedProperties/UnsignedSignatureProperties with the
+// CanonicalizationMethod a verifier must use to recompute the imprint.
+Status AddSignatureTimeStamp(xmlDoc* doc, const SignatureNodes& nodes, Timestamper& tsa) {
+  KYSO_ASSIGN_OR_RETURN(const Bytes value_c14n, Canonicalize(doc, nodes.signature_value));
+  const Bytes digest = Sha256(value_c14n);
+  KYSO_ASSIGN_OR_RETURN(const Bytes token, tsa.Timestamp(digest));
+  KYSO_RETURN_IF_ERROR(CheckTokenImprint(token, digest));
+  xmlNs* ds = nodes.signature_value->ns;
+  xmlNs* xades = nodes.qualifying_properties->ns;
+  xmlNode* usp = Elem(Elem(nodes.qualifying_properties, xades, "UnsignedProperties"), xades,
+                      "UnsignedSignatureProperties");
+  xmlNode* tst = usp ? Elem(usp, xades, "SignatureTimeStamp") : nullptr;
+  if (tst == nullptr) return InternalError("libxml2: out of memory");
+  Attr(tst, "Id", nodes.timestamp_id);
+  Method(tst, ds, "CanonicalizationMethod", kExcC14n);
+  if (TextElem(tst, xades, "EncapsulatedTimeStamp", Base64(token)) == nullptr) {
+    return InternalError("libxml2: out of memory");
+  }
+  return OkStatus();
 }
 
 Result<Bytes> Serialize(xmlDoc* doc) {
@@ -415,11 +573,13 @@ Result<Bytes> SignXml(ByteSpan input, const XadesOptions& options, pkix::Signer&
   Bytes doc_digest;
   if (options.packaging == XadesPackaging::kEnveloped) {
     KYSO_ASSIGN_OR_RETURN(doc, ParseHostileXml(input, options.max_xml_len));
-    // The enveloped-signature transform removes exactly the ds:Signature appended below, so
-    // the document canonicalized before the append is the transform chain's output.
-    KYSO_ASSIGN_OR_RETURN(const Bytes c14n, Canonicalize(doc.get(), nullptr));
-    doc_digest = Sha256(c14n);
     parent = xmlDocGetRootElement(doc.get());
+    KYSO_RETURN_IF_ERROR(CheckEnvelopedInput(parent));
+    // The filter subtracts the enveloped signatures, the one appended below among them, so
+    // the document without them, canonicalized before the append, is the transforms' output.
+    KYSO_ASSIGN_OR_RETURN(const Bytes c14n,
+                          CanonicalizeNodeSet(doc.get(), OutsideEnvelopedSignatures, nullptr));
+    doc_digest = Sha256(c14n);
   } else {
     doc_digest = Sha256(input);
     doc.reset(xmlNewDoc(X("1.0")));
@@ -443,6 +603,11 @@ Result<Bytes> SignXml(ByteSpan input, const XadesOptions& options, pkix::Signer&
   }
   KYSO_ASSIGN_OR_RETURN(const Bytes value, SignatureValueBytes(alg, key, signature));
   xmlNodeSetContent(nodes.signature_value, X(Base64(value).c_str()));
+
+  // 4. B-T: the signature timestamp, over the SignatureValue just written.
+  if (options.timestamper != nullptr) {
+    KYSO_RETURN_IF_ERROR(AddSignatureTimeStamp(doc.get(), nodes, *options.timestamper));
+  }
   return Serialize(doc.get());
 }
 

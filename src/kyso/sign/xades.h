@@ -10,6 +10,7 @@
 #include "kyso/base/status.h"
 #include "kyso/pkix/ossl.h"
 #include "kyso/pkix/signer.h"
+#include "kyso/sign/timestamp.h"
 
 namespace kyso::sign {
 
@@ -24,13 +25,24 @@ inline constexpr std::size_t kMaxXadesChainLen = 8;
 enum class XadesPackaging {
   // kEnveloped: the input is an XML document; the output is that document with a
   // ds:Signature appended as the last child of its root element. The Reference has URI=""
-  // and the transforms enveloped-signature then exclusive C14N, so the signature covers the
-  // whole document, earlier signatures included, except itself.
+  // and the transforms XPath Filter 2.0 (http://www.w3.org/2002/06/xmldsig-filter2)
+  // subtract "/*/ds:Signature", then exclusive C14N: the signature covers the whole document
+  // (comments excluded) except every ds:Signature that is a child of the root element, its own
+  // and the other enveloped signatures of the document, before or after it.
   //
-  // WARNING: appending a second enveloped signature to a signed document breaks the first
-  // (its enveloped-signature transform removes only itself, so it now sees the new one).
-  // Several enveloped signatures (the person, then the agency, R30.2) need an XPath Filter 2.0
-  // "subtract //ds:Signature" transform instead; not done yet. Sign detached meanwhile.
+  // Several enveloped signatures in one document (the person, then the agency, R30.2) are
+  // therefore parallel signatures of the same content: adding one breaks none of the others,
+  // each can later get unsigned properties (B-T, B-LT) without breaking the others, and none
+  // covers another. WARNING: so a later signature does not attest an earlier one, and
+  // anything put inside a ds:Signature child of the root element is outside every such
+  // signature (a viewer must not show it as part of the document). A ds:Signature deeper in
+  // the document (an embedded signed part) is covered like any other content.
+  //
+  // Refused (kInvalidArgument): a document whose root element is a ds:Signature (a detached
+  // signature file; sign it detached), and a document that already holds a signature with
+  // the enveloped-signature transform over the whole document (URI "", "#xpointer(/)" or the
+  // root element's Id), as kyso wrote before and most tools write by default: appending
+  // would break it. Other signature schemes in the input are not analysed.
   kEnveloped,
   // kDetached: the input is any file (XML or not), only hashed; the output is a standalone
   // XML document whose root is the ds:Signature, with a Reference naming the file by
@@ -39,8 +51,8 @@ enum class XadesPackaging {
   kDetached,
 };
 
-// XadesOptions describes one XAdES baseline B-B signature (ETSI EN 319 132-1). Everything is
-// borrowed for the call to SignXml only.
+// XadesOptions describes one XAdES baseline B-B or B-T signature (ETSI EN 319 132-1).
+// Everything is borrowed for the call to SignXml only.
 struct XadesOptions {
   XadesPackaging packaging = XadesPackaging::kEnveloped;
   // detached_uri is the Reference URI for kDetached: a relative URI such as
@@ -67,19 +79,29 @@ struct XadesOptions {
   // max_xml_len bounds an enveloped input; 0 is rejected. Larger than kMaxXadesXmlLen is
   // allowed only by raising it here, knowingly.
   std::size_t max_xml_len = kMaxXadesXmlLen;
+  // timestamper, when set, makes the signature XAdES B-T: once the signature value is
+  // obtained and checked, a TimeStampToken over SHA-256 of the exclusive C14N of the
+  // ds:SignatureValue element (EN 319 132-1 5.3) is added as xades:SignatureTimeStamp in
+  // xades:UnsignedProperties. Borrowed for the call; called exactly once.
+  Timestamper* timestamper = nullptr;
 };
 
-// SignXml makes an XAdES B-B signature (XAdES 1.3.2 namespace, http://uri.etsi.org/01903/
-// v1.3.2#) through `signer`, the one signing interface of kyso (DESIGN decision 1): it builds
-// the ds:Signature in the final document, canonicalizes ds:SignedInfo there with exclusive
-// C14N, hands those bytes to Signer::Sign, checks the returned signature against the signer
-// certificate's key, and returns the serialized document (UTF-8).
+// SignXml makes an XAdES B-B or B-T signature (XAdES 1.3.2 namespace,
+// http://uri.etsi.org/01903/v1.3.2#) through `signer`, the one signing interface of kyso
+// (DESIGN decision 1): it builds the ds:Signature in the final document, canonicalizes
+// ds:SignedInfo there with exclusive C14N, hands those bytes to Signer::Sign, checks the
+// returned signature against the signer certificate's key, and returns the serialized
+// document (UTF-8).
 //
 // What it writes: SignatureMethod rsa-sha256 / rsa-sha384 / ecdsa-sha256 / ecdsa-sha384
 // (ECDSA as r||s, RFC 4050, not the Signer's DER) or sha256-rsa-MGF1 for RSA-PSS (RFC 6931;
 // note xmlsec1 1.2 cannot verify that one); SHA-256 reference digests; a second Reference to
 // xades:SignedProperties holding SigningTime, SigningCertificateV2 (SHA-256 CertDigest and
 // IssuerSerialV2) and DataObjectFormat; ds:KeyInfo with the signer certificate and `chain`.
+//
+// With `options.timestamper` it is XAdES B-T: a Timestamper failure fails the signing with
+// the Timestamper's Status (code and message) and nothing is returned; a token whose
+// messageImprint is not SHA-256 of the canonicalized ds:SignatureValue is kInvalidArgument.
 //
 // The enveloped input is parsed as hostile: a DOCTYPE (hence any DTD, entity declaration,
 // XXE or entity expansion bomb) is refused, nothing is fetched from the network, and inputs

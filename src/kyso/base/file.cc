@@ -1,0 +1,104 @@
+#include "kyso/base/file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <utility>
+
+namespace kyso {
+
+namespace fs = std::filesystem;
+
+Result<MappedFile> MappedFile::Open(const fs::path& path, std::size_t max_len) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFoundError("cannot read " + path.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgumentError(path.string() + " is not a regular file");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > max_len) {
+    ::close(fd);
+    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len >> 20) +
+                                " MiB");
+  }
+  MappedFile m;
+  if (size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return FailedPreconditionError("cannot map " + path.string());
+    }
+    m.data_ = p;
+    m.size_ = size;
+  }
+  ::close(fd);  // the mapping keeps the file open
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+Result<AtomicFile> AtomicFile::Create(const fs::path& path) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  AtomicFile f;
+  f.tmp_ = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  f.fd_ = ::mkstemp(f.tmp_.data());
+  if (f.fd_ < 0) return FailedPreconditionError("cannot write in " + dir.string());
+  ::fchmod(f.fd_, 0644);
+  f.path_ = path;
+  return f;
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), tmp_(std::move(other.tmp_)), path_(std::move(other.path_)) {}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFile::Append(ByteSpan data) {
+  if (fd_ < 0) return FailedPreconditionError("file already committed");
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FailedPreconditionError("cannot write " + path_.string());
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  return OkStatus();
+}
+
+Status AtomicFile::Commit() && {
+  if (fd_ < 0) return FailedPreconditionError("file already committed");
+  const bool synced = ::fsync(fd_) == 0;
+  ::close(fd_);
+  fd_ = -1;
+  if (!synced || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    ::unlink(tmp_.c_str());
+    return FailedPreconditionError("cannot write " + path_.string());
+  }
+  return OkStatus();
+}
+
+}  // namespace kyso

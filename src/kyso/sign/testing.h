@@ -1,0 +1,160 @@
+#pragma once
+
+// Test support: an RFC 3161 time-stamping authority inside the test process, so that the B-T
+// levels of XAdES, CAdES and PAdES are tested hermetically (no network, fixed time). Never
+// used by the program itself.
+//
+// Note: this opens namespace kyso::sign::testing, which hides gtest's ::testing inside
+// kyso::sign; test files there spell gtest's namespace `::testing`.
+
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/base/status.h"
+#include "kyso/pkix/der.h"
+#include "kyso/pkix/signer.h"
+#include "kyso/pkix/testing.h"
+#include "kyso/pkix/tsp.h"
+#include "kyso/pkix/x509.h"
+#include "kyso/sign/timestamp.h"
+
+namespace kyso::sign::testing {
+
+// kTestTsaPolicyOid is the TSA policy written into every TSTInfo of InProcessTimestamper.
+inline constexpr std::string_view kTestTsaPolicyOid = "2.16.704.1.99.2.1";
+
+// InProcessTimestamper is a TSA in the test process: its own self-signed root ("Kyso Test TSA
+// Root") and a TSA certificate issued by it ("Kyso Test TSA", critical extended key usage
+// timeStamping), both on fresh in-process keys of `key_spec` ("ec-p256", "rsa-2048", ...),
+// valid 2026-01-01..2036-01-01. Every token has genTime `gen_time` (tests use fixed clocks),
+// the policy kTestTsaPolicyOid, serial numbers 1, 2, 3..., a random 64-bit nonce, the TSA's
+// name, and the TSA certificate in the SignedData certificates (not the root: verifiers are
+// given it as their anchor). Key or certificate failures are gtest failures.
+//
+// Timestamp goes through the same steps as kyso's TSA (ca/tsa.cc): a DER TimeStampReq for
+// SHA-256 is encoded and read back with pkix::ParseTimeStampReq, then EncodeTstInfo and
+// SignTimeStampToken. Thread-safe.
+class InProcessTimestamper final : public Timestamper {
+ public:
+  explicit InProcessTimestamper(Time gen_time, std::string_view key_spec = "ec-p256")
+      : gen_time_(gen_time) {
+    root_key_ = TakeKey(pkix::KeySigner::Generate(key_spec));
+    tsa_key_ = TakeKey(pkix::KeySigner::Generate(key_spec));
+    if (!root_key_ || !tsa_key_) return;
+    root_ = pkix::testutil::MakeTestCert(*root_key_, nullptr, root_key_->public_key(),
+                                         "Kyso Test TSA Root", /*ca=*/true);
+    tsa_ = pkix::testutil::MakeTestCert(*root_key_, root_.get(), tsa_key_->public_key(),
+                                        "Kyso Test TSA", /*ca=*/false, "timeStamping");
+  }
+
+  // Timestamp returns a TimeStampToken over `sha256_digest` (32 octets, else
+  // kInvalidArgument), or the error given to FailWith. Every call is counted.
+  Result<Bytes> Timestamp(ByteSpan sha256_digest) override {
+    std::lock_guard lock(mu_);
+    ++num_calls_;
+    last_digest_.assign(sha256_digest.begin(), sha256_digest.end());
+    if (failure_) return *failure_;
+    if (sha256_digest.size() != 32) {
+      return InvalidArgumentError("dấu thời gian: giá trị băm SHA-256 phải dài 32 byte");
+    }
+    if (!tsa_ || !tsa_key_) return InternalError("InProcessTimestamper has no TSA certificate");
+    KYSO_ASSIGN_OR_RETURN(const Bytes request_der, EncodeRequest(sha256_digest));
+    KYSO_ASSIGN_OR_RETURN(const pkix::TimeStampReq request, pkix::ParseTimeStampReq(request_der));
+    KYSO_ASSIGN_OR_RETURN(const Bytes policy, pkix::EncodeOidBody(kTestTsaPolicyOid));
+    ++num_issued_;
+    Bytes serial;
+    for (uint64_t n = num_issued_; n != 0; n >>= 8) {
+      serial.insert(serial.begin(), static_cast<uint8_t>(n & 0xff));
+    }
+    pkix::TstInfoOptions options;
+    options.policy_oid_body = policy;
+    options.gen_time = gen_time_;
+    options.tsa_name = X509_get_subject_name(tsa_.get());
+    KYSO_ASSIGN_OR_RETURN(const Bytes tst_info, pkix::EncodeTstInfo(request, serial, options));
+    return pkix::SignTimeStampToken(tst_info, tsa_.get(), {}, /*include_certificates=*/true,
+                                    *tsa_key_);
+  }
+
+  // root is the TSA's self-signed trust anchor; tsa_certificate the certificate that signs
+  // the tokens. Owned by this object.
+  X509* root() const { return root_.get(); }
+  X509* tsa_certificate() const { return tsa_.get(); }
+
+  // num_calls counts calls to Timestamp, failed ones included.
+  int num_calls() const {
+    std::lock_guard lock(mu_);
+    return num_calls_;
+  }
+  // last_digest is the digest of the last call (empty before the first).
+  Bytes last_digest() const {
+    std::lock_guard lock(mu_);
+    return last_digest_;
+  }
+
+  // FailWith makes every following call return `status` (not OK), as a TSA that refuses or
+  // cannot be reached; Succeed undoes it.
+  void FailWith(Status status) {
+    std::lock_guard lock(mu_);
+    failure_ = std::move(status);
+  }
+  void Succeed() {
+    std::lock_guard lock(mu_);
+    failure_.reset();
+  }
+
+  // set_gen_time changes the genTime of the following tokens.
+  void set_gen_time(Time gen_time) {
+    std::lock_guard lock(mu_);
+    gen_time_ = gen_time;
+  }
+
+ private:
+  static std::unique_ptr<pkix::KeySigner> TakeKey(Result<std::unique_ptr<pkix::KeySigner>> r) {
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+
+  // EncodeRequest writes TimeStampReq { version 1, messageImprint { sha256, digest }, nonce,
+  // certReq TRUE } (RFC 3161 2.4.1), as a client such as `openssl ts -query` sends it.
+  static Result<Bytes> EncodeRequest(ByteSpan digest) {
+    static constexpr uint8_t kSha256Oid[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+    uint8_t nonce[8];
+    if (RAND_bytes(nonce, sizeof(nonce)) != 1) return InternalError("RAND_bytes failed");
+    nonce[0] |= 0x01;  // never all zero, so the INTEGER keeps its length
+    pkix::DerWriter w;
+    w.Sequence([&](pkix::DerWriter& req) {
+      req.Integer(1);
+      req.Sequence([&](pkix::DerWriter& imprint) {
+        imprint.Sequence([&](pkix::DerWriter& alg) {
+          alg.Oid(kSha256Oid);
+          alg.Null();
+        });
+        imprint.OctetString(digest);
+      });
+      req.UnsignedInteger(nonce);
+      req.Boolean(true);
+    });
+    return std::move(w).Finish();
+  }
+
+  std::unique_ptr<pkix::KeySigner> root_key_, tsa_key_;
+  ossl::UniquePtr<X509> root_, tsa_;
+
+  mutable std::mutex mu_;
+  Time gen_time_;
+  int num_calls_ = 0;
+  uint64_t num_issued_ = 0;
+  Bytes last_digest_;
+  std::optional<Status> failure_;
+};
+
+}  // namespace kyso::sign::testing
