@@ -5,6 +5,8 @@
 #include "kyso/base/bytes.h"
 #include "kyso/base/clock.h"
 #include "kyso/base/config.h"
+#include "kyso/base/file.h"
+#include "kyso/base/temp_dir.h"
 #include "kyso/base/secret.h"
 #include "kyso/base/status.h"
 
@@ -79,6 +81,49 @@ TEST(ConfigTest, RejectsUnknownKeysAndOutOfRange) {
   EXPECT_FALSE(ParseConfig("[ra]\nofficial_domains = \"x\"\n").ok());
   EXPECT_EQ(ParseConfig("[ra]\nrenewal_min_days_left = 60\n")->ra.renewal_min_days_left, 60);
   EXPECT_TRUE(ParseConfig("").ok());
+}
+
+TEST(ConfigTest, R6_1_SignSectionMarkersAndTsa) {
+  Config c;
+  EXPECT_EQ(c.sign.secret_markers, (std::vector<std::string>{"TUYỆT MẬT", "TỐI MẬT", "MẬT"}));
+  c.sign.tsa_url = "http://tsa.dongnai.gov.vn/tsa";
+  c.sign.secret_markers = {"KHẨN", "MẬT"};
+  Result<Config> parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->sign.tsa_url, "http://tsa.dongnai.gov.vn/tsa");
+  EXPECT_EQ(parsed->sign.secret_markers, c.sign.secret_markers);
+  EXPECT_FALSE(ParseConfig("[sign]\nsecret_markers = [\"\"]\n").ok());
+  EXPECT_FALSE(ParseConfig("[sign]\ntsa = \"x\"\n").ok());
+}
+
+TEST(FileTest, MappedFileAndAtomicFile) {
+  TempDir dir("kyso-file");
+  const auto path = dir / "out.bin";
+  {
+    Result<AtomicFile> f = AtomicFile::Create(path);
+    ASSERT_TRUE(f.ok());
+    EXPECT_TRUE(f->Append(AsBytes(std::string_view("abc"))).ok());
+    EXPECT_TRUE(std::filesystem::exists(f->temp_path()));
+    // Dropped without Commit: nothing appears, the temporary file goes.
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 0);
+  Result<AtomicFile> f = AtomicFile::Create(path);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->Append(AsBytes(std::string_view("abc"))).ok());
+  EXPECT_TRUE(f->Append(AsBytes(std::string_view("def"))).ok());
+  {
+    Result<MappedFile> partial = MappedFile::Open(f->temp_path(), 100);
+    ASSERT_TRUE(partial.ok());
+    EXPECT_EQ(AsString(partial->bytes()), "abcdef");
+  }
+  EXPECT_TRUE(std::move(*f).Commit().ok());
+  Result<MappedFile> m = MappedFile::Open(path, 6);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(AsString(m->bytes()), "abcdef");
+  EXPECT_EQ(MappedFile::Open(path, 5).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(MappedFile::Open(dir.path(), 5).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(MappedFile::Open(dir / "none", 5).status().code(), Code::kNotFound);
 }
 
 }  // namespace

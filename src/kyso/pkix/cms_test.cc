@@ -1,6 +1,7 @@
 #include "kyso/pkix/cms.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ocsp.h>
 #include <openssl/cms.h>
 
 #include <cstdio>
@@ -408,6 +409,50 @@ TEST(CmsSignTest, TimestampTokenHookGivesParsableCms) {
   EXPECT_EQ(OpensslCli(dir, VerifyArgs(true)), 0) << ReadText(dir / "err.txt");
   EXPECT_EQ(OpensslCli(dir, "cms -cmsout -print -inform DER -in sig.p7s"), 0);
   EXPECT_NE(ReadText(dir / "out.txt").find("1.2.840.113549.1.9.16.2.14"), std::string::npos);
+}
+
+// CAdES B-LT: certificates and revocation data after the signature; with an OCSP response the
+// SignedData is version 5 (RFC 5652 5.1) and openssl still verifies it.
+TEST(CmsSignTest, ValidationDataGoesIntoCertificatesAndCrls) {
+  Chain chain = MakeChain(SignatureAlgorithm::kEcdsaSha256);
+  const ByteSpan content = AsBytes(kContent);
+  Result<PreparedCms> prepared =
+      PreparedCms::Prepare(OptionsFor(chain, content, true), chain.leaf_key->algorithm());
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  Result<Bytes> sig = chain.leaf_key->Sign(prepared->SignedAttributesDer());
+  ASSERT_TRUE(sig.ok());
+  // A real (if unrelated) CRL and OCSPResponse: openssl parses what `crls` holds.
+  ossl::UniquePtr<EVP_PKEY> crl_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  ossl::UniquePtr<X509_CRL> x509_crl(X509_CRL_new());
+  X509_CRL_set_version(x509_crl.get(), 1);
+  X509_CRL_set_issuer_name(x509_crl.get(), X509_get_subject_name(chain.ca.get()));
+  ossl::UniquePtr<ASN1_TIME> now(ASN1_TIME_set(nullptr, 1800000000));
+  X509_CRL_set1_lastUpdate(x509_crl.get(), now.get());
+  ASSERT_GT(X509_CRL_sign(x509_crl.get(), crl_key.get(), EVP_sha256()), 0);
+  const Bytes crl = ossl::ToDer(i2d_X509_CRL, x509_crl.get());
+  ossl::UniquePtr<OCSP_RESPONSE> try_later(OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, nullptr));
+  const Bytes ocsp = ossl::ToDer(i2d_OCSP_RESPONSE, try_later.get());
+  const Bytes extra_cert = ossl::ToDer(i2d_X509, chain.ca.get());
+  EXPECT_TRUE(prepared->AddValidationData({&extra_cert, 1}, {&crl, 1}, {&ocsp, 1}).ok());
+  EXPECT_TRUE(prepared->AddValidationData({}, {&crl, 1}, {}).ok());  // a duplicate is dropped
+  const Bytes junk = {0x04, 0x00};
+  EXPECT_EQ(prepared->AddValidationData({}, {&junk, 1}, {}).code(), Code::kInvalidArgument);
+  Result<Bytes> der = std::move(*prepared).Finish(*sig);
+  ASSERT_TRUE(der.ok()) << der.status().ToString();
+  ossl::UniquePtr<CMS_ContentInfo> cms = ParseCms(*der);
+  ASSERT_TRUE(cms);
+  // SignedData version 5, one CRL and one "other" (OCSP) revocation item.
+  const Bytes v5 = {0x02, 0x01, 0x05};
+  EXPECT_NE(std::search(der->begin(), der->end(), v5.begin(), v5.end()), der->end());
+  const Bytes ri_ocsp = {0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x10, 0x02};
+  EXPECT_NE(std::search(der->begin(), der->end(), ri_ocsp.begin(), ri_ocsp.end()), der->end());
+  EXPECT_NE(std::search(der->begin(), der->end(), crl.begin(), crl.end()), der->end());
+  TempDir dir("kyso-cms");
+  WriteFile(dir / "sig.p7s", *der);
+  WriteFile(dir / "data.bin", content);
+  WriteFile(dir / "ca.pem", AsBytes(CertificatePem(chain.ca.get())));
+  EXPECT_EQ(OpensslCli(dir, "cms -cmsout -print -inform DER -in sig.p7s"), 0) << ReadText(dir / "err.txt");
+  EXPECT_EQ(OpensslCli(dir, VerifyArgs(true)), 0) << ReadText(dir / "err.txt");
 }
 
 TEST(CmsSignTest, OtherContentTypeMakesVersion3AndDropsDuplicateCertificates) {

@@ -92,6 +92,23 @@ TEST(TimeStampReqTest, ParsesWhatOpensslWrites) {
   EXPECT_TRUE(IsDerSequence(der));
 }
 
+// What kyso's TSA client sends is what its TSA (and openssl's) reads.
+TEST(TimeStampReqTest, ClientRequestRoundTrips) {
+  const Bytes digest = Sha(EVP_sha256(), kDocument);
+  const Bytes nonce = {0x81, 2, 3, 4, 5, 6, 7, 8};  // top bit set: a 0x00 is prepended
+  Result<Bytes> der = EncodeTimeStampReq(NID_sha256, digest, nonce, true);
+  ASSERT_TRUE(der.ok()) << der.status().ToString();
+  Result<TimeStampReq> r = ParseTimeStampReq(*der);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->hashed_message, digest);
+  EXPECT_TRUE(r->cert_req);
+  ASSERT_TRUE(r->nonce_der.has_value());
+  EXPECT_EQ(r->nonce_der->size(), 2u + 9u);
+  EXPECT_EQ(EncodeTimeStampReq(NID_sha1, Bytes(20), {}, false).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(EncodeTimeStampReq(NID_sha256, Bytes(20), {}, false).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(EncodeTimeStampReq(NID_sha256, digest, Bytes(33, 1), false).status().code(), Code::kInvalidArgument);
+}
+
 TEST(TimeStampReqTest, AcceptsSha384AndSha512WithoutNonce) {
   for (const EVP_MD* md : {EVP_sha384(), EVP_sha512()}) {
     Result<TimeStampReq> r =

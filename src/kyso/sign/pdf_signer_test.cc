@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
 
@@ -12,6 +13,7 @@
 
 #include "kyso/base/temp_dir.h"
 #include "kyso/pkix/testing.h"
+#include "kyso/sign/testing.h"
 
 namespace kyso::sign {
 namespace {
@@ -181,8 +183,9 @@ class Judges {
   }
 
   // PdfsigValid expects `num_sigs` signatures, each "Signature is Valid" and its certificate
-  // trusted by the NSS database.
-  void PdfsigValid(ByteSpan pdf, int num_sigs) const {
+  // trusted by the NSS database; with `last_covers_all` the last one covers the whole file
+  // (not so once a DSS or document timestamp follows it).
+  void PdfsigValid(ByteSpan pdf, int num_sigs, bool last_covers_all = true) const {
     ASSERT_TRUE(nss_ok_) << "certutil failed";
     WriteFile(dir_ / "sig.pdf", pdf);
     Run("pdfsig -nssdir nss sig.pdf");
@@ -190,7 +193,7 @@ class Judges {
     EXPECT_EQ(CountOf(out, "Signature #"), num_sigs) << out;
     EXPECT_EQ(CountOf(out, "Signature is Valid."), num_sigs) << out;
     EXPECT_EQ(CountOf(out, "Certificate is Trusted."), num_sigs) << out;
-    EXPECT_EQ(CountOf(out, "Total document signed"), 1) << out;  // the last covers the file
+    EXPECT_EQ(CountOf(out, "Total document signed"), last_covers_all ? 1 : 0) << out;
   }
 
  private:
@@ -522,6 +525,112 @@ TEST(PdfSignerTest, MutatedInputsNeverCrash) {
       (void)PrepareStatus(mutated);
     }
   }
+}
+
+// SignBt signs `pdf` at PAdES B-T: the signature value stamped by `tsa`.
+Result<Bytes> SignBt(ByteSpan pdf, const Identity& id, Timestamper& tsa) {
+  KYSO_ASSIGN_OR_RETURN(PreparedPdf prepared, PreparePdf(pdf, OptionsFor(id), id.signer->algorithm()));
+  KYSO_ASSIGN_OR_RETURN(Bytes signature, id.signer->Sign(prepared.SignedAttributesDer()));
+  Bytes digest(32);
+  SHA256(signature.data(), signature.size(), digest.data());
+  KYSO_ASSIGN_OR_RETURN(Bytes token, tsa.Timestamp(digest));
+  const Bytes attr = pkix::CmsAttributeDer(pkix::kOidSignatureTimeStampToken, token);
+  return FinishPdf(std::move(prepared), signature, std::span<const Bytes>(&attr, 1));
+}
+
+Bytes Concat(ByteSpan a, ByteSpan b) {
+  Bytes out(a.begin(), a.end());
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+Bytes Der(X509* cert) { return ossl::ToDer(i2d_X509, cert); }
+
+// DssArrayLen reads the catalog's /DSS with qpdf and counts the items of `key`.
+int DssArrayLen(ByteSpan pdf, const std::string& key) {
+  QPDF q;
+  q.processMemoryFile("dss", reinterpret_cast<const char*>(pdf.data()), pdf.size());
+  QPDFObjectHandle arr = q.getRoot().getKey("/DSS").getKey(key);
+  return arr.isArray() ? arr.getArrayNItems() : -1;
+}
+
+// B-T, then B-LT (a DSS), then a second DSS that repeats an item, then B-LTA (a document
+// timestamp): every step keeps the bytes before it and the signature valid, the DSS holds each
+// item once, and openssl accepts the document timestamp over the ByteRange.
+TEST_P(PdfSignerXrefTest, LevelsBtLtLta) {
+  testing::InProcessTimestamper tsa(kSigningTime);
+  const Bytes input = MakePdf(GetParam());
+  auto bt = SignBt(input, TestPki().rsa, tsa);
+  ASSERT_TRUE(bt.ok()) << bt.status().ToString();
+  EXPECT_EQ(tsa.num_calls(), 1);
+
+  ValidationData vd;
+  vd.certificates = {Der(TestPki().rsa.cert.get()), Der(TestPki().root.get()),
+                     Der(tsa.tsa_certificate())};
+  auto dss = DssUpdate(*bt, vd);
+  ASSERT_TRUE(dss.ok()) << dss.status().ToString();
+  const Bytes lt = Concat(*bt, *dss);
+  EXPECT_EQ(DssArrayLen(lt, "/Certs"), 3);
+  EXPECT_NE(AsString(*dss).find("/ESIC"), std::string_view::npos);
+
+  ValidationData more;
+  more.certificates = {Der(TestPki().root.get()), Der(tsa.root())};  // one old, one new
+  auto dss2 = DssUpdate(lt, more);
+  ASSERT_TRUE(dss2.ok()) << dss2.status().ToString();
+  const Bytes lt2 = Concat(lt, *dss2);
+  EXPECT_EQ(DssArrayLen(lt2, "/Certs"), 4);
+
+  auto prepared = PrepareDocTimestamp(lt2);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  EXPECT_TRUE(prepared->SignedAttributesDer().empty());
+  const Bytes digest(prepared->ByteRangeDigest().begin(), prepared->ByteRangeDigest().end());
+  auto token = tsa.Timestamp(digest);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  auto ts_update = FinishDocTimestampUpdate(std::move(*prepared), *token);
+  ASSERT_TRUE(ts_update.ok()) << ts_update.status().ToString();
+  const Bytes lta = Concat(lt2, *ts_update);
+  EXPECT_TRUE(StartsWith(lta, input));
+  EXPECT_NE(AsString(*ts_update).find("/Type /DocTimeStamp"), std::string_view::npos);
+  EXPECT_NE(AsString(*ts_update).find("/SubFilter /ETSI.RFC3161"), std::string_view::npos);
+
+  if (!HaveJudges() || !HaveTool("openssl")) GTEST_SKIP() << "qpdf, pdfsig, certutil or openssl missing";
+  Judges judges;
+  judges.QpdfCheck(lta);
+  judges.PdfsigValid(lt2, 1, /*last_covers_all=*/false);
+  // openssl hashes what the document timestamp's ByteRange covers, read back from the file.
+  const std::string text(AsString(lta));
+  const std::size_t br = text.rfind("/ByteRange [");
+  ASSERT_NE(br, std::string::npos);
+  std::size_t a = 0, b = 0, c = 0, d = 0;
+  ASSERT_EQ(std::sscanf(text.c_str() + br, "/ByteRange [%zu %zu %zu %zu]", &a, &b, &c, &d), 4);
+  EXPECT_EQ(c + d, lta.size());
+  WriteFile(judges.dir() / "covered.bin", Concat(ByteSpan(lta).subspan(a, b), ByteSpan(lta).subspan(c, d)));
+  WriteFile(judges.dir() / "token.der", *token);
+  WritePem(judges.dir() / "tsa-root.pem", tsa.root());
+  EXPECT_EQ(judges.Run("openssl ts -verify -in token.der -token_in -data covered.bin -CAfile tsa-root.pem"), 0)
+      << judges.Output();
+}
+
+TEST(PdfSignerTest, DocTimestampAndDssRefusals) {
+  const Bytes input = MakePdf(false);
+  auto prepared = PrepareDocTimestamp(input, "", 0);
+  EXPECT_EQ(prepared.status().code(), Code::kInvalidArgument);
+  prepared = PrepareDocTimestamp(input, "", 64);
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ(FinishDocTimestampUpdate(std::move(*prepared), Bytes(100, 0x30)).status().code(),
+            Code::kInvalidArgument);  // not one DER SEQUENCE
+  prepared = PrepareDocTimestamp(input, "", 64);
+  ASSERT_TRUE(prepared.ok());
+  Bytes big = {0x30, 0x81, 0x80};
+  big.resize(0x83, 0);
+  EXPECT_EQ(FinishDocTimestampUpdate(std::move(*prepared), big).status().code(), Code::kOutOfRange);
+  ValidationData bad;
+  bad.crls = {Bytes{1, 2, 3}};
+  EXPECT_EQ(DssUpdate(input, bad).status().code(), Code::kInvalidArgument);
+  ValidationData many;
+  many.certificates.assign(kMaxValidationDataItems + 1, Der(TestPki().root.get()));
+  EXPECT_EQ(DssUpdate(input, many).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(DssUpdate(AsBytes(std::string_view("not a pdf")), {}).status().code(), Code::kInvalidArgument);
 }
 
 TEST(PdfSignerTest, PdfDateIsVietnamTime) {

@@ -123,27 +123,13 @@ class InProcessTimestamper final : public Timestamper {
     return r.ok() ? std::move(r).value() : nullptr;
   }
 
-  // EncodeRequest writes TimeStampReq { version 1, messageImprint { sha256, digest }, nonce,
-  // certReq TRUE } (RFC 3161 2.4.1), as a client such as `openssl ts -query` sends it.
+  // EncodeRequest writes the request a client such as `openssl ts -query` sends: SHA-256,
+  // a 64-bit nonce, certReq TRUE.
   static Result<Bytes> EncodeRequest(ByteSpan digest) {
-    static constexpr uint8_t kSha256Oid[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
     uint8_t nonce[8];
     if (RAND_bytes(nonce, sizeof(nonce)) != 1) return InternalError("RAND_bytes failed");
     nonce[0] |= 0x01;  // never all zero, so the INTEGER keeps its length
-    pkix::DerWriter w;
-    w.Sequence([&](pkix::DerWriter& req) {
-      req.Integer(1);
-      req.Sequence([&](pkix::DerWriter& imprint) {
-        imprint.Sequence([&](pkix::DerWriter& alg) {
-          alg.Oid(kSha256Oid);
-          alg.Null();
-        });
-        imprint.OctetString(digest);
-      });
-      req.UnsignedInteger(nonce);
-      req.Boolean(true);
-    });
-    return std::move(w).Finish();
+    return pkix::EncodeTimeStampReq(NID_sha256, digest, nonce, /*cert_req=*/true);
   }
 
   std::unique_ptr<pkix::KeySigner> root_key_, tsa_key_;
