@@ -13,7 +13,7 @@ packages=(
   # the embedded token and the independent judges used by tests
   softhsm2 opensc openssl sqlite3 curl python3
   # signing (issue 5): fonts for the Decree 30 appearance, and the judges of PDF/XML signatures
-  fonts-liberation qpdf poppler-utils libpodofo-utils xmlsec1 libnss3-tools
+  fonts-liberation fonts-liberation2 qpdf poppler-utils libpodofo-utils xmlsec1 libnss3-tools
   # benchmarks
   wrk
 )

@@ -344,8 +344,20 @@ int RunCli(int argc, char** argv) {
   c_sign_pdf->add_option("--out", sign_pdf.out, "the signed PDF; written only when signed")->required();
   c_sign_pdf->add_option("--level", sign_pdf.doc.level,
                          "PAdES level: B-B (default), B-T (timestamp), B-LT (+ DSS), B-LTA (+ document timestamp)");
-  c_sign_pdf->add_option("--page", sign_pdf.page, "page of the signature's box, from 1 (default 1)");
-  c_sign_pdf->add_option("--rect", sign_pdf.rect, "x,y,w,h in PDF points from the bottom left; none: invisible");
+  c_sign_pdf->add_option("--page", sign_pdf.page, "page of the signature's box, from 1 (default 1, or where --anchor is)");
+  c_sign_pdf->add_option("--rect", sign_pdf.rect,
+                         "x,y,w,h in PDF points from the bottom left (agency: the person's box); none: invisible");
+  c_sign_pdf->add_option("--appearance", sign_pdf.appearance,
+                         "Decree 30: person (signature image, R30.1), agency (seal over the person's, R30.2), "
+                         "copy (text top right of page 1, R30.3) or none; default person with --image, else none");
+  c_sign_pdf->add_option("--image", sign_pdf.image, "PNG with transparency: the person's signature or the agency's seal");
+  c_sign_pdf->add_option("--seal-mm", sign_pdf.seal_mm, "the seal's real width in mm (default: from the PNG's DPI)");
+  c_sign_pdf->add_option("--anchor", sign_pdf.anchor, "text the person's box sits above, e.g. the signer's name");
+  c_sign_pdf->add_option("--title", sign_pdf.title, "with --anchor: the position title above the box (GIÁM ĐỐC)");
+  c_sign_pdf->add_option("--doc-number", sign_pdf.doc_number, "copy stamp: the document's number and code");
+  c_sign_pdf->add_option("--copy-form", sign_pdf.copy_form, "copy stamp: the form of copy (Sao y bản chính)");
+  c_sign_pdf->add_option("--copy-agency", sign_pdf.copy_agency, "copy stamp: the copying agency");
+  c_sign_pdf->add_option("--font", sign_pdf.font, "copy stamp font, TrueType (default Liberation Serif: Times New Roman metrics)");
   c_sign_pdf->add_option("--field", sign_pdf.field, "the signature field's name (default SignatureN)");
   c_sign_pdf->add_option("--reason", sign_pdf.reason, "/Reason");
   c_sign_pdf->add_option("--location", sign_pdf.location, "/Location");

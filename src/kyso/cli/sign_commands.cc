@@ -18,6 +18,7 @@
 #include "kyso/sign/anchor.h"
 #include "kyso/sign/pdf_signer.h"
 #include "kyso/sign/timestamp.h"
+#include "kyso/sign/visible.h"
 #include "kyso/sign/xades.h"
 #include "kyso/token/token.h"
 #include "kyso/verify/cert_check.h"
@@ -379,6 +380,48 @@ Status CheckNotSecret(ByteSpan document, const std::vector<std::string>& markers
   return RefuseSecret(sign::FindSecretMarkerInText(AsString(document), markers));
 }
 
+
+// PlaceSignature turns the visible-signature arguments into a placement (R30.1-R30.3).
+Result<sign::Placement> PlaceSignature(const SignPdfArgs& a, ByteSpan pdf, Time now) {
+  sign::PlacementOptions p;
+  std::string kind = a.appearance.empty() ? (a.image.empty() ? "none" : "person") : a.appearance;
+  static constexpr std::pair<std::string_view, sign::AppearanceKind> kKinds[] = {
+      {"none", sign::AppearanceKind::kNone},
+      {"person", sign::AppearanceKind::kPerson},
+      {"agency", sign::AppearanceKind::kAgency},
+      {"copy", sign::AppearanceKind::kCopy}};
+  const auto it = std::find_if(std::begin(kKinds), std::end(kKinds), [&](const auto& k) { return k.first == kind; });
+  if (it == std::end(kKinds)) return InvalidArgumentError("--appearance là person, agency, copy hoặc none");
+  p.kind = it->second;
+  p.page = a.page;
+  if (a.page < 0) return InvalidArgumentError("--page đếm từ 1");
+  if (!a.rect.empty()) { KYSO_ASSIGN_OR_RETURN(p.rect, ParseRect(a.rect)); }
+  if (p.rect && !a.anchor.empty()) return InvalidArgumentError("--rect hoặc --anchor, không dùng cả hai");
+  p.anchor = a.anchor;
+  p.title = a.title;
+  if (!a.title.empty() && a.anchor.empty()) return InvalidArgumentError("--title đi cùng --anchor (họ tên người ký)");
+  std::optional<sign::RasterImage> image;
+  if (!a.image.empty()) {
+    KYSO_ASSIGN_OR_RETURN(std::string png, ReadFileLimited(a.image, sign::kMaxPngLen), "--image");
+    KYSO_ASSIGN_OR_RETURN(image, sign::DecodePng(AsBytes(png)), "--image " + a.image);
+    p.image = &*image;
+  }
+  if (a.seal_mm != 0) p.seal_mm = a.seal_mm;
+  std::unique_ptr<sign::Font> font;
+  if (p.kind == sign::AppearanceKind::kCopy) {
+    if (!a.image.empty()) return InvalidArgumentError("R30.3: bản sao, phụ lục không hiển thị hình ảnh (bỏ --image)");
+    if (!a.doc_number.empty()) p.copy_lines.push_back(a.doc_number);
+    if (!a.copy_form.empty()) p.copy_lines.push_back(a.copy_form);
+    if (!a.copy_agency.empty()) p.copy_lines.push_back(a.copy_agency);
+    KYSO_ASSIGN_OR_RETURN(font, sign::Font::Load(a.font.empty() ? sign::kDefaultFontPath : a.font), "--font");
+    p.font = font.get();
+  } else if (!a.doc_number.empty() || !a.copy_form.empty() || !a.copy_agency.empty()) {
+    return InvalidArgumentError("--doc-number, --copy-form, --copy-agency chỉ dùng với --appearance copy");
+  }
+  p.signing_time = now;
+  return sign::Place(pdf, p);
+}
+
 }  // namespace
 
 Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
@@ -421,23 +464,28 @@ Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
 Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
   KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kLTA));
-  sign::PdfSignOptions o;
-  if (!a.rect.empty()) { KYSO_ASSIGN_OR_RETURN(o.rect, ParseRect(a.rect)); }
-  o.page = a.page;
-  o.field_name = a.field;
-  o.reason = a.reason;
-  o.location = a.location;
+  const Time now = SystemClock().Now();
   // The input is mapped, not read: a 100 MB PDF is in memory once, and the output is written
   // from it and the update (the signed PDF is never assembled in memory).
   std::optional<MappedFile> input;
   KYSO_ASSIGN_OR_RETURN(input, MappedFile::Open(a.in, kMaxPdfInputLen));
+  // Where the signature goes and what it shows, before the signer is asked for anything.
+  KYSO_ASSIGN_OR_RETURN(sign::Placement placement, PlaceSignature(a, input->bytes(), now));
+  sign::PdfSignOptions o;
+  o.page = placement.page;
+  o.rect = placement.rect;
+  o.appearance = &placement.appearance;
+  o.field_label = placement.field_label;
+  o.field_name = a.field;
+  o.reason = a.reason;
+  o.location = a.location;
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   KYSO_RETURN_IF_ERROR(CheckNotSecret(input->bytes(), key.secret_markers));
   std::unique_ptr<sign::Timestamper> tsa;
   if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   o.signer_cert = key.cert.get();
   o.extra_certs = key.ChainView();
-  o.signing_time = SystemClock().Now();
+  o.signing_time = now;
   o.name = CommonName(key.cert.get());
   KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf prepared, sign::PreparePdf(input->bytes(), o, key.signer->algorithm()));
   Result<Bytes> signature = key.signer->Sign(prepared.SignedAttributesDer());
@@ -471,6 +519,10 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   KYSO_RETURN_IF_ERROR(std::move(file).Commit());
   out << "signed " << a.in << " -> " << a.out << " (PAdES " << LevelName(level) << ", "
       << pkix::SignatureAlgorithmName(key.signer->algorithm()) << ")\n";
+  if (placement.rect) {
+    const sign::PdfRect& r = *placement.rect;
+    out << "visible on page " << placement.page << " at " << r.x << "," << r.y << "," << r.w << "," << r.h << "\n";
+  }
   return OkStatus();
 }
 

@@ -72,8 +72,18 @@ struct SignPdfArgs {
   std::string in;
   std::string out;
   DocumentSignArgs doc;
-  int page = 1;
+  int page = 0;      // from 1; 0: page 1, or where --anchor is found
   std::string rect;  // x,y,w,h in points; empty: an invisible signature
+  // The visible signature of Decree 30 (R30.1-R30.3).
+  std::string appearance;  // person | agency | copy | none; empty: person with --image, else none
+  std::string image;       // PNG: the person's signature, or the agency's seal
+  double seal_mm = 0;      // the seal's width in mm; 0: from the PNG's DPI
+  std::string anchor;      // text the person's box sits above (the signer's name)
+  std::string title;       // the position title above the box
+  std::string doc_number;  // copy stamp: the document's number and code
+  std::string copy_form;   // copy stamp: the form of copy ("Sao y bản chính")
+  std::string copy_agency; // copy stamp: the copying agency
+  std::string font;        // copy stamp font; empty: Liberation Serif (Times New Roman metrics)
   std::string field;
   std::string reason;
   std::string location;

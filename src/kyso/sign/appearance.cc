@@ -98,6 +98,18 @@ std::string Utf16Hex(const std::u32string& cps) {
   return out;
 }
 
+// IsDefaultIgnorable tells the invisible characters (Unicode DerivedCoreProperties
+// Default_Ignorable_Code_Point) that HarfBuzz draws as an empty space glyph.
+bool IsDefaultIgnorable(char32_t cp) {
+  return cp == 0xad || cp == 0x34f || cp == 0x61c || (cp >= 0x115f && cp <= 0x1160) ||
+         (cp >= 0x17b4 && cp <= 0x17b5) || (cp >= 0x180b && cp <= 0x180f) ||
+         (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+         cp == 0xfeff || cp == 0xffa0 || (cp >= 0xfff0 && cp <= 0xfff8) ||
+         (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+         (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
 // ShapedLine is one line of text, shaped, with what each glyph stands for.
 struct ShapedLine {
   std::vector<ShapedGlyph> glyphs;
@@ -127,7 +139,9 @@ Status CheckTextArgs(const std::vector<std::string>& lines, double size) {
 // ShapeLines shapes every line and records, for the ToUnicode CMap, the text of each glyph:
 // a cluster of one glyph stands for the cluster's characters; a cluster with as many glyphs as
 // characters maps them in order; otherwise the first glyph takes the whole cluster. A glyph
-// keeps the first text it was given (CMaps map a code once).
+// keeps the first text it was given (CMaps map a code once). Invisible characters map nothing:
+// their glyph is the space's, which must keep meaning " " (a zero-width space pasted from a
+// word processor would otherwise turn every space of the stamp into one).
 Result<std::vector<ShapedLine>> ShapeLines(const std::vector<std::string>& lines,
                                            const Font& font,
                                            std::map<uint32_t, std::u32string>* to_unicode) {
@@ -151,6 +165,9 @@ Result<std::vector<ShapedLine>> ShapeLines(const std::vector<std::string>& lines
         KYSO_ASSIGN_OR_RETURN(const std::u32string text,
                               DecodeUtf8(std::string_view(lines[i]).substr(begin, end - begin)),
                               context);
+        if (std::all_of(text.begin(), text.end(), IsDefaultIgnorable)) {
+          continue;
+        }
         std::vector<uint32_t> gids;
         for (const ShapedGlyph& g : line.glyphs) {
           if (g.cluster == begin) {

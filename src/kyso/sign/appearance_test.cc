@@ -579,6 +579,14 @@ TEST_F(TextAppearanceTest, R30_3_FontEmbeddedAsSubsetWithToUnicode) {
   EXPECT_THAT(AsString(cmap), HasSubstr("> <1EA3>"));
 }
 
+TEST_F(TextAppearanceTest, R30_3_ZeroWidthSpaceDoesNotTakeTheSpaceGlyph) {
+  auto ap = TextAppearance({"a\xE2\x80\x8B" "b c"}, *font_, 10, 100, 12);  // U+200B first
+  ASSERT_TRUE(ap.ok()) << ap.status().ToString();
+  const std::string cmap(AsString(Inflate(ap->objects[5].stream, 1 << 16)));
+  EXPECT_THAT(cmap, HasSubstr("> <0020>"));
+  EXPECT_THAT(cmap, ::testing::Not(HasSubstr("<200B>")));
+}
+
 TEST_F(TextAppearanceTest, MarksArePlacedAndKerningKept) {
   // x + U+0303 has no precomposed form: HarfBuzz places the tilde, which gets its own Tm.
   // "AV" kerns: the TJ carries the difference from the /W widths.

@@ -422,6 +422,10 @@ Result<std::string> Widget(const Plan& plan, const PdfSignOptions& options, int 
   KYSO_ASSIGN_OR_RETURN(std::string title, PdfTextString(plan.field_name));
   std::string widget = "<< /Type /Annot /Subtype /Widget /FT /Sig /T " + title + " /V " +
                        Ref(sig_num, 0) + " /F 132 /P " + Ref(plan.page_num, plan.page_gen);
+  if (!options.field_label.empty()) {
+    KYSO_ASSIGN_OR_RETURN(std::string label, PdfTextString(options.field_label));
+    widget += " /TU " + label;
+  }
   if (!options.rect) return widget + " /Rect [0 0 0 0] >>";
   const PdfRect& r = *options.rect;
   return widget + " /Rect [" + FormatNumber(r.x) + " " + FormatNumber(r.y) + " " +
@@ -440,6 +444,36 @@ Status EndUpdate(Writer& w, const Plan& plan, ByteSpan input, int last_num) {
              {input.subspan(input.size() > 4096 ? input.size() - 4096 : 0), AsBytes(w.out)}));
   WriteXref(w, plan, size, std::string(id_seed.begin(), id_seed.begin() + 16));
   return OkStatus();
+}
+
+// WriteAppearance writes the appearance's objects from `first_num` on, each "{ref:N}" in their
+// dictionaries replaced by the reference of objects[N]; returns the last number used.
+int WriteAppearance(Writer& w, const Appearance& appearance, int first_num) {
+  const int n = static_cast<int>(appearance.objects.size());
+  for (int i = 0; i < n; ++i) {
+    const PdfObjectSpec& o = appearance.objects[static_cast<std::size_t>(i)];
+    std::string dict;
+    for (std::size_t at = 0; at < o.dict.size();) {
+      const std::size_t open = o.dict.find("{ref:", at);
+      if (open == std::string::npos) {
+        dict.append(o.dict, at);
+        break;
+      }
+      dict.append(o.dict, at, open - at);
+      const std::size_t close = o.dict.find('}', open);
+      const int index = std::atoi(o.dict.c_str() + open + 5);
+      KYSO_CHECK(close != std::string::npos && index >= 0 && index < n);
+      dict += Ref(first_num + index, 0);
+      at = close + 1;
+    }
+    if (o.is_stream) {
+      dict += "\nstream\n";
+      dict.append(AsString(o.stream));
+      dict += "\nendstream";
+    }
+    w.Object(first_num + i, 0, dict);
+  }
+  return first_num + n - 1;
 }
 
 // Update is the bytes appended to the input, /Contents still zeros; contents_at is the offset
@@ -465,9 +499,11 @@ Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOption
   KYSO_ASSIGN_OR_RETURN(std::string widget, Widget(plan, options, sig_num, ap_num));
   w.Object(field_num, 0, widget);
   int last_num = field_num;
-  if (options.rect) {
-    // An empty appearance until the Decree 30 appearance draws one (PDF 2.0 12.5.5 wants /AP
-    // on every widget with a non-zero box).
+  if (options.rect && options.appearance != nullptr && !options.appearance->objects.empty()) {
+    last_num = WriteAppearance(w, *options.appearance, ap_num);
+  } else if (options.rect) {
+    // No drawing asked for: an empty appearance (PDF 2.0 12.5.5 wants /AP on every widget
+    // with a non-zero box).
     w.Object(ap_num, 0,
              "<< /Type /XObject /Subtype /Form /BBox [0 0 " + FormatNumber(options.rect->w) + " " +
                  FormatNumber(options.rect->h) + "] /Length 0 >>\nstream\n\nendstream");
@@ -695,6 +731,80 @@ Result<DssPlan> ReadDssPlan(ByteSpan input) {
 }
 
 }  // namespace
+
+namespace {
+
+// RectOf reads a rectangle array [x1 y1 x2 y2] in any corner order (ISO 32000-1 7.9.5).
+std::optional<PdfRect> RectOf(QPDFObjectHandle arr) {
+  if (!arr.isArray() || arr.getArrayNItems() != 4) return std::nullopt;
+  double v[4];
+  for (int i = 0; i < 4; ++i) {
+    QPDFObjectHandle item = arr.getArrayItem(i);
+    if (!item.isNumber()) return std::nullopt;
+    v[i] = item.getNumericValue();
+    if (!std::isfinite(v[i])) return std::nullopt;
+  }
+  return PdfRect{std::min(v[0], v[2]), std::min(v[1], v[3]), std::fabs(v[2] - v[0]),
+                 std::fabs(v[3] - v[1])};
+}
+
+// Inherited finds a page attribute that may sit on an ancestor (ISO 32000-1 7.7.3.4).
+QPDFObjectHandle Inherited(QPDFObjectHandle page, const std::string& key) {
+  for (int depth = 0; depth < 64 && page.isDictionary(); ++depth) {
+    if (page.hasKey(key)) return page.getKey(key);
+    page = page.getKey("/Parent");
+  }
+  return QPDFObjectHandle::newNull();
+}
+
+}  // namespace
+
+Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
+  if (pdf.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  PageInfo info;
+  try {
+    QPDF q;
+    q.setSuppressWarnings(true);
+    q.setAttemptRecovery(false);
+    q.processMemoryFile("input.pdf", reinterpret_cast<const char*>(pdf.data()), pdf.size());
+    if (q.isEncrypted()) return InvalidArgumentError("encrypted PDFs are not signed");
+    const std::vector<QPDFObjectHandle>& pages = q.getAllPages();
+    info.page_count = static_cast<int>(pages.size());
+    if (page < 1 || page > info.page_count) {
+      return InvalidArgumentError("page " + std::to_string(page) + " not in the document (" +
+                                  std::to_string(pages.size()) + " pages)");
+    }
+    QPDFObjectHandle p = pages[static_cast<std::size_t>(page - 1)];
+    std::optional<PdfRect> box = RectOf(Inherited(p, "/CropBox"));
+    if (!box) box = RectOf(Inherited(p, "/MediaBox"));
+    if (!box || box->w <= 0 || box->h <= 0) return InvalidArgumentError("damaged PDF: page without a MediaBox");
+    info.crop_box = *box;
+    QPDFObjectHandle rotate = Inherited(p, "/Rotate");
+    if (rotate.isInteger()) info.rotate = static_cast<int>(((rotate.getIntValue() % 360) + 360) % 360);
+    QPDFObjectHandle annots = p.getKey("/Annots");
+    if (annots.isArray()) {
+      for (QPDFObjectHandle a : annots.getArrayAsVector()) {
+        if (!a.isDictionary() || !a.getKey("/Subtype").isNameAndEquals("/Widget")) continue;
+        // A widget merged with its field, or the kid of one (ISO 32000-1 12.7.3.1).
+        QPDFObjectHandle field = a.hasKey("/FT") ? a : a.getKey("/Parent");
+        if (!field.isDictionary() || !field.getKey("/FT").isNameAndEquals("/Sig")) continue;
+        std::optional<PdfRect> rect = RectOf(a.getKey("/Rect"));
+        if (!rect) continue;
+        SignatureWidget sw;
+        if (field.getKey("/T").isString()) sw.field_name = field.getKey("/T").getUTF8Value();
+        if (field.getKey("/TU").isString()) sw.label = field.getKey("/TU").getUTF8Value();
+        sw.rect = *rect;
+        sw.signed_ = field.getKey("/V").isDictionary();
+        info.signatures.push_back(std::move(sw));
+      }
+    }
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (what.size() > 160) what = what.substr(0, 160) + "...";
+    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+  }
+  return info;
+}
 
 Result<Bytes> DssUpdate(ByteSpan input, const ValidationData& data) {
   if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");

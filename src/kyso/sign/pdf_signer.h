@@ -14,6 +14,7 @@
 #include "kyso/base/status.h"
 #include "kyso/pkix/cms.h"
 #include "kyso/pkix/signer.h"
+#include "kyso/sign/appearance.h"
 
 namespace kyso::sign {
 
@@ -32,6 +33,29 @@ struct PdfRect {
   double w = 0;
   double h = 0;
 };
+
+// The /TU kyso gives the fields of a person's signature and of an agency's seal (R30.1, R30.2).
+inline constexpr char kPersonSignatureLabel[] = "Chữ ký của người có thẩm quyền";
+inline constexpr char kAgencySignatureLabel[] = "Chữ ký của cơ quan, tổ chức";
+
+// SignatureWidget is a signature field's widget on a page.
+struct SignatureWidget {
+  std::string field_name;  // /T
+  std::string label;       // /TU, empty when absent
+  PdfRect rect;            // normalised: w, h >= 0
+  bool signed_ = false;    // the field has a /V
+};
+
+// PageInfo is what placing a signature on a page needs.
+struct PageInfo {
+  int page_count = 0;
+  PdfRect crop_box;  // the CropBox (or MediaBox), in default user space
+  int rotate = 0;    // /Rotate: 0, 90, 180 or 270
+  std::vector<SignatureWidget> signatures;  // signature widgets on the page, in /Annots order
+};
+
+// ReadPageInfo reads page `page` (from 1) of `pdf` with qpdf. Errors as PreparePdf's.
+Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page);
 
 // ValidationData is what a verifier needs later to validate a signature without the network
 // (PAdES B-LT, R5.3): certificates, CRLs and OCSP responses, each DER.
@@ -52,6 +76,12 @@ struct PdfSignOptions {
   std::string name, reason, location;  // optional /Name /Reason /Location, UTF-8
   int page = 1;                        // page of the widget, from 1
   std::optional<PdfRect> rect;         // the widget's box; none makes the signature invisible
+  // appearance is drawn in the widget's box (its objects[0] becomes /AP /N, its /BBox the
+  // box's size). Null with a box: an empty appearance. Ignored without a box. Borrowed.
+  const Appearance* appearance = nullptr;
+  // field_label is the field's /TU (its name for people), e.g. kPersonSignatureLabel: how a
+  // later agency signature finds the person's signature box on the page (R30.2).
+  std::string field_label;
   // contents_len is the room reserved for the DER CMS in /Contents. 0 sizes it from the
   // estimated CMS (certificates, signed attributes, signature) plus timestamp_room_len. A
   // CMS that would not fit is refused: in PreparePdf by the estimate, in FinishPdf for real.

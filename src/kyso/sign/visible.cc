@@ -1,0 +1,147 @@
+#include "kyso/sign/visible.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "kyso/sign/anchor.h"
+
+namespace kyso::sign {
+namespace {
+
+// BoxAboveAnchor is the person's box over the last `anchor` found, up to `title` when that
+// is found above it on the same page.
+Result<std::pair<int, PdfRect>> BoxAboveAnchor(ByteSpan pdf, const PlacementOptions& o) {
+  KYSO_ASSIGN_OR_RETURN(std::vector<TextHit> hits, FindText(pdf, o.anchor, o.page));
+  if (hits.empty()) {
+    return NotFoundError("không tìm thấy dòng chữ \"" + o.anchor + "\" trong tài liệu (--anchor)");
+  }
+  const TextHit name = hits.back();
+  const double bottom = name.box.y + name.box.h + 2;
+  double left = name.box.x, right = name.box.x + name.box.w;
+  double top = bottom + kPersonBoxHeight;
+  if (!o.title.empty()) {
+    KYSO_ASSIGN_OR_RETURN(std::vector<TextHit> titles, FindText(pdf, o.title, name.page));
+    // The title line closest above the name.
+    const TextHit* best = nullptr;
+    for (const TextHit& t : titles) {
+      if (t.box.y > bottom && (best == nullptr || t.box.y < best->box.y)) best = &t;
+    }
+    if (best == nullptr) {
+      return NotFoundError("không tìm thấy chức vụ \"" + o.title + "\" phía trên \"" + o.anchor + "\" (--title)");
+    }
+    top = best->box.y - 2;
+    left = std::min(left, best->box.x);
+    right = std::max(right, best->box.x + best->box.w);
+  }
+  const double centre = (left + right) / 2;
+  const double width = std::max(kPersonBoxWidth, right - left);
+  if (top - bottom < 12) return InvalidArgumentError("không đủ chỗ giữa chức vụ và họ tên để đặt chữ ký");
+  return std::make_pair(name.page, PdfRect{centre - width / 2, bottom, width, top - bottom});
+}
+
+// PersonBox finds the person's box for an agency seal: given, by anchor, or the last person
+// signature kyso placed.
+Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& o) {
+  if (o.rect) return std::make_pair(o.page == 0 ? 1 : o.page, *o.rect);
+  if (!o.anchor.empty()) return BoxAboveAnchor(pdf, o);
+  KYSO_ASSIGN_OR_RETURN(PageInfo first, ReadPageInfo(pdf, o.page == 0 ? 1 : o.page));
+  const int from = o.page == 0 ? first.page_count : o.page;
+  const int to = o.page == 0 ? 1 : o.page;
+  for (int page = from; page >= to; --page) {
+    KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, page));
+    for (auto it = info.signatures.rbegin(); it != info.signatures.rend(); ++it) {
+      if (it->signed_ && it->label == kPersonSignatureLabel && it->rect.w > 0 && it->rect.h > 0) {
+        return std::make_pair(page, it->rect);
+      }
+    }
+  }
+  return NotFoundError(
+      "R30.2: chưa có chữ ký của người có thẩm quyền để đóng dấu lên (người có thẩm quyền ký trước, "
+      "hoặc chỉ rõ ô chữ ký bằng --rect hay --anchor)");
+}
+
+}  // namespace
+
+std::string FormatIso8601Vn(Time t) {
+  using namespace std::chrono;
+  const sys_seconds local = floor<seconds>(t) + hours(7);
+  const sys_days day = floor<days>(local);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(local - day);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld+07:00", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()));
+  return buf;
+}
+
+Result<Placement> Place(ByteSpan pdf, const PlacementOptions& o) {
+  Placement p;
+  p.page = o.page == 0 ? 1 : o.page;
+  switch (o.kind) {
+    case AppearanceKind::kNone:
+      if (!o.anchor.empty()) {
+        KYSO_ASSIGN_OR_RETURN(auto box, BoxAboveAnchor(pdf, o));
+        p.page = box.first;
+        p.rect = box.second;
+      } else {
+        p.rect = o.rect;
+      }
+      return p;
+    case AppearanceKind::kPerson: {
+      if (o.image == nullptr) return InvalidArgumentError("R30.1: cần ảnh chữ ký (--image PNG)");
+      if (o.rect) {
+        p.rect = o.rect;
+      } else if (!o.anchor.empty()) {
+        KYSO_ASSIGN_OR_RETURN(auto box, BoxAboveAnchor(pdf, o));
+        p.page = box.first;
+        p.rect = box.second;
+      } else {
+        return InvalidArgumentError("R30.1: cho vị trí chữ ký: --page N --rect x,y,w,h, hoặc --anchor \"họ tên\"");
+      }
+      KYSO_ASSIGN_OR_RETURN(p.appearance, ImageAppearance(*o.image, p.rect->w, p.rect->h));
+      p.field_label = kPersonSignatureLabel;
+      return p;
+    }
+    case AppearanceKind::kAgency: {
+      if (o.image == nullptr) return InvalidArgumentError("R30.2: cần ảnh con dấu (--image PNG)");
+      KYSO_ASSIGN_OR_RETURN(const auto person, PersonBox(pdf, o));
+      KYSO_ASSIGN_OR_RETURN(const auto seal, SealSize(*o.image, o.seal_mm));
+      const PdfRect& box = person.second;
+      p.page = person.first;
+      // Real size, centred vertically on the person's box, right edge at a third of its width.
+      p.rect = PdfRect{box.x + box.w / 3 - seal.first, box.y + box.h / 2 - seal.second / 2,
+                       seal.first, seal.second};
+      KYSO_ASSIGN_OR_RETURN(p.appearance, ImageAppearance(*o.image, seal.first, seal.second));
+      p.field_label = kAgencySignatureLabel;
+      return p;
+    }
+    case AppearanceKind::kCopy: {
+      if (o.font == nullptr) return InvalidArgumentError("R30.3: no font for the copy stamp");
+      if (o.copy_lines.empty()) {
+        return InvalidArgumentError(
+            "R30.3: cần số, ký hiệu văn bản (--doc-number) hoặc hình thức sao và cơ quan sao (--copy-form, --copy-agency)");
+      }
+      std::vector<std::string> lines = o.copy_lines;
+      lines.push_back(FormatIso8601Vn(o.signing_time));
+      KYSO_ASSIGN_OR_RETURN(const auto size, TextSize(lines, *o.font, kCopyFontSize));
+      // R30.3: page 1, top right; a box given explicitly wins.
+      p.page = 1;
+      if (o.rect) {
+        p.rect = o.rect;
+      } else {
+        KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, 1));
+        const PdfRect& c = info.crop_box;
+        const double w = size.first + 1, h = size.second + 1;
+        p.rect = PdfRect{c.x + c.w - kCopyRightMargin - w, c.y + c.h - kCopyTopMargin - h, w, h};
+      }
+      KYSO_ASSIGN_OR_RETURN(p.appearance, TextAppearance(lines, *o.font, kCopyFontSize, p.rect->w, p.rect->h));
+      return p;
+    }
+  }
+  return InvalidArgumentError("unknown appearance");
+}
+
+}  // namespace kyso::sign
