@@ -1,4 +1,4 @@
-// libFuzzer harness over PreparePdf: every byte of a PDF to be signed reaches qpdf and the
+// libFuzzer harness over PreparePdf, ReadPageInfo, DssUpdate and PrepareDocTimestamp: every byte of a PDF to be signed reaches qpdf and the
 // incremental writer first. It must answer any input with a PreparedPdf or a Status, without
 // crashing or hanging. The certificate is a throwaway self-signed EC P-256 one.
 #include <openssl/evp.h>
@@ -37,5 +37,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   auto prepared = kyso::sign::PreparePdf(kyso::ByteSpan(data, size), options,
                                          kyso::pkix::SignatureAlgorithm::kEcdsaSha256);
   (void)prepared;
+  // The other readers of a PDF to be signed: the page and its signature widgets, the DSS
+  // merge (B-LT) and the document timestamp (B-LTA).
+  const kyso::ByteSpan pdf(data, size);
+  (void)kyso::sign::ReadPageInfo(pdf, 1);
+  kyso::sign::ValidationData vd;
+  vd.crls = {kyso::Bytes{0x30, 0x00}};
+  (void)kyso::sign::DssUpdate(pdf, vd);
+  (void)kyso::sign::PrepareDocTimestamp(pdf);
   return 0;
 }
