@@ -357,6 +357,9 @@ int RunCli(int argc, char** argv) {
   c_sign_pdf->add_option("--doc-number", sign_pdf.doc_number, "copy stamp: the document's number and code");
   c_sign_pdf->add_option("--copy-form", sign_pdf.copy_form, "copy stamp: the form of copy (Sao y bản chính)");
   c_sign_pdf->add_option("--copy-agency", sign_pdf.copy_agency, "copy stamp: the copying agency");
+  c_sign_pdf->add_option("--certify", sign_pdf.certify,
+                         "certify the document (first signature only): 1 no change after, 2 form filling and "
+                         "signatures, 3 also annotations (DocMDP)");
   c_sign_pdf->add_option("--font", sign_pdf.font, "copy stamp font, TrueType (default Liberation Serif: Times New Roman metrics)");
   c_sign_pdf->add_option("--field", sign_pdf.field, "the signature field's name (default SignatureN)");
   c_sign_pdf->add_option("--reason", sign_pdf.reason, "/Reason");

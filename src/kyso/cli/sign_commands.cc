@@ -476,6 +476,7 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   o.rect = placement.rect;
   o.appearance = &placement.appearance;
   o.field_label = placement.field_label;
+  o.certify = a.certify;
   o.field_name = a.field;
   o.reason = a.reason;
   o.location = a.location;

@@ -84,6 +84,7 @@ struct SignPdfArgs {
   std::string copy_form;   // copy stamp: the form of copy ("Sao y bản chính")
   std::string copy_agency; // copy stamp: the copying agency
   std::string font;        // copy stamp font; empty: Liberation Serif (Times New Roman metrics)
+  int certify = 0;         // 1-3: a certification signature (DocMDP /P); 0: an approval one
   std::string field;
   std::string reason;
   std::string location;

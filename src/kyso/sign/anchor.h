@@ -48,7 +48,7 @@ Result<std::vector<TextHit>> FindText(ByteSpan pdf, std::string_view needle, int
 // lines by '\n', in poppler's reading order. A page out of range is kInvalidArgument.
 Result<std::string> PageText(ByteSpan pdf, int page);
 
-// kDefaultSecretMarkers are the Vietnamese state-secret grades, most specific first (the order
+// DefaultSecretMarkers are the Vietnamese state-secret grades, most specific first (the order
 // decides which one FindSecretMarker reports when several appear).
 inline const std::vector<std::string>& DefaultSecretMarkers() {
   static const std::vector<std::string> markers = {"TUYỆT MẬT", "TỐI MẬT", "MẬT"};
@@ -61,7 +61,9 @@ inline const std::vector<std::string>& DefaultSecretMarkers() {
 // digit: ASCII other than [0-9A-Za-z], and the Unicode spaces and punctuation U+0080-U+00BF,
 // U+00D7, U+00F7, U+2000-U+206F (dashes, curly quotes, ...), U+3000-U+303F and U+FEFF. Every
 // other non-ASCII character counts as part of a word, so "MẬTT" or "BÍMẬT" do not match while
-// "“MẬT”" and "(MẬT)" do. Empty markers are ignored. Not found is std::nullopt.
+// "“MẬT”" and "(MẬT)" do. A boundary is needed only where the marker itself begins or ends
+// with a letter or digit ("(NỘI BỘ)" needs none). Empty markers are ignored. Not found is
+// std::nullopt.
 // Text and markers are compared in Unicode NFC (bad UTF-8 as U+FFFD, which counts as a
 // letter). The text is read in pieces: memory stays a few MiB whatever its size, and the
 // scan stops early once the first marker is found; about 300 MB/s of Vietnamese text.

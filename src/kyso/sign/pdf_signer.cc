@@ -201,22 +201,52 @@ Status PlanPage(QPDF& pdf, const PdfSignOptions& options, const std::string& fie
 // PlanForm adds the new version of the interactive form (ISO 32000-1 12.7.2): /Fields extended
 // with the field, /SigFlags 3 (SignaturesExist, AppendOnly). A direct /AcroForm, or none, means
 // a new version of the catalog.
+// HasSignature tells whether any field of the form is a signed signature field.
+bool HasSignature(QPDFObjectHandle fields, int depth = 0) {
+  if (!fields.isArray() || depth > 32) return false;
+  for (QPDFObjectHandle f : fields.getArrayAsVector()) {
+    if (!f.isDictionary()) continue;
+    if (f.getKey("/FT").isNameAndEquals("/Sig") && f.getKey("/V").isDictionary()) return true;
+    if (HasSignature(f.getKey("/Kids"), depth + 1)) return true;
+  }
+  return false;
+}
+
 Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options,
-                const std::string& field_ref, Plan& plan) {
+                const std::string& field_ref, const std::string& sig_ref, Plan& plan) {
   if (CertifiedNoChanges(root)) {
     return FailedPreconditionError("the document is certified with no changes allowed");
   }
   QPDFObjectHandle form = root.getKey("/AcroForm");
   if (!form.isDictionary()) form = QPDFObjectHandle::newDictionary();
+  if (options.certify != 0 && (HasSignature(form.getKey("/Fields")) ||
+                               Get(Get(root, "/Perms"), "/DocMDP").isDictionary())) {
+    return FailedPreconditionError("chỉ chữ ký đầu tiên của tài liệu mới được là chữ ký chứng nhận (DocMDP)");
+  }
   KYSO_ASSIGN_OR_RETURN(plan.field_name,
                         PickFieldName(form.getKey("/Fields"), options.field_name));
   const std::string new_form = UnparseDict(
       form, {{"/Fields", ArrayPlus(form.getKey("/Fields"), field_ref)}, {"/SigFlags", "3"}});
-  QPDFObjectHandle holder = form.isIndirect() ? form : root;
-  if (holder.getObjectID() == plan.page_num) return InvalidArgumentError("damaged PDF");
-  plan.rewritten.push_back({holder.getObjectID(), holder.getGeneration(),
-                            form.isIndirect() ? new_form
-                                              : UnparseDict(root, {{"/AcroForm", new_form}})});
+  if (root.getObjectID() == plan.page_num ||
+      (form.isIndirect() && form.getObjectID() == plan.page_num)) {
+    return InvalidArgumentError("damaged PDF");
+  }
+  std::map<std::string, std::string> catalog_changes;
+  if (form.isIndirect()) {
+    plan.rewritten.push_back({form.getObjectID(), form.getGeneration(), new_form});
+  } else {
+    catalog_changes["/AcroForm"] = new_form;
+  }
+  if (options.certify != 0) {
+    QPDFObjectHandle perms = root.getKey("/Perms");
+    catalog_changes["/Perms"] = perms.isDictionary() && !perms.isIndirect()
+                                    ? UnparseDict(perms, {{"/DocMDP", sig_ref}})
+                                    : "<< /DocMDP " + sig_ref + " >>";
+  }
+  if (!catalog_changes.empty()) {
+    plan.rewritten.push_back(
+        {root.getObjectID(), root.getGeneration(), UnparseDict(root, catalog_changes)});
+  }
   return OkStatus();
 }
 
@@ -233,7 +263,8 @@ Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options) {
     KYSO_RETURN_IF_ERROR(ReadTrailer(pdf, plan));
     const std::string field_ref = Ref(plan.next_num + 1, 0);
     KYSO_RETURN_IF_ERROR(PlanPage(pdf, options, field_ref, plan));
-    KYSO_RETURN_IF_ERROR(PlanForm(pdf.getTrailer().getKey("/Root"), options, field_ref, plan));
+    KYSO_RETURN_IF_ERROR(PlanForm(pdf.getTrailer().getKey("/Root"), options, field_ref,
+                                  Ref(plan.next_num, 0), plan));
   } catch (const std::exception& e) {
     // QPDFExc and qpdf's logic errors: the input is not a PDF qpdf can read without repair.
     std::string what = e.what();
@@ -277,6 +308,9 @@ Status CheckOptions(const PdfSignOptions& options, bool doc_timestamp) {
       }
     }
     if (r.w <= 0 || r.h <= 0) return InvalidArgumentError("signature rectangle is empty");
+  }
+  if (options.certify < 0 || options.certify > 3 || (doc_timestamp && options.certify != 0)) {
+    return InvalidArgumentError("DocMDP permission is 1, 2 or 3");
   }
   if (options.contents_len > kMaxContentsLen || options.timestamp_room_len > kMaxContentsLen) {
     return InvalidArgumentError("reserved signature size too large");
@@ -377,6 +411,11 @@ Result<std::string> SigDict(const PdfSignOptions& options, bool doc_timestamp,
     if (value->empty()) continue;
     KYSO_ASSIGN_OR_RETURN(std::string s, PdfTextString(*value));
     d += std::string(" ") + key + " " + s;
+  }
+  if (options.certify != 0) {
+    d += " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type "
+         "/TransformParams /P " +
+         std::to_string(options.certify) + " /V /1.2 >> >>]";
   }
   d += " /ByteRange ";
   *byte_range_at = d.size();

@@ -79,6 +79,10 @@ struct PdfSignOptions {
   // appearance is drawn in the widget's box (its objects[0] becomes /AP /N, its /BBox the
   // box's size). Null with a box: an empty appearance. Ignored without a box. Borrowed.
   const Appearance* appearance = nullptr;
+  // certify, when 1, 2 or 3, makes this a certification signature (ISO 32000-1 12.8.2.2,
+  // DocMDP) allowing after it: 1 no change, 2 form filling and signatures, 3 also annotations.
+  // Only the first signature of a document may certify (kFailedPrecondition otherwise).
+  int certify = 0;
   // field_label is the field's /TU (its name for people), e.g. kPersonSignatureLabel: how a
   // later agency signature finds the person's signature box on the page (R30.2).
   std::string field_label;

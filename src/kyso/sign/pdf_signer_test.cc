@@ -611,6 +611,40 @@ TEST_P(PdfSignerXrefTest, LevelsBtLtLta) {
       << judges.Output();
 }
 
+// A certification signature (DocMDP P 2) first, then an approval signature, which P 2 allows:
+// both valid for pdfsig; the catalog's /Perms names the first. P 1 forbids the second; only
+// the first signature may certify.
+TEST_P(PdfSignerXrefTest, CertificationSignatureThenApproval) {
+  const Bytes input = MakePdf(GetParam());
+  PdfSignOptions o = OptionsFor(TestPki().rsa);
+  o.certify = 2;
+  auto certified = Sign(input, TestPki().rsa, o);
+  ASSERT_TRUE(certified.ok()) << certified.status().ToString();
+  EXPECT_NE(AsString(*certified).find("/TransformMethod /DocMDP"), std::string_view::npos);
+  {
+    QPDF q;
+    q.processMemoryFile("c", reinterpret_cast<const char*>(certified->data()), certified->size());
+    QPDFObjectHandle mdp = q.getRoot().getKey("/Perms").getKey("/DocMDP");
+    ASSERT_TRUE(mdp.isDictionary());
+    EXPECT_TRUE(mdp.getKey("/Reference").getArrayItem(0).getKey("/TransformParams").getKey("/P").getIntValue() == 2);
+  }
+  auto approved = Sign(*certified, TestPki().ec);
+  ASSERT_TRUE(approved.ok()) << approved.status().ToString();
+  PdfSignOptions second = OptionsFor(TestPki().ec);
+  second.certify = 2;
+  EXPECT_EQ(Sign(*certified, TestPki().ec, second).status().code(), Code::kFailedPrecondition);
+  o.certify = 1;
+  auto locked = Sign(input, TestPki().rsa, o);
+  ASSERT_TRUE(locked.ok()) << locked.status().ToString();
+  EXPECT_EQ(Sign(*locked, TestPki().ec).status().code(), Code::kFailedPrecondition);
+  o.certify = 4;
+  EXPECT_EQ(Sign(input, TestPki().rsa, o).status().code(), Code::kInvalidArgument);
+  if (!HaveJudges()) GTEST_SKIP() << "qpdf, pdfsig or certutil not installed";
+  Judges judges;
+  judges.QpdfCheck(*approved);
+  judges.PdfsigValid(*approved, 2);
+}
+
 TEST(PdfSignerTest, DocTimestampAndDssRefusals) {
   const Bytes input = MakePdf(false);
   auto prepared = PrepareDocTimestamp(input, "", 0);
