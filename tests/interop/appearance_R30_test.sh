@@ -23,6 +23,10 @@ command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v 
 
 # Fixtures: a blue signature on transparency, a red seal ring at 300 DPI (400 px = 96 pt), and
 # a letter whose signature block reads "GIAM DOC" above "Nguyen Van An".
+python3 "$(dirname "$0")/mkpdf.py" "$D/letter.pdf" "BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN TINH DONG NAI) Tj ET
+BT /F1 12 Tf 72 700 Td (Quyet dinh ve viec cap chung thu so) Tj ET
+BT /F1 12 Tf 380 300 Td (GIAM DOC) Tj ET
+BT /F1 12 Tf 360 200 Td (Nguyen Van An) Tj ET"
 python3 - "$D" <<'PY'
 import math, struct, sys, zlib
 d = sys.argv[1]
@@ -49,22 +53,6 @@ def seal(x, y):  # a red ring with a red star-ish centre disc
     on = 170 < r < 195 or r < 60
     return (220, 20, 30, 255) if on else (255, 255, 255, 0)
 png(d + "/seal.png", 400, 400, seal, dpi=300)
-text = (b"BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN TINH DONG NAI) Tj ET\n"
-        b"BT /F1 12 Tf 72 700 Td (Quyet dinh ve viec cap chung thu so) Tj ET\n"
-        b"BT /F1 12 Tf 380 300 Td (GIAM DOC) Tj ET\n"
-        b"BT /F1 12 Tf 360 200 Td (Nguyen Van An) Tj ET\n")
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"]
-out = bytearray(b"%PDF-1.7\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out)); out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-x = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offs)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
-open(d + "/letter.pdf", "wb").write(out)
 PY
 
 box_of() { sed -n 's/^visible on page \([0-9]*\) at \(.*\)$/\1 \2/p' "$OUT"; }

@@ -120,23 +120,8 @@ DEAD=$(free_port)
 refused "TSA down" "dấu thời gian" sign pdf "$D/doc.pdf" --out "$D/x.pdf" --level B-T --tsa "http://127.0.0.1:$DEAD/tsa" --home "$H" "${TOKEN[@]}"
 refused "no B-LTA for XML" "B-B, B-T" sign xml "$D/vb.xml" --out "$D/x.xml" --level B-LTA --home "$H" "${TOKEN[@]}"
 # R6.1: a document marked secret (the grade stamped on its first page).
-python3 - "$D/secret.pdf" <<'PY'
-import sys
-page = b"BT /F1 14 Tf 72 800 Td (M) Tj ET"
-# "MAT" with the Vietnamese letters: drawn in WinAnsi is impossible, so the marker is in /Keywords.
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(page) + page + b"\nendstream",
-        b"<< /Title (Cong van) /Keywords <FEFF" + "TỐI MẬT".encode("utf-16-be").hex().upper().encode() + b"> >>"]
-out = bytearray(b"%PDF-1.7\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out)); out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-x = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offs)
-out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
-open(sys.argv[1], "wb").write(out)
-PY
+# "TỐI MẬT" cannot be drawn in WinAnsi Helvetica: the marker is in the Info /Keywords.
+python3 "$(dirname "$0")/mkpdf.py" "$D/secret.pdf" "BT /F1 14 Tf 72 800 Td (Cong van) Tj ET" "TỐI MẬT"
 refused "R6.1 secret PDF" "R6.1" sign pdf "$D/secret.pdf" --out "$D/x.pdf" --home "$H" "${TOKEN[@]}"
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<VanBan><DoMat>MẬT</DoMat><TrichYeu>Kế hoạch</TrichYeu></VanBan>\n' >"$D/secret.xml"
 refused "R6.1 secret XML" "R6.1" sign xml "$D/secret.xml" --out "$D/x.xml" --home "$H" "${TOKEN[@]}"

@@ -47,26 +47,7 @@ openssl pkcs12 -export -inkey "$D/an.csr.key" -in "$D/an.pem" -passout pass:p12-
 P12=(--p12 "$D/an.p12" --p12-pass-file "$D/an.pass")
 
 # A one-page PDF with Vietnamese text, normalised by qpdf.
-python3 - "$D/raw.pdf" <<'EOF'
-import sys
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"]
-text = b"BT /F1 14 Tf 72 760 Td (Cong van so 123/SKHCN) Tj ET"
-objs.append(b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
-out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-offsets = []
-for i, o in enumerate(objs, 1):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-for off in offsets:
-    out += b"%010d 00000 n \n" % off
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-EOF
+python3 "$(dirname "$0")/mkpdf.py" "$D/raw.pdf" "BT /F1 14 Tf 72 760 Td (Cong van so 123/SKHCN) Tj ET"
 qpdf "$D/raw.pdf" "$D/doc.pdf" || fail "qpdf could not normalise the test PDF"
 
 # NSS database trusting the deployment's root, for pdfsig.

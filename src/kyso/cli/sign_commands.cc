@@ -319,6 +319,32 @@ Result<Bytes> SignatureTimestamp(sign::Timestamper& tsa, ByteSpan signature, Byt
   return pkix::CmsAttributeDer(pkix::kOidSignatureTimeStampToken, *token);
 }
 
+// Signed is a signature value and, from B-T, its timestamp: the unsigned attribute and the
+// token (whose TSA certificate B-LT then checks).
+struct Signed {
+  Bytes signature;
+  std::vector<Bytes> unsigned_attrs;
+  std::vector<Bytes> tokens;
+};
+
+// SignAndStamp has the key sign `signed_attrs` (a SIM that says its PIN is blocked is recorded
+// locked, R13.1) and, with a TSA, stamps the signature value.
+Result<Signed> SignAndStamp(const SigningKey& key, const DocumentSignArgs& a, ByteSpan signed_attrs,
+                            sign::Timestamper* tsa) {
+  Signed s;
+  Result<Bytes> signature = key.signer->Sign(signed_attrs);
+  if (!signature.ok()) {
+    RecordLockedSim(key, a.signer, signature.status());
+    return signature.status();
+  }
+  s.signature = std::move(signature).value();
+  if (tsa != nullptr) {
+    KYSO_ASSIGN_OR_RETURN(s.unsigned_attrs.emplace_back(),
+                          SignatureTimestamp(*tsa, s.signature, &s.tokens.emplace_back()));
+  }
+  return s;
+}
+
 void Append(sign::ValidationData& into, const std::vector<Bytes>& certs, const std::vector<Bytes>& crls,
             const std::vector<Bytes>& ocsps) {
   into.certificates.insert(into.certificates.end(), certs.begin(), certs.end());
@@ -439,21 +465,12 @@ Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   o.extra_certs = key.ChainView();
   o.signing_time = SystemClock().Now();  // CAdES B-B: signing-time is required
   KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared, pkix::PreparedCms::Prepare(o, key.signer->algorithm()));
-  Result<Bytes> signature = key.signer->Sign(prepared.SignedAttributesDer());
-  if (!signature.ok()) {
-    RecordLockedSim(key, a.doc.signer, signature.status());
-    return signature.status();
-  }
-  std::vector<Bytes> unsigned_attrs, tokens;
-  if (tsa) {
-    KYSO_ASSIGN_OR_RETURN(unsigned_attrs.emplace_back(),
-                          SignatureTimestamp(*tsa, *signature, &tokens.emplace_back()));
-  }
+  KYSO_ASSIGN_OR_RETURN(Signed s, SignAndStamp(key, a.doc, prepared.SignedAttributesDer(), tsa.get()));
   if (level >= Level::kLT) {
-    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, tokens));
+    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, s.tokens));
     KYSO_RETURN_IF_ERROR(prepared.AddValidationData(vd.certificates, vd.crls, vd.ocsp_responses));
   }
-  KYSO_ASSIGN_OR_RETURN(Bytes cms, std::move(prepared).Finish(*signature, unsigned_attrs));
+  KYSO_ASSIGN_OR_RETURN(Bytes cms, std::move(prepared).Finish(s.signature, s.unsigned_attrs));
   KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, AsString(cms)));
   out << "signed " << a.in << " -> " << a.out << " (CAdES " << LevelName(level) << ", "
       << (a.detached ? "detached" : "attached") << ", "
@@ -489,23 +506,14 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   o.signing_time = now;
   o.name = CommonName(key.cert.get());
   KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf prepared, sign::PreparePdf(input->bytes(), o, key.signer->algorithm()));
-  Result<Bytes> signature = key.signer->Sign(prepared.SignedAttributesDer());
-  if (!signature.ok()) {
-    RecordLockedSim(key, a.doc.signer, signature.status());
-    return signature.status();
-  }
-  std::vector<Bytes> unsigned_attrs, tokens;
-  if (tsa) {
-    KYSO_ASSIGN_OR_RETURN(unsigned_attrs.emplace_back(),
-                          SignatureTimestamp(*tsa, *signature, &tokens.emplace_back()));
-  }
-  KYSO_ASSIGN_OR_RETURN(Bytes update, sign::FinishPdfUpdate(std::move(prepared), *signature, unsigned_attrs));
+  KYSO_ASSIGN_OR_RETURN(Signed s, SignAndStamp(key, a.doc, prepared.SignedAttributesDer(), tsa.get()));
+  KYSO_ASSIGN_OR_RETURN(Bytes update, sign::FinishPdfUpdate(std::move(prepared), s.signature, s.unsigned_attrs));
   KYSO_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(a.out));
   KYSO_RETURN_IF_ERROR(file.Append(input->bytes()));
   KYSO_RETURN_IF_ERROR(file.Append(update));
   input.reset();
   if (level >= Level::kLT) {
-    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, tokens));
+    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, s.tokens));
     KYSO_ASSIGN_OR_RETURN(MappedFile signed_pdf, MappedFile::Open(file.temp_path(), kMaxPdfInputLen + (64 << 20)));
     KYSO_ASSIGN_OR_RETURN(Bytes dss, sign::DssUpdate(signed_pdf.bytes(), vd));
     KYSO_RETURN_IF_ERROR(file.Append(dss));

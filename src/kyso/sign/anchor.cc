@@ -234,14 +234,13 @@ bool SameLine(const Word& prev, const Word& next) {
 }
 
 std::vector<Line> PageLines(const poppler::page& page) {
-  std::vector<Line> lines;
-  const Word* prev = nullptr;
+  std::vector<Line> lines;  // every line has at least one word
   for (const poppler::text_box& tb : page.text_list()) {
     Word w{Normalize(ToUtf8(tb.text())), tb.bbox(), tb.rotation() & 3, tb.has_space_after()};
     if (w.text.empty()) continue;
-    if (prev == nullptr || !SameLine(*prev, w)) {
+    if (lines.empty() || !SameLine(lines.back().words.back(), w)) {
       lines.emplace_back();
-    } else if (prev->space_after) {
+    } else if (lines.back().words.back().space_after) {
       lines.back().text.push_back(' ');
     }
     Line& line = lines.back();
@@ -249,7 +248,6 @@ std::vector<Line> PageLines(const poppler::page& page) {
     line.text += w.text;
     line.spans.emplace_back(begin, line.text.size());
     line.words.push_back(std::move(w));
-    prev = &line.words.back();
   }
   return lines;
 }
