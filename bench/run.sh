@@ -8,6 +8,8 @@
 #                           requests (issue 3; not in the default set, about 2-4 minutes)
 #   bench/run.sh devices    token enrolment vs pkcs11-tool, CMS signing through the MSSP
 #                           simulator vs a token vs openssl cms (issue 4; about 1 minute)
+#   bench/run.sh sign_pdf   PDF signing of 1 and 100 MiB: kyso sign pdf vs openssl dgst + token
+#                           signature, pdfsig, podofosign; peak RSS (issue 5; 1-2 minutes)
 #
 # Environment: BUILD (default <repo>/build-bench). Full output goes to
 # $BUILD/bench/run-<time>.log; the table is printed at the end.
@@ -54,9 +56,11 @@ fi
 if [ -n "${QUICK:-}" ]; then
   ISSUE_ARGS=(-n 2000); CRL_ARGS=(--sizes 10000,100000); OCSP_ENV=(N=300 K=50 DURATION=3)
   WF_ARGS=(-n 1000 --list-rows 100000 --runs 5); DEV_ENV=(N=3 M=20)
+  SIGN_PDF_ENV=(SIZES_MB="1 20" RUNS_SMALL=3 RUNS_LARGE=1)
 else
   ISSUE_ARGS=(-n 10000); CRL_ARGS=(--sizes 100000,1000000); OCSP_ENV=(N=1000 K=100 DURATION=10)
   WF_ARGS=(-n 10000 --list-rows 1000000 --runs 20); DEV_ENV=(N=10 M=100)
+  SIGN_PDF_ENV=(SIZES_MB="1 100" RUNS_SMALL=5 RUNS_LARGE=3)
 fi
 
 for b in "${WHICH[@]}"; do
@@ -67,7 +71,8 @@ for b in "${WHICH[@]}"; do
     ocsp) env "${OCSP_ENV[@]}" "$REPO/bench/ocsp.sh" 2>&1 | tee -a "$LOG" ;;
     workflow) "$BUILD/bench/kyso_bench_workflow" "${WF_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
     devices) env "${DEV_ENV[@]}" "$REPO/bench/devices.sh" 2>&1 | tee -a "$LOG" ;;
-    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow, devices)" >&2; exit 2 ;;
+    sign_pdf) env "${SIGN_PDF_ENV[@]}" "$REPO/bench/sign_pdf.sh" 2>&1 | tee -a "$LOG" ;;
+    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow, devices, sign_pdf)" >&2; exit 2 ;;
   esac
 done
 
@@ -82,6 +87,16 @@ for line in open(sys.argv[1], encoding="utf-8"):
         r[f[1]] = f[2]
 v = lambda k: r.get(k, "-")
 rows = [("benchmark", "kyso", "peer", "ratio", "goal"), None]
+for mb in sorted({int(k.split(".")[1]) for k in r if k.startswith("sign_pdf.") and k.endswith(".kyso_ms")}):
+    p = f"sign_pdf.{mb}."
+    rows.append((f"kyso sign pdf, {mb} MiB, ms", v(p + "kyso_ms"), "openssl dgst + token sign " + v(p + "limit_ms"),
+                 v(p + "ratio_kyso_over_limit") + " (time)", "<= 1.3"))
+    rows.append(("  limit + dd conv=fsync of the output", "", v(p + "limit_with_write_ms"), v(p + "ratio_kyso_over_limit_with_write"), ""))
+    rows.append(("  pdfsig -add-signature", "", v(p + "pdfsig_ms"), v(p + "ratio_kyso_over_pdfsig"), ""))
+    rows.append(("  podofosign", "", v(p + "podofosign_ms"), v(p + "ratio_kyso_over_podofosign"), ""))
+    rows.append((f"  peak RSS MiB (input {v(p + 'input_mb')})", v(p + "kyso_rss_mb"),
+                 f"pdfsig {v(p + 'pdfsig_rss_mb')}, podofosign {v(p + 'podofosign_rss_mb')}",
+                 "+" + v(p + "kyso_rss_above_input_mb") + " above input", "< 64 above input" if mb >= 100 else ""))
 sp = v("openssl.speed.rsa2048.sign_per_s.1core")
 for t in ("2", "1"):
     if f"issue.threads{t}.per_s" in r:

@@ -89,6 +89,12 @@ Status AtomicFile::Append(ByteSpan data) {
   return OkStatus();
 }
 
+Status AtomicFile::Sync() {
+  if (fd_ < 0) return FailedPreconditionError("file already committed");
+  if (::fdatasync(fd_) != 0) return FailedPreconditionError("cannot write " + path_.string());
+  return OkStatus();
+}
+
 Status AtomicFile::Commit() && {
   if (fd_ < 0) return FailedPreconditionError("file already committed");
   const bool synced = ::fsync(fd_) == 0;

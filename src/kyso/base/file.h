@@ -50,6 +50,9 @@ class AtomicFile final {
   ~AtomicFile();
 
   Status Append(ByteSpan data);
+  // Sync flushes what was appended so far to the disk (fdatasync): done early, from another
+  // thread, it leaves Commit little to wait for.
+  Status Sync();
   // temp_path is where the bytes are until Commit (to map them again between appends).
   const std::string& temp_path() const { return tmp_; }
   Status Commit() &&;

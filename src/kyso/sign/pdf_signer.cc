@@ -818,6 +818,7 @@ Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
     if (!box) box = RectOf(Inherited(p, "/MediaBox"));
     if (!box || box->w <= 0 || box->h <= 0) return InvalidArgumentError("damaged PDF: page without a MediaBox");
     info.crop_box = *box;
+    info.document_signed = HasSignature(Get(q.getRoot().getKey("/AcroForm"), "/Fields"));
     QPDFObjectHandle rotate = Inherited(p, "/Rotate");
     if (rotate.isInteger()) info.rotate = static_cast<int>(((rotate.getIntValue() % 360) + 360) % 360);
     QPDFObjectHandle annots = p.getKey("/Annots");

@@ -52,6 +52,7 @@ struct PageInfo {
   PdfRect crop_box;  // the CropBox (or MediaBox), in default user space
   int rotate = 0;    // /Rotate: 0, 90, 180 or 270
   std::vector<SignatureWidget> signatures;  // signature widgets on the page, in /Annots order
+  bool document_signed = false;  // some signature field of the document (any page) has a /V
 };
 
 // ReadPageInfo reads page `page` (from 1) of `pdf` with qpdf. Errors as PreparePdf's.

@@ -43,10 +43,15 @@ Result<std::pair<int, PdfRect>> BoxAboveAnchor(ByteSpan pdf, const PlacementOpti
 // PersonBox finds the person's box for an agency seal: given, by anchor, or the last person
 // signature kyso placed.
 Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& o) {
+  // R30.2 (Decree 30 Art. 32): the agency signs after the competent person, whoever made that
+  // signature; where it is, the person's box, may still be given by hand.
+  KYSO_ASSIGN_OR_RETURN(PageInfo any, ReadPageInfo(pdf, o.page == 0 ? 1 : o.page));
+  if (!any.document_signed) {
+    return FailedPreconditionError("R30.2: cơ quan, tổ chức chỉ ký số sau khi người có thẩm quyền đã ký");
+  }
   if (o.rect) return std::make_pair(o.page == 0 ? 1 : o.page, *o.rect);
   if (!o.anchor.empty()) return BoxAboveAnchor(pdf, o);
-  KYSO_ASSIGN_OR_RETURN(PageInfo first, ReadPageInfo(pdf, o.page == 0 ? 1 : o.page));
-  const int from = o.page == 0 ? first.page_count : o.page;
+  const int from = o.page == 0 ? any.page_count : o.page;
   const int to = o.page == 0 ? 1 : o.page;
   for (int page = from; page >= to; --page) {
     KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, page));

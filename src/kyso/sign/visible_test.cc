@@ -13,9 +13,15 @@ namespace kyso::sign {
 namespace {
 
 // OnePage is a one-page PDF with `content` drawn in Helvetica on a page of `media_box`.
-Bytes OnePage(const std::string& content, const std::string& media_box = "[0 0 595 842]") {
+// With `signed_field`, the form holds a signature field with a value: the person has signed.
+Bytes OnePage(const std::string& content, const std::string& media_box = "[0 0 595 842]",
+              bool signed_field = false) {
   QPDF pdf;
   pdf.emptyPDF();
+  if (signed_field) {
+    pdf.getRoot().replaceKey(
+        "/AcroForm", QPDFObjectHandle::parse("<< /Fields [ << /FT /Sig /T (Person) /V << /Type /Sig >> >> ] >>"));
+  }
   QPDFObjectHandle page = pdf.makeIndirectObject(
       QPDFObjectHandle::parse("<< /Type /Page /MediaBox " + media_box +
                               " /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 "
@@ -47,7 +53,7 @@ TEST(VisibleTest, R30_3_Iso8601InVietnamTime) {
 // R30.2: the seal at its real size (300 px at 300 dpi = 72 pt), centred vertically on the
 // person's box, its right edge at a third of the box's width.
 TEST(VisibleTest, R30_2_SealOverTheLeftThirdOfThePersonsBox) {
-  const Bytes pdf = OnePage("");
+  const Bytes pdf = OnePage("", "[0 0 595 842]", /*signed_field=*/true);
   const RasterImage seal = Square(300, 300);
   PlacementOptions o;
   o.kind = AppearanceKind::kAgency;
@@ -66,10 +72,13 @@ TEST(VisibleTest, R30_2_SealOverTheLeftThirdOfThePersonsBox) {
   p = Place(pdf, o);
   ASSERT_TRUE(p.ok());
   EXPECT_NEAR(p->rect->w, 40 * 72 / 25.4, 1e-9);
-  // No person's box given and none signed in the document: the agency signs after the person.
+  // No person's box given and no person signature kyso placed: where would the seal go?
   o.rect.reset();
   EXPECT_EQ(Place(pdf, o).status().code(), Code::kNotFound);
   EXPECT_NE(Place(pdf, o).status().message().find("R30.2"), std::string::npos);
+  // Nobody has signed yet: the agency signs after the person, even with a box given.
+  o.rect = PdfRect{100, 200, 150, 60};
+  EXPECT_EQ(Place(OnePage(""), o).status().code(), Code::kFailedPrecondition);
   o.image = nullptr;
   EXPECT_EQ(Place(pdf, o).status().code(), Code::kInvalidArgument);
 }
