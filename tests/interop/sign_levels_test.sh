@@ -85,6 +85,23 @@ ok sign pdf "$D/B-LT.pdf" --out "$D/two-BT.pdf" --level B-T --home "$H" "${P12[@
 pdfsig_valid "$D/two-BT.pdf" 2
 note "PAdES B-T, B-LT (DSS), B-LTA (document timestamp): pdfsig, qpdf, openssl ts/cms agree"
 
+# Documents first signed by other software, then by kyso at B-LTA: every signature stays valid.
+command -v podofosign >/dev/null || fail "podofosign is not installed (libpodofo-utils)"
+podofosign -in "$D/doc.pdf" -out "$D/podofo.pdf" -cert "$D/an.pem" -pkey "$D/an.csr.key" -digest SHA256 \
+  >"$WORK/podofo.txt" 2>&1 || fail "podofosign: $(cat "$WORK/podofo.txt")"
+pk12util -i "$D/an.p12" -d "sql:$WORK/nss" -W p12-pass-2026 >/dev/null 2>&1 || fail "pk12util cannot import an.p12"
+pdfsig -nssdir "sql:$WORK/nss" -add-signature -nick "$(certutil -L -d "sql:$WORK/nss" | awk '/u,u,u/ {sub(/ +u,u,u.*/, ""); print; exit}')" \
+  -digest SHA256 "$D/doc.pdf" "$D/by-pdfsig.pdf" >"$WORK/add.txt" 2>&1 || fail "pdfsig -add-signature: $(cat "$WORK/add.txt")"
+for first in podofo by-pdfsig; do
+  ok sign pdf "$D/$first.pdf" --out "$D/$first-kyso.pdf" --level B-LTA --home "$H" "${TOKEN[@]}"
+  cmp -n "$(stat -c %s "$D/$first.pdf")" "$D/$first.pdf" "$D/$first-kyso.pdf" || fail "$first-kyso.pdf does not begin with $first.pdf"
+  qpdf --check "$D/$first-kyso.pdf" >"$WORK/qpdf.txt" 2>&1 || fail "qpdf --check $first-kyso.pdf: $(cat "$WORK/qpdf.txt")"
+  pdfsig -nssdir "sql:$WORK/nss" "$D/$first-kyso.pdf" >"$WORK/pdfsig.txt" 2>&1 || true
+  [[ $(grep -m2 "Signature Validation" "$WORK/pdfsig.txt" | grep -c "Signature is Valid.") == 2 ]] ||
+    fail "after $first, pdfsig: $(cat "$WORK/pdfsig.txt")"
+done
+note "PDFs signed first by podofosign and by pdfsig -add-signature keep their signatures after kyso B-LTA"
+
 # --- 2. CAdES levels --------------------------------------------------------------------------
 for level in B-T B-LT; do
   ok sign cms "$D/doc.pdf" --detached --level "$level" --out "$D/cades-$level.p7s" --home "$H" "${TOKEN[@]}"
