@@ -124,6 +124,12 @@ TEST(FileTest, MappedFileAndAtomicFile) {
   EXPECT_EQ(MappedFile::Open(path, 5).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(MappedFile::Open(dir.path(), 5).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(MappedFile::Open(dir / "none", 5).status().code(), Code::kNotFound);
+  Result<FileContents> read = FileContents::Read(path, 6);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(AsString(read->bytes()), "abcdef");
+  EXPECT_EQ(FileContents::Read(path, 5).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(FileContents::Read(dir.path(), 5).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(FileContents::Read(dir / "none", 5).status().code(), Code::kNotFound);
 }
 
 }  // namespace

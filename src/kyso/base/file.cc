@@ -57,6 +57,39 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
+Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFoundError("cannot read " + path.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgumentError(path.string() + " is not a regular file");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > max_len) {
+    ::close(fd);
+    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len >> 20) +
+                                " MiB");
+  }
+  FileContents f;
+  f.data_.reset(new uint8_t[size + 1]);  // +1: room to notice a file that grew
+  f.size_ = size;
+  std::size_t got = 0;
+  while (got <= size) {
+    const ssize_t n = ::read(fd, f.data_.get() + got, size + 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return FailedPreconditionError("cannot read " + path.string());
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (got != size) return FailedPreconditionError(path.string() + " changed while it was read");
+  return f;
+}
+
 Result<AtomicFile> AtomicFile::Create(const fs::path& path) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   AtomicFile f;

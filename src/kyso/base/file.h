@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "kyso/base/bytes.h"
@@ -33,6 +34,22 @@ class MappedFile final {
  private:
   MappedFile() = default;
   void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// FileContents is a whole file read into memory once, in one allocation of its exact size:
+// what is signed is exactly what these bytes are, whatever happens to the file meanwhile (a
+// mapping would see a concurrent change, or fault on a truncation). Move-only.
+class FileContents final {
+ public:
+  // Read refuses anything that is not a regular file, or is larger than `max_len`
+  // (kInvalidArgument); a file that changes size while read is kFailedPrecondition.
+  static Result<FileContents> Read(const std::filesystem::path& path, std::size_t max_len);
+
+  ByteSpan bytes() const { return {data_.get(), size_}; }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;  // not zeroed first: read() is the only pass over it
   std::size_t size_ = 0;
 };
 

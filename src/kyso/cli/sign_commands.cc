@@ -454,7 +454,7 @@ Result<sign::Placement> PlaceSignature(const SignPdfArgs& a, ByteSpan pdf, Time 
 Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
   KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kLT));
-  KYSO_ASSIGN_OR_RETURN(MappedFile content, MappedFile::Open(a.in, kMaxSignInputLen));
+  KYSO_ASSIGN_OR_RETURN(FileContents content, FileContents::Read(a.in, kMaxSignInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   KYSO_RETURN_IF_ERROR(CheckNotSecret(content.bytes(), key.secret_markers));
   std::unique_ptr<sign::Timestamper> tsa;
@@ -483,10 +483,10 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
   KYSO_ASSIGN_OR_RETURN(const Level level, ParseLevel(a.doc.level, Level::kLTA));
   const Time now = SystemClock().Now();
-  // The input is mapped, not read: a 100 MB PDF is in memory once, and the output is written
-  // from it and the update (the signed PDF is never assembled in memory).
-  std::optional<MappedFile> input;
-  KYSO_ASSIGN_OR_RETURN(input, MappedFile::Open(a.in, kMaxPdfInputLen));
+  // The input is read once into one buffer of its size, and the output is written from it and
+  // the update: a 100 MB PDF is in memory once, and the signed document is never assembled.
+  std::optional<FileContents> input;
+  KYSO_ASSIGN_OR_RETURN(input, FileContents::Read(a.in, kMaxPdfInputLen));
   // Where the signature goes and what it shows, before the signer is asked for anything.
   KYSO_ASSIGN_OR_RETURN(sign::Placement placement, PlaceSignature(a, input->bytes(), now));
   sign::PdfSignOptions o;
