@@ -135,6 +135,17 @@ note "XAdES B-T: xmlsec1 and openssl ts -verify accept it ('mật khẩu' is not
 # --- 4. refusals ------------------------------------------------------------------------------
 DEAD=$(free_port)
 refused "TSA down" "dấu thời gian" sign pdf "$D/doc.pdf" --out "$D/x.pdf" --level B-T --tsa "http://127.0.0.1:$DEAD/tsa" --home "$H" "${TOKEN[@]}"
+# A TSA of another deployment answers, but nothing chains it to this one's root: refused before
+# the signer is asked (the probe), for PDF and CMS alike.
+H2="$WORK/other"
+PORT2=$(free_port)
+init_home "$H2" --root-key ec-p256 --issuing-key ec-p256 --ocsp-key ec-p256 --public-url "http://127.0.0.1:$PORT2"
+"$KYSO" serve --home "$H2" --listen "127.0.0.1:$PORT2" >"$WORK/serve2.log" 2>&1 &
+track_pid $!
+for _ in $(seq 200); do curl -fsS --max-time 1 "http://127.0.0.1:$PORT2/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+refused "untrusted TSA, PDF" "không tin cậy" sign pdf "$D/doc.pdf" --out "$D/x.pdf" --level B-T --tsa "http://127.0.0.1:$PORT2/tsa" --home "$H" "${TOKEN[@]}"
+refused "untrusted TSA, CMS" "không tin cậy" sign cms "$D/doc.pdf" --out "$D/x.p7s" --level B-T --tsa "http://127.0.0.1:$PORT2/tsa" --home "$H" "${TOKEN[@]}"
+refused "untrusted TSA, XML" "không tin cậy" sign xml "$D/vb.xml" --out "$D/x.xml" --level B-T --tsa "http://127.0.0.1:$PORT2/tsa" --home "$H" "${TOKEN[@]}"
 refused "no B-LTA for XML" "B-B, B-T" sign xml "$D/vb.xml" --out "$D/x.xml" --level B-LTA --home "$H" "${TOKEN[@]}"
 # R6.1: a document marked secret (the grade stamped on its first page).
 # "TỐI MẬT" cannot be drawn in WinAnsi Helvetica: the marker is in the Info /Keywords.
@@ -144,7 +155,7 @@ printf '<?xml version="1.0" encoding="UTF-8"?>\n<VanBan><DoMat>MẬT</DoMat><Tri
 refused "R6.1 secret XML" "R6.1" sign xml "$D/secret.xml" --out "$D/x.xml" --home "$H" "${TOKEN[@]}"
 refused "R6.1 secret file as CMS" "R6.1" sign cms "$D/secret.xml" --out "$D/x.p7s" --home "$H" "${TOKEN[@]}"
 for f in x.pdf x.xml x.p7s; do [[ ! -e $D/$f ]] || fail "a refused signature wrote $f"; done
-note "refusals: TSA down, B-LTA for XML, R6.1 (PDF keywords, XML text, CMS of XML)"
+note "refusals: TSA down, an untrusted TSA (PDF, CMS, XML), B-LTA for XML, R6.1 (PDF keywords, XML text, CMS of XML)"
 
 finish_checks
 pass "PAdES B-T/B-LT/B-LTA, CAdES B-T/B-LT, XAdES B-T (pdfsig, qpdf, openssl ts/cms, xmlsec1), R6.1"

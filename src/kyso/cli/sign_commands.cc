@@ -292,40 +292,102 @@ std::string_view LevelName(Level level) {
   return kNames[static_cast<int>(level)];
 }
 
-// OpenTimestamper gives the TSA for levels from B-T: --tsa, else the deployment's.
-Result<std::unique_ptr<sign::Timestamper>> OpenTimestamper(const DocumentSignArgs& a,
-                                                           const SigningKey& key) {
-  const std::string url = !a.tsa_url.empty() ? a.tsa_url : key.tsa_url;
-  if (url.empty()) {
-    return InvalidArgumentError(
-        "mức " + a.level + " cần dấu thời gian: cho máy chủ dấu thời gian bằng --tsa URL, hoặc --home DIR");
-  }
-  if (a.tsa_timeout_seconds < 1 || a.tsa_timeout_seconds > 600) {
-    return InvalidArgumentError("--tsa-timeout is 1..600 seconds");
-  }
-  return sign::NewHttpTimestamper(url, std::chrono::seconds(a.tsa_timeout_seconds));
-}
-
 Result<Bytes> Sha256(ByteSpan data) {
   Bytes md(SHA256_DIGEST_LENGTH);
   if (SHA256(data.data(), data.size(), md.data()) == nullptr) return ossl::Error("SHA-256");
   return md;
 }
 
-// SignatureTimestamp asks the TSA to stamp a signature value: the unsigned attribute
-// id-aa-signatureTimeStampToken of CAdES/PAdES B-T (RFC 3161 Appendix A).
-Result<Bytes> SignatureTimestamp(sign::Timestamper& tsa, ByteSpan signature, Bytes* token) {
-  KYSO_ASSIGN_OR_RETURN(Bytes digest, Sha256(signature));
-  KYSO_ASSIGN_OR_RETURN(*token, tsa.Timestamp(digest), "dấu thời gian");
-  return pkix::CmsAttributeDer(pkix::kOidSignatureTimeStampToken, *token);
+void Append(sign::ValidationData& into, const std::vector<Bytes>& certs, const std::vector<Bytes>& crls,
+            const std::vector<Bytes>& ocsps) {
+  into.certificates.insert(into.certificates.end(), certs.begin(), certs.end());
+  into.crls.insert(into.crls.end(), crls.begin(), crls.end());
+  into.ocsp_responses.insert(into.ocsp_responses.end(), ocsps.begin(), ocsps.end());
 }
 
-// Signed is a signature value and, from B-T, its timestamp: the unsigned attribute and the
-// token (whose TSA certificate B-LT then checks).
+// CheckedTimestamper is the TSA as the signer uses it: every token is verified before it goes
+// into a document (signature, ESS binding, path to the same trust anchors as the signer's
+// certificate with the timeStamping EKU, imprint), and each TSA certificate met is checked for
+// revocation like the signer's (R5.1). What vouched for it is kept for B-LT (R5.3).
+class CheckedTimestamper final : public sign::Timestamper {
+ public:
+  CheckedTimestamper(std::unique_ptr<sign::Timestamper> client, const SigningKey& key, bool offline)
+      : client_(std::move(client)), key_(key), offline_(offline) {}
+
+  Result<Bytes> Timestamp(ByteSpan sha256_digest) override {
+    KYSO_ASSIGN_OR_RETURN(Bytes token, client_->Timestamp(sha256_digest));
+    std::vector<const X509*> anchors, untrusted;
+    for (const auto& c : key_.anchors) anchors.push_back(c.get());
+    for (const auto& c : key_.chain) untrusted.push_back(c.get());
+    KYSO_ASSIGN_OR_RETURN(sign::VerifiedTimestamp v,
+                          sign::VerifyTimestampToken(token, sha256_digest, anchors, untrusted));
+    const Bytes cert_der = ossl::ToDer(i2d_X509, v.tsa_cert.get());
+    if (std::find(checked_.begin(), checked_.end(), cert_der) == checked_.end()) {
+      verify::CertCheckOptions o;
+      o.anchors = anchors;
+      o.untrusted = untrusted;
+      for (const auto& c : v.certificates) o.untrusted.push_back(c.get());
+      o.crls_der = key_.crls;
+      o.revocation = offline_ ? verify::RevocationMode::kOffline : verify::RevocationMode::kOnline;
+      o.purpose = verify::Purpose::kAny;  // the timeStamping EKU was required above
+      KYSO_ASSIGN_OR_RETURN(verify::CertCheck check, verify::CheckSigningCertificate(v.tsa_cert.get(), o));
+      if (!check.ok()) {
+        return FailedPreconditionError("chứng thư số của máy chủ dấu thời gian: " + check.message);
+      }
+      Append(validation_data_, check.chain_der, check.crls_der, check.ocsp_responses_der);
+      checked_.push_back(cert_der);
+    }
+    return token;
+  }
+
+  // Probe stamps a fixed digest so that a TSA that is down, refuses, or cannot be trusted is
+  // found before the signer is asked to sign, not after.
+  Status Probe() {
+    static constexpr std::string_view kProbe = "kyso: kiểm tra máy chủ dấu thời gian trước khi ký";
+    KYSO_ASSIGN_OR_RETURN(Bytes digest, Sha256(AsBytes(kProbe)));
+    return Timestamp(digest).status();
+  }
+
+  const sign::ValidationData& validation_data() const { return validation_data_; }
+
+ private:
+  std::unique_ptr<sign::Timestamper> client_;
+  const SigningKey& key_;
+  bool offline_;
+  std::vector<Bytes> checked_;  // DER of the TSA certificates checked so far
+  sign::ValidationData validation_data_;
+};
+
+// OpenTimestamper gives the TSA for levels from B-T (--tsa, else the deployment's), already
+// probed: it answers and its certificate is trusted.
+Result<std::unique_ptr<CheckedTimestamper>> OpenTimestamper(const DocumentSignArgs& a,
+                                                            const SigningKey& key) {
+  const std::string url = !a.tsa_url.empty() ? a.tsa_url : key.tsa_url;
+  if (url.empty()) {
+    return InvalidArgumentError(
+        "mức " + a.level + " cần dấu thời gian: cho máy chủ dấu thời gian bằng --tsa URL, hoặc --home DIR");
+  }
+  if (a.tsa_timeout_seconds < 1 || a.tsa_timeout_seconds > 600) {
+    return InvalidArgumentError("--tsa-timeout: từ 1 đến 600 giây");
+  }
+  KYSO_ASSIGN_OR_RETURN(auto client, sign::NewHttpTimestamper(url, std::chrono::seconds(a.tsa_timeout_seconds)));
+  auto tsa = std::make_unique<CheckedTimestamper>(std::move(client), key, a.offline);
+  KYSO_RETURN_IF_ERROR(tsa->Probe());
+  return tsa;
+}
+
+// SignatureTimestamp asks the TSA to stamp a signature value: the unsigned attribute
+// id-aa-signatureTimeStampToken of CAdES/PAdES B-T (RFC 3161 Appendix A).
+Result<Bytes> SignatureTimestamp(sign::Timestamper& tsa, ByteSpan signature) {
+  KYSO_ASSIGN_OR_RETURN(Bytes digest, Sha256(signature));
+  KYSO_ASSIGN_OR_RETURN(Bytes token, tsa.Timestamp(digest), "dấu thời gian");
+  return pkix::CmsAttributeDer(pkix::kOidSignatureTimeStampToken, token);
+}
+
+// Signed is a signature value and, from B-T, its timestamp attribute.
 struct Signed {
   Bytes signature;
   std::vector<Bytes> unsigned_attrs;
-  std::vector<Bytes> tokens;
 };
 
 // SignAndStamp has the key sign `signed_attrs` (a SIM that says its PIN is blocked is recorded
@@ -340,55 +402,18 @@ Result<Signed> SignAndStamp(const SigningKey& key, const DocumentSignArgs& a, By
   }
   s.signature = std::move(signature).value();
   if (tsa != nullptr) {
-    KYSO_ASSIGN_OR_RETURN(s.unsigned_attrs.emplace_back(),
-                          SignatureTimestamp(*tsa, s.signature, &s.tokens.emplace_back()));
+    KYSO_ASSIGN_OR_RETURN(s.unsigned_attrs.emplace_back(), SignatureTimestamp(*tsa, s.signature));
   }
   return s;
 }
 
-void Append(sign::ValidationData& into, const std::vector<Bytes>& certs, const std::vector<Bytes>& crls,
-            const std::vector<Bytes>& ocsps) {
-  into.certificates.insert(into.certificates.end(), certs.begin(), certs.end());
-  into.crls.insert(into.crls.end(), crls.begin(), crls.end());
-  into.ocsp_responses.insert(into.ocsp_responses.end(), ocsps.begin(), ocsps.end());
-}
-
 // ValidationDataFor gives what vouched for the signer (R5.3: the certificate, the CRL current
-// at signing time and the status-check result) and, for each timestamp token, for its TSA:
-// the TSA's certificate is checked here as the signer's was, against the same anchors.
-Result<sign::ValidationData> ValidationDataFor(const SigningKey& key, const DocumentSignArgs& a,
-                                               std::span<const Bytes> tokens) {
+// at signing time and the status-check result) and for every TSA certificate met.
+sign::ValidationData ValidationDataFor(const SigningKey& key, const CheckedTimestamper& tsa) {
   sign::ValidationData vd;
   Append(vd, key.check.chain_der, key.check.crls_der, key.check.ocsp_responses_der);
-  for (const Bytes& token : tokens) {
-    const unsigned char* p = token.data();
-    ossl::UniquePtr<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(token.size())));
-    if (!cms) return ossl::Error(Code::kInvalidArgument, "dấu thời gian: không đọc được token");
-    std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> certs(
-        CMS_get1_certs(cms.get()), [](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); });
-    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
-    X509* tsa_cert = nullptr;
-    for (int i = 0; certs && infos && sk_CMS_SignerInfo_num(infos) == 1 && i < sk_X509_num(certs.get()); ++i) {
-      if (CMS_SignerInfo_cert_cmp(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(certs.get(), i)) == 0) {
-        tsa_cert = sk_X509_value(certs.get(), i);
-      }
-    }
-    if (tsa_cert == nullptr) {
-      return FailedPreconditionError("dấu thời gian không kèm chứng thư số của máy chủ dấu thời gian");
-    }
-    verify::CertCheckOptions o;
-    for (const auto& c : key.anchors) o.anchors.push_back(c.get());
-    for (const auto& c : key.chain) o.untrusted.push_back(c.get());
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i) o.untrusted.push_back(sk_X509_value(certs.get(), i));
-    o.crls_der = key.crls;
-    o.revocation = a.offline ? verify::RevocationMode::kOffline : verify::RevocationMode::kOnline;
-    o.purpose = verify::Purpose::kAny;
-    KYSO_ASSIGN_OR_RETURN(verify::CertCheck check, verify::CheckSigningCertificate(tsa_cert, o));
-    if (!check.ok()) {
-      return FailedPreconditionError("chứng thư số của máy chủ dấu thời gian: " + check.message);
-    }
-    Append(vd, check.chain_der, check.crls_der, check.ocsp_responses_der);
-  }
+  const sign::ValidationData& t = tsa.validation_data();
+  Append(vd, t.certificates, t.crls, t.ocsp_responses);
   return vd;
 }
 
@@ -457,7 +482,7 @@ Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(FileContents content, FileContents::Read(a.in, kMaxSignInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   KYSO_RETURN_IF_ERROR(CheckNotSecret(content.bytes(), key.secret_markers));
-  std::unique_ptr<sign::Timestamper> tsa;
+  std::unique_ptr<CheckedTimestamper> tsa;
   if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   pkix::CmsSignOptions o;
   o.content = content.bytes();
@@ -468,7 +493,7 @@ Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared, pkix::PreparedCms::Prepare(o, key.signer->algorithm()));
   KYSO_ASSIGN_OR_RETURN(Signed s, SignAndStamp(key, a.doc, prepared.SignedAttributesDer(), tsa.get()));
   if (level >= Level::kLT) {
-    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, s.tokens));
+    const sign::ValidationData vd = ValidationDataFor(key, *tsa);
     KYSO_RETURN_IF_ERROR(prepared.AddValidationData(vd.certificates, vd.crls, vd.ocsp_responses));
   }
   KYSO_ASSIGN_OR_RETURN(Bytes cms, std::move(prepared).Finish(s.signature, s.unsigned_attrs));
@@ -500,7 +525,7 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   o.location = a.location;
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   KYSO_RETURN_IF_ERROR(CheckNotSecret(input->bytes(), key.secret_markers));
-  std::unique_ptr<sign::Timestamper> tsa;
+  std::unique_ptr<CheckedTimestamper> tsa;
   if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   o.signer_cert = key.cert.get();
   o.extra_certs = key.ChainView();
@@ -521,7 +546,7 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   KYSO_RETURN_IF_ERROR(file.Append(update));
   input.reset();
   if (level >= Level::kLT) {
-    KYSO_ASSIGN_OR_RETURN(sign::ValidationData vd, ValidationDataFor(key, a.doc, s.tokens));
+    const sign::ValidationData vd = ValidationDataFor(key, *tsa);
     KYSO_ASSIGN_OR_RETURN(MappedFile signed_pdf, MappedFile::Open(file.temp_path(), kMaxPdfInputLen + (64 << 20)));
     KYSO_ASSIGN_OR_RETURN(Bytes dss, sign::DssUpdate(signed_pdf.bytes(), vd));
     KYSO_RETURN_IF_ERROR(file.Append(dss));
@@ -549,7 +574,7 @@ Status CmdSignXml(const SignXmlArgs& a, std::ostream& out) {
   KYSO_ASSIGN_OR_RETURN(std::string input, ReadFileLimited(a.in, kMaxXmlInputLen));
   KYSO_ASSIGN_OR_RETURN(SigningKey key, PrepareSigning(a.doc, Display(a.in), out));
   KYSO_RETURN_IF_ERROR(CheckNotSecret(AsBytes(input), key.secret_markers));
-  std::unique_ptr<sign::Timestamper> tsa;
+  std::unique_ptr<CheckedTimestamper> tsa;
   if (level >= Level::kT) { KYSO_ASSIGN_OR_RETURN(tsa, OpenTimestamper(a.doc, key)); }
   sign::XadesOptions o;
   if (a.detached) {

@@ -98,5 +98,50 @@ TEST(HttpTimestamperTest, RefusesAnswersThatAreNotAboutTheRequest) {
             Code::kInvalidArgument);
 }
 
+// What goes into a document is checked first: the TSA's signature and certificate path to the
+// anchors (with the timeStamping EKU) and the imprint.
+TEST(VerifyTimestampTokenTest, AcceptsOnlyTrustedTokensOverTheDigest) {
+  testing::InProcessTimestamper tsa(Utc(2026, 11, 25, 7, 0, 0));
+  const Bytes digest = Digest();
+  Result<Bytes> token = tsa.Timestamp(digest);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  Result<VerifiedTimestamp> v = VerifyTimestampToken(*token, digest, {tsa.root()}, {});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(X509_cmp(v->tsa_cert.get(), tsa.tsa_certificate()), 0);
+  EXPECT_EQ(v->gen_time, Utc(2026, 11, 25, 7, 0, 0));
+  EXPECT_FALSE(v->certificates.empty());
+
+  Bytes other = digest;
+  other[0] ^= 1;
+  EXPECT_EQ(VerifyTimestampToken(*token, other, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+  testing::InProcessTimestamper stranger(Utc(2026, 11, 25, 7, 0, 0));
+  EXPECT_EQ(VerifyTimestampToken(*token, digest, {stranger.root()}, {}).status().code(), Code::kFailedPrecondition);
+  Bytes broken = *token;
+  broken[broken.size() - 3] ^= 1;  // inside the TSA's signature value
+  EXPECT_EQ(VerifyTimestampToken(broken, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(VerifyTimestampToken(Bytes{0x30, 0x00}, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+}
+
+// A token signed by a certificate without the timeStamping EKU is refused (RFC 3161 2.3), even
+// though its path to the root is good.
+TEST(VerifyTimestampTokenTest, RequiresTheTimeStampingEku) {
+  auto root_key = std::move(pkix::KeySigner::Generate("ec-p256")).value();
+  auto root = pkix::testutil::MakeTestCert(*root_key, nullptr, root_key->public_key(), "Root", true);
+  auto key = std::move(pkix::KeySigner::Generate("ec-p256")).value();
+  auto no_eku = pkix::testutil::MakeTestCert(*root_key, root.get(), key->public_key(), "Not a TSA", false);
+  const Bytes digest = Digest();
+  const uint8_t nonce[] = {1, 2};
+  const Bytes req_der = *pkix::EncodeTimeStampReq(NID_sha256, digest, nonce, true);
+  const pkix::TimeStampReq req = *pkix::ParseTimeStampReq(req_der);
+  static constexpr uint8_t kPolicy[] = {0x2a, 0x03};
+  pkix::TstInfoOptions o;
+  o.policy_oid_body = kPolicy;
+  o.gen_time = Utc(2026, 11, 25, 7, 0, 0);
+  const uint8_t serial[] = {9};
+  const Bytes tst = *pkix::EncodeTstInfo(req, serial, o);
+  const Bytes token = *pkix::SignTimeStampToken(tst, no_eku.get(), {}, true, *key);
+  EXPECT_EQ(VerifyTimestampToken(token, digest, {root.get()}, {}).status().code(), Code::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace kyso::sign
