@@ -316,6 +316,7 @@ class CheckedTimestamper final : public sign::Timestamper {
 
   Result<Bytes> Timestamp(ByteSpan sha256_digest) override {
     KYSO_ASSIGN_OR_RETURN(Bytes token, client_->Timestamp(sha256_digest));
+    largest_token_ = std::max(largest_token_, token.size());
     std::vector<const X509*> anchors, untrusted;
     for (const auto& c : key_.anchors) anchors.push_back(c.get());
     for (const auto& c : key_.chain) untrusted.push_back(c.get());
@@ -349,8 +350,10 @@ class CheckedTimestamper final : public sign::Timestamper {
   }
 
   const sign::ValidationData& validation_data() const { return validation_data_; }
+  std::size_t largest_token() const { return largest_token_; }
 
  private:
+  std::size_t largest_token_ = 0;
   std::unique_ptr<sign::Timestamper> client_;
   const SigningKey& key_;
   bool offline_;
@@ -540,6 +543,9 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
     return file.Sync();
   });
   KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf prepared, sign::PreparePdf(input->bytes(), o, key.signer->algorithm()));
+  // What B-LT will add must be addable before the signer is asked: the document's own DSS is
+  // read now (the signature's update does not touch it).
+  if (level >= Level::kLT) KYSO_RETURN_IF_ERROR(sign::DssUpdate(input->bytes(), {}).status());
   KYSO_ASSIGN_OR_RETURN(Signed s, SignAndStamp(key, a.doc, prepared.SignedAttributesDer(), tsa.get()));
   KYSO_ASSIGN_OR_RETURN(Bytes update, sign::FinishPdfUpdate(std::move(prepared), s.signature, s.unsigned_attrs));
   KYSO_RETURN_IF_ERROR(copy.get());
@@ -553,7 +559,9 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   }
   if (level >= Level::kLTA) {
     KYSO_ASSIGN_OR_RETURN(MappedFile with_dss, MappedFile::Open(file.temp_path(), kMaxPdfInputLen + (64 << 20)));
-    KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf doc_ts, sign::PrepareDocTimestamp(with_dss.bytes()));
+    // Room for a token like the probe's, with margin for a longer serial or chain.
+    const std::size_t room = std::max(sign::kDocTimestampContentsLen, 2 * tsa->largest_token());
+    KYSO_ASSIGN_OR_RETURN(sign::PreparedPdf doc_ts, sign::PrepareDocTimestamp(with_dss.bytes(), "", room));
     KYSO_ASSIGN_OR_RETURN(Bytes token, tsa->Timestamp(doc_ts.ByteRangeDigest()), "dấu thời gian tài liệu");
     KYSO_ASSIGN_OR_RETURN(Bytes ts_update, sign::FinishDocTimestampUpdate(std::move(doc_ts), token));
     KYSO_RETURN_IF_ERROR(file.Append(ts_update));

@@ -201,21 +201,40 @@ Status PlanPage(QPDF& pdf, const PdfSignOptions& options, const std::string& fie
 // PlanForm adds the new version of the interactive form (ISO 32000-1 12.7.2): /Fields extended
 // with the field, /SigFlags 3 (SignaturesExist, AppendOnly). A direct /AcroForm, or none, means
 // a new version of the catalog.
-// HasSignature tells whether any field of the form is a signed signature field.
-bool HasSignature(QPDFObjectHandle fields, int depth = 0) {
-  if (!fields.isArray() || depth > 32) return false;
-  for (QPDFObjectHandle f : fields.getArrayAsVector()) {
+// kMaxFieldNodes bounds the walk of a form's field tree: a hostile /Kids can point back at
+// its own field, or fan out, and must not make signing run forever.
+constexpr int kMaxFieldNodes = 10000;
+
+// HasSignature tells whether any field of the form is a signed signature field. Each field is
+// visited once, and at most kMaxFieldNodes of them (a tree beyond that counts as signed: the
+// cautious answer for both callers).
+bool HasSignature(QPDFObjectHandle fields) {
+  std::vector<QPDFObjectHandle> todo;
+  std::set<QPDFObjGen> seen;
+  if (fields.isArray()) todo = fields.getArrayAsVector();
+  int visited = 0;
+  while (!todo.empty()) {
+    QPDFObjectHandle f = todo.back();
+    todo.pop_back();
     if (!f.isDictionary()) continue;
+    if (f.isIndirect() && !seen.insert(f.getObjGen()).second) continue;
+    if (++visited > kMaxFieldNodes) return true;
     if (f.getKey("/FT").isNameAndEquals("/Sig") && f.getKey("/V").isDictionary()) return true;
-    if (HasSignature(f.getKey("/Kids"), depth + 1)) return true;
+    QPDFObjectHandle kids = f.getKey("/Kids");
+    if (kids.isArray()) {
+      for (QPDFObjectHandle k : kids.getArrayAsVector()) todo.push_back(k);
+      if (todo.size() > static_cast<std::size_t>(kMaxFieldNodes)) return true;
+    }
   }
   return false;
 }
 
-Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options,
+Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options, bool doc_timestamp,
                 const std::string& field_ref, const std::string& sig_ref, Plan& plan) {
-  if (CertifiedNoChanges(root)) {
-    return FailedPreconditionError("the document is certified with no changes allowed");
+  // ISO 32000-2 12.8.2.2.1: a DSS and a document timestamp are not changes for DocMDP, even /P 1.
+  if (!doc_timestamp && CertifiedNoChanges(root)) {
+    return FailedPreconditionError(
+        "tài liệu đã được chứng nhận (DocMDP) không cho phép thay đổi: không ký thêm được");
   }
   QPDFObjectHandle form = root.getKey("/AcroForm");
   if (!form.isDictionary()) form = QPDFObjectHandle::newDictionary();
@@ -239,9 +258,9 @@ Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options,
   }
   if (options.certify != 0) {
     QPDFObjectHandle perms = root.getKey("/Perms");
-    catalog_changes["/Perms"] = perms.isDictionary() && !perms.isIndirect()
-                                    ? UnparseDict(perms, {{"/DocMDP", sig_ref}})
-                                    : "<< /DocMDP " + sig_ref + " >>";
+    // A direct copy of an indirect /Perms keeps its other entries (/UR3).
+    catalog_changes["/Perms"] = perms.isDictionary() ? UnparseDict(perms, {{"/DocMDP", sig_ref}})
+                                                     : "<< /DocMDP " + sig_ref + " >>";
   }
   if (!catalog_changes.empty()) {
     plan.rewritten.push_back(
@@ -252,7 +271,7 @@ Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options,
 
 // ReadPlan is the qpdf part: every QPDF call is under it, and its exceptions stop here. The
 // update's first new object is the signature dictionary (next_num), then the field.
-Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options) {
+Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options, bool doc_timestamp) {
   Plan plan;
   try {
     QPDF pdf;
@@ -263,8 +282,8 @@ Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options) {
     KYSO_RETURN_IF_ERROR(ReadTrailer(pdf, plan));
     const std::string field_ref = Ref(plan.next_num + 1, 0);
     KYSO_RETURN_IF_ERROR(PlanPage(pdf, options, field_ref, plan));
-    KYSO_RETURN_IF_ERROR(PlanForm(pdf.getTrailer().getKey("/Root"), options, field_ref,
-                                  Ref(plan.next_num, 0), plan));
+    KYSO_RETURN_IF_ERROR(PlanForm(pdf.getTrailer().getKey("/Root"), options, doc_timestamp,
+                                  field_ref, Ref(plan.next_num, 0), plan));
   } catch (const std::exception& e) {
     // QPDFExc and qpdf's logic errors: the input is not a PDF qpdf can read without repair.
     std::string what = e.what();
@@ -632,7 +651,7 @@ Result<PreparedPdf> PrepareUpdate(ByteSpan input, const PdfSignOptions& options,
     return InvalidArgumentError("not a PDF: no %PDF- header");
   }
   KYSO_ASSIGN_OR_RETURN(const auto startxref, FindStartXref(input));
-  KYSO_ASSIGN_OR_RETURN(Plan plan, ReadPlan(input, options));
+  KYSO_ASSIGN_OR_RETURN(Plan plan, ReadPlan(input, options, doc_timestamp));
   plan.prev_xref = startxref.first;
   plan.xref_stream = startxref.second;
   KYSO_ASSIGN_OR_RETURN(Update update,
@@ -701,12 +720,24 @@ Result<Bytes> FinishDocTimestampUpdate(PreparedPdf&& prepared, ByteSpan token_de
 
 namespace {
 
-// StreamData reads an existing DSS stream's decoded bytes (to drop a duplicate); null when it
-// is not a stream qpdf can decode.
+// kMaxDssCompareLen: an existing DSS item is compared with the new ones (to add each once) only
+// when it is stored unfiltered and at most this long; anything else is kept as it is and never
+// decoded, so a DSS holding a compression bomb costs nothing.
+constexpr long long kMaxDssCompareLen = 1 << 20;
+// kMaxDssItems bounds the items of one existing DSS array that are carried over.
+constexpr std::size_t kMaxDssItems = 100000;
+
+// StreamData gives an existing DSS stream's bytes when they can be compared cheaply.
 std::optional<Bytes> StreamData(QPDFObjectHandle h) {
   if (!h.isStream()) return std::nullopt;
-  std::shared_ptr<Buffer> data = h.getStreamData(qpdf_dl_generalized);
-  if (!data) return std::nullopt;
+  QPDFObjectHandle dict = h.getDict();
+  QPDFObjectHandle length = dict.getKey("/Length");
+  if (!dict.getKey("/Filter").isNull() || !length.isInteger() || length.getIntValue() < 0 ||
+      length.getIntValue() > kMaxDssCompareLen) {
+    return std::nullopt;
+  }
+  std::shared_ptr<Buffer> data = h.getRawStreamData();
+  if (!data || data->getSize() > static_cast<std::size_t>(kMaxDssCompareLen)) return std::nullopt;
   return Bytes(data->getBuffer(), data->getBuffer() + data->getSize());
 }
 
@@ -742,9 +773,11 @@ Result<DssPlan> ReadDssPlan(ByteSpan input) {
         if (key == "/Certs" || key == "/CRLs" || key == "/OCSPs") {
           QPDFObjectHandle arr = dss.getKey(key);
           if (!arr.isArray()) continue;
+          if (static_cast<std::size_t>(arr.getArrayNItems()) > kMaxDssItems) {
+            return InvalidArgumentError("tài liệu có kho dữ liệu kiểm tra (DSS) quá lớn");
+          }
           for (QPDFObjectHandle item : arr.getArrayAsVector()) {
-            if (!item.isIndirect()) continue;
-            d.refs[key].push_back(Ref(item));
+            d.refs[key].push_back(item.isIndirect() ? Ref(item) : item.unparse());
             if (std::optional<Bytes> data = StreamData(item)) d.have[key].push_back(*data);
           }
         } else if (key != "/Type") {
@@ -754,7 +787,8 @@ Result<DssPlan> ReadDssPlan(ByteSpan input) {
     }
     // PAdES (EN 319 142-1 5.4): the developer extension ESIC, level 5 for a DSS.
     QPDFObjectHandle ext = root.getKey("/Extensions");
-    if (ext.isDictionary() && ext.hasKey("/ESIC")) d.extensions = ext.unparse();
+    QPDFObjectHandle esic_level = Get(Get(ext, "/ESIC"), "/ExtensionLevel");
+    if (esic_level.isInteger() && esic_level.getIntValue() >= 5) d.extensions = ext.unparse();
     std::string ext_value = d.extensions.empty()
                                 ? (ext.isDictionary()
                                        ? UnparseDict(ext, {{"/ESIC", "<< /BaseVersion /1.7 /ExtensionLevel 5 >>"}})
@@ -796,6 +830,27 @@ QPDFObjectHandle Inherited(QPDFObjectHandle page, const std::string& key) {
   return QPDFObjectHandle::newNull();
 }
 
+// AddSignatureWidgets appends the signature widgets among `page`'s /Annots.
+void AddSignatureWidgets(QPDFObjectHandle page, int page_no, std::vector<SignatureWidget>& out) {
+  QPDFObjectHandle annots = page.getKey("/Annots");
+  if (!annots.isArray()) return;
+  for (QPDFObjectHandle a : annots.getArrayAsVector()) {
+    if (!a.isDictionary() || !a.getKey("/Subtype").isNameAndEquals("/Widget")) continue;
+    // A widget merged with its field, or the kid of one (ISO 32000-1 12.7.3.1).
+    QPDFObjectHandle field = a.hasKey("/FT") ? a : a.getKey("/Parent");
+    if (!field.isDictionary() || !field.getKey("/FT").isNameAndEquals("/Sig")) continue;
+    std::optional<PdfRect> rect = RectOf(a.getKey("/Rect"));
+    if (!rect) continue;
+    SignatureWidget sw;
+    sw.page = page_no;
+    if (field.getKey("/T").isString()) sw.field_name = field.getKey("/T").getUTF8Value();
+    if (field.getKey("/TU").isString()) sw.label = field.getKey("/TU").getUTF8Value();
+    sw.rect = *rect;
+    sw.signed_ = field.getKey("/V").isDictionary();
+    out.push_back(std::move(sw));
+  }
+}
+
 }  // namespace
 
 Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
@@ -809,11 +864,11 @@ Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
     if (q.isEncrypted()) return InvalidArgumentError("encrypted PDFs are not signed");
     const std::vector<QPDFObjectHandle>& pages = q.getAllPages();
     info.page_count = static_cast<int>(pages.size());
-    if (page < 1 || page > info.page_count) {
+    if (page < 0 || page > info.page_count || info.page_count == 0) {
       return InvalidArgumentError("page " + std::to_string(page) + " not in the document (" +
                                   std::to_string(pages.size()) + " pages)");
     }
-    QPDFObjectHandle p = pages[static_cast<std::size_t>(page - 1)];
+    QPDFObjectHandle p = pages[static_cast<std::size_t>(std::max(page, 1) - 1)];
     std::optional<PdfRect> box = RectOf(Inherited(p, "/CropBox"));
     if (!box) box = RectOf(Inherited(p, "/MediaBox"));
     if (!box || box->w <= 0 || box->h <= 0) return InvalidArgumentError("damaged PDF: page without a MediaBox");
@@ -821,22 +876,12 @@ Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
     info.document_signed = HasSignature(Get(q.getRoot().getKey("/AcroForm"), "/Fields"));
     QPDFObjectHandle rotate = Inherited(p, "/Rotate");
     if (rotate.isInteger()) info.rotate = static_cast<int>(((rotate.getIntValue() % 360) + 360) % 360);
-    QPDFObjectHandle annots = p.getKey("/Annots");
-    if (annots.isArray()) {
-      for (QPDFObjectHandle a : annots.getArrayAsVector()) {
-        if (!a.isDictionary() || !a.getKey("/Subtype").isNameAndEquals("/Widget")) continue;
-        // A widget merged with its field, or the kid of one (ISO 32000-1 12.7.3.1).
-        QPDFObjectHandle field = a.hasKey("/FT") ? a : a.getKey("/Parent");
-        if (!field.isDictionary() || !field.getKey("/FT").isNameAndEquals("/Sig")) continue;
-        std::optional<PdfRect> rect = RectOf(a.getKey("/Rect"));
-        if (!rect) continue;
-        SignatureWidget sw;
-        if (field.getKey("/T").isString()) sw.field_name = field.getKey("/T").getUTF8Value();
-        if (field.getKey("/TU").isString()) sw.label = field.getKey("/TU").getUTF8Value();
-        sw.rect = *rect;
-        sw.signed_ = field.getKey("/V").isDictionary();
-        info.signatures.push_back(std::move(sw));
+    if (page == 0) {
+      for (int n = 1; n <= info.page_count; ++n) {
+        AddSignatureWidgets(pages[static_cast<std::size_t>(n - 1)], n, info.signatures);
       }
+    } else {
+      AddSignatureWidgets(p, page, info.signatures);
     }
   } catch (const std::exception& e) {
     std::string what = e.what();

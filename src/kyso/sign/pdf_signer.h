@@ -40,6 +40,7 @@ inline constexpr char kAgencySignatureLabel[] = "Chữ ký của cơ quan, tổ 
 
 // SignatureWidget is a signature field's widget on a page.
 struct SignatureWidget {
+  int page = 0;            // from 1
   std::string field_name;  // /T
   std::string label;       // /TU, empty when absent
   PdfRect rect;            // normalised: w, h >= 0
@@ -55,7 +56,9 @@ struct PageInfo {
   bool document_signed = false;  // some signature field of the document (any page) has a /V
 };
 
-// ReadPageInfo reads page `page` (from 1) of `pdf` with qpdf. Errors as PreparePdf's.
+// ReadPageInfo reads page `page` (from 1) of `pdf` with qpdf; page 0 reads page 1's boxes and
+// the signature widgets of every page, in page order (one pass, however many pages). Errors
+// as PreparePdf's.
 Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page);
 
 // ValidationData is what a verifier needs later to validate a signature without the network

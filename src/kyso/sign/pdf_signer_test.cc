@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <zlib.h>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
 
@@ -643,6 +644,83 @@ TEST_P(PdfSignerXrefTest, CertificationSignatureThenApproval) {
   Judges judges;
   judges.QpdfCheck(*approved);
   judges.PdfsigValid(*approved, 2);
+}
+
+// A field tree whose /Kids point back at their own field (4^32 paths if walked naively) is
+// answered at once by every reader that walks the form.
+TEST(PdfSignerTest, CyclicFieldTreeDoesNotHang) {
+  const Bytes plain = MakePdf(false);
+  QPDF pdf;
+  pdf.processMemoryFile("plain", reinterpret_cast<const char*>(plain.data()), plain.size());
+  QPDFObjectHandle field = pdf.makeIndirectObject(QPDFObjectHandle::parse("<< /FT /Tx /T (loop) >>"));
+  field.replaceKey("/Kids", QPDFObjectHandle::newArray({field, field, field, field}));
+  pdf.getRoot().replaceKey("/AcroForm", QPDFObjectHandle::parse("<< >>"));
+  pdf.getRoot().getKey("/AcroForm").replaceKey("/Fields", QPDFObjectHandle::newArray({field}));
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.write();
+  std::shared_ptr<Buffer> buf = writer.getBufferSharedPointer();
+  const Bytes cyclic(buf->getBuffer(), buf->getBuffer() + buf->getSize());
+  Result<PageInfo> info = ReadPageInfo(cyclic, 1);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_FALSE(info->document_signed);
+  PdfSignOptions o = OptionsFor(TestPki().ec);
+  o.certify = 2;
+  auto certified = Sign(cyclic, TestPki().ec, o);
+  EXPECT_TRUE(certified.ok()) << certified.status().ToString();
+}
+
+// An existing DSS item that inflates to 256 MiB is carried over, never decoded.
+TEST(PdfSignerTest, DssBombIsNotDecoded) {
+  const Bytes plain = MakePdf(false);
+  QPDF pdf;
+  pdf.processMemoryFile("plain", reinterpret_cast<const char*>(plain.data()), plain.size());
+  const std::string zeros(1 << 20, '\0');
+  z_stream z{};
+  ASSERT_EQ(deflateInit(&z, 9), Z_OK);
+  std::string compressed(1 << 20, '\0');
+  z.next_out = reinterpret_cast<Bytef*>(compressed.data());
+  z.avail_out = static_cast<uInt>(compressed.size());
+  for (int i = 0; i < 256; ++i) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+    z.avail_in = static_cast<uInt>(zeros.size());
+    ASSERT_EQ(deflate(&z, i == 255 ? Z_FINISH : Z_NO_FLUSH), i == 255 ? Z_STREAM_END : Z_OK);
+  }
+  compressed.resize(z.total_out);
+  deflateEnd(&z);
+  QPDFObjectHandle bomb = QPDFObjectHandle::newStream(&pdf);
+  bomb.replaceStreamData(compressed, QPDFObjectHandle::parse("/FlateDecode"), QPDFObjectHandle::newNull());
+  pdf.getRoot().replaceKey("/DSS", QPDFObjectHandle::parse("<< /Type /DSS >>"));
+  pdf.getRoot().getKey("/DSS").replaceKey("/Certs", QPDFObjectHandle::newArray({bomb}));
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setCompressStreams(false);
+  writer.setDecodeLevel(qpdf_dl_none);
+  writer.write();
+  std::shared_ptr<Buffer> buf = writer.getBufferSharedPointer();
+  const Bytes with_bomb(buf->getBuffer(), buf->getBuffer() + buf->getSize());
+  ASSERT_LT(with_bomb.size(), 2u << 20);
+  ValidationData vd;
+  vd.certificates = {Der(TestPki().root.get())};
+  auto update = DssUpdate(with_bomb, vd);
+  ASSERT_TRUE(update.ok()) << update.status().ToString();
+  EXPECT_LT(update->size(), 8u << 10);
+  EXPECT_EQ(DssArrayLen(Concat(with_bomb, *update), "/Certs"), 2);
+}
+
+// ISO 32000-2 12.8.2.2.1: a DSS and a document timestamp are allowed after a certification
+// that allows no change (P 1); a new signature is not.
+TEST(PdfSignerTest, CertifiedNoChangesStillTakesDssAndDocTimestamp) {
+  PdfSignOptions o = OptionsFor(TestPki().rsa);
+  o.certify = 1;
+  auto certified = Sign(MakePdf(false), TestPki().rsa, o);
+  ASSERT_TRUE(certified.ok()) << certified.status().ToString();
+  EXPECT_EQ(Sign(*certified, TestPki().ec).status().code(), Code::kFailedPrecondition);
+  ValidationData vd;
+  vd.certificates = {Der(TestPki().root.get())};
+  auto dss = DssUpdate(*certified, vd);
+  ASSERT_TRUE(dss.ok()) << dss.status().ToString();
+  EXPECT_TRUE(PrepareDocTimestamp(Concat(*certified, *dss)).ok());
 }
 
 TEST(PdfSignerTest, DocTimestampAndDssRefusals) {

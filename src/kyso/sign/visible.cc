@@ -51,14 +51,11 @@ Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& 
   }
   if (o.rect) return std::make_pair(o.page == 0 ? 1 : o.page, *o.rect);
   if (!o.anchor.empty()) return BoxAboveAnchor(pdf, o);
-  const int from = o.page == 0 ? any.page_count : o.page;
-  const int to = o.page == 0 ? 1 : o.page;
-  for (int page = from; page >= to; --page) {
-    KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, page));
-    for (auto it = info.signatures.rbegin(); it != info.signatures.rend(); ++it) {
-      if (it->signed_ && it->label == kPersonSignatureLabel && it->rect.w > 0 && it->rect.h > 0) {
-        return std::make_pair(page, it->rect);
-      }
+  // One pass over the document (or the page given) for the last person's signature.
+  KYSO_ASSIGN_OR_RETURN(PageInfo where, ReadPageInfo(pdf, o.page));
+  for (auto it = where.signatures.rbegin(); it != where.signatures.rend(); ++it) {
+    if (it->signed_ && it->label == kPersonSignatureLabel && it->rect.w > 0 && it->rect.h > 0) {
+      return std::make_pair(it->page, it->rect);
     }
   }
   return NotFoundError(
