@@ -137,7 +137,56 @@ pdffonts "$D/copy.pdf" >"$WORK/fonts.txt" 2>&1
 grep -q "LiberationSerif.*CID TrueType.*yes yes" "$WORK/fonts.txt" || fail "the stamp's font is not an embedded subset: $(cat "$WORK/fonts.txt")"
 note "R30.3: pdftotext finds the copy stamp and the ISO 8601 time at the top right, Liberation Serif subset embedded"
 
-# --- 4. judges and refusals -------------------------------------------------------------------
+# --- 4. a landscape page made by /Rotate 90: placed and drawn as the reader sees the page -----
+# The text is drawn turned so it reads upright once the page is turned: "GIAM DOC" at (500,300)
+# and "Nguyen Van An" at (480,200) in the displayed page's coordinates.
+ROTATE=90 python3 "$(dirname "$0")/mkpdf.py" "$D/landscape.pdf" "BT /F1 12 Tf 0 1 -1 0 295 500 Tm (GIAM DOC) Tj ET
+BT /F1 12 Tf 0 1 -1 0 395 480 Tm (Nguyen Van An) Tj ET"
+ok sign pdf "$D/landscape.pdf" --out "$D/l-person.pdf" --home "$H" "${TOKEN[@]}" --image "$D/sig.png" \
+  --anchor "Nguyen Van An" --title "GIAM DOC"
+ok sign pdf "$D/l-person.pdf" --out "$D/l-agency.pdf" --home "$H" "${P12[@]}" --appearance agency --image "$D/seal.png"
+ok sign pdf "$D/l-agency.pdf" --out "$D/l-copy.pdf" --home "$H" "${P12[@]}" --appearance copy --doc-number "Số 45/QĐ-UBND"
+pdftoppm -r 72 -f 1 -l 1 -singlefile "$D/l-copy.pdf" "$D/landscape" || fail "pdftoppm cannot render l-copy.pdf"
+pdftotext -f 1 -l 1 -bbox "$D/l-copy.pdf" "$D/landscape.html" || fail "pdftotext cannot read l-copy.pdf"
+python3 - "$D/landscape.ppm" "$D/landscape.html" <<'PY' || fail "on a rotated page the signature, seal or stamp is not upright where it belongs"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+head = data.split(maxsplit=4)
+w, h = int(head[1]), int(head[2])
+assert (w, h) == (842, 595), (w, h)  # rendered as displayed: landscape
+px = data[len(data) - w * h * 3:]
+def bbox(pred):  # in the displayed page's coordinates, y from the top
+    xs, ys = [], []
+    for y in range(h):
+        row = px[y * w * 3:(y + 1) * w * 3]
+        for x in range(w):
+            if pred(row[3 * x], row[3 * x + 1], row[3 * x + 2]):
+                xs.append(x); ys.append(y)
+    assert xs, "no such pixels"
+    return min(xs), min(ys), max(xs) + 1, max(ys) + 1
+blue = bbox(lambda r, g, b: b > 150 and r < 90 and g < 110)
+red = bbox(lambda r, g, b: r > 150 and g < 90 and b < 90)
+html = open(sys.argv[2], encoding="utf-8").read()
+words = {t: (float(a), float(b), float(c), float(d)) for a, b, c, d, t in
+         re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)}
+# Upright: the wave (300 x 100 px) is wider than tall; the seal is square.
+assert blue[2] - blue[0] > 2 * (blue[3] - blue[1]), blue
+assert abs((red[2] - red[0]) - (red[3] - red[1])) < 3, red
+# Between the title (above) and the name (below), as displayed.
+assert words["GIAM"][3] <= blue[1] + 1 and blue[3] <= words["Nguyen"][1] + 1, (blue, words["GIAM"], words["Nguyen"])
+# The seal over the left part of the signature.
+assert red[0] < blue[0] < red[2] < blue[2], (red, blue)
+# The copy stamp, upright, at the top right of the displayed page.
+iso = [k for k in words if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", k)]
+assert len(iso) == 1, words
+x0, y0, x1, y1 = words[iso[0]]
+assert x1 - x0 > 5 * (y1 - y0), words[iso[0]]  # reads left to right
+assert abs(x1 - (842 - 56.69)) < 3 and y0 < 80, words[iso[0]]
+assert "45/QĐ-UBND" in words, words
+PY
+note "a /Rotate 90 page: signature, seal and copy stamp upright where the reader expects them"
+
+# --- 5. judges and refusals -------------------------------------------------------------------
 for f in person agency copy; do
   qpdf --check "$D/$f.pdf" >"$WORK/qpdf.txt" 2>&1 || fail "qpdf --check $f.pdf: $(cat "$WORK/qpdf.txt")"
 done

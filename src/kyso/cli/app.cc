@@ -346,7 +346,7 @@ int RunCli(int argc, char** argv) {
                          "PAdES level: B-B (default), B-T (timestamp), B-LT (+ DSS), B-LTA (+ document timestamp)");
   c_sign_pdf->add_option("--page", sign_pdf.page, "page of the signature's box, from 1 (default 1, or where --anchor is)");
   c_sign_pdf->add_option("--rect", sign_pdf.rect,
-                         "x,y,w,h in PDF points from the bottom left (agency: the person's box); none: invisible");
+                         "x,y,w,h in PDF points from the bottom left of the page as displayed (agency: the person's box); none: invisible");
   c_sign_pdf->add_option("--appearance", sign_pdf.appearance,
                          "Decree 30: person (signature image, R30.1), agency (seal over the person's, R30.2), "
                          "copy (text top right of page 1, R30.3) or none; default person with --image, else none");

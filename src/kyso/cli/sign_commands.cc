@@ -521,6 +521,7 @@ Status CmdSignPdf(const SignPdfArgs& a, std::ostream& out) {
   o.page = placement.page;
   o.rect = placement.rect;
   o.appearance = &placement.appearance;
+  o.appearance_rotate = placement.rotate;
   o.field_label = placement.field_label;
   o.certify = a.certify;
   o.field_name = a.field;

@@ -506,7 +506,7 @@ Status EndUpdate(Writer& w, const Plan& plan, ByteSpan input, int last_num) {
 
 // WriteAppearance writes the appearance's objects from `first_num` on, each "{ref:N}" in their
 // dictionaries replaced by the reference of objects[N]; returns the last number used.
-int WriteAppearance(Writer& w, const Appearance& appearance, int first_num) {
+int WriteAppearance(Writer& w, const Appearance& appearance, int first_num, int rotate) {
   const int n = static_cast<int>(appearance.objects.size());
   for (int i = 0; i < n; ++i) {
     const PdfObjectSpec& o = appearance.objects[static_cast<std::size_t>(i)];
@@ -523,6 +523,13 @@ int WriteAppearance(Writer& w, const Appearance& appearance, int first_num) {
       KYSO_CHECK(close != std::string::npos && index >= 0 && index < n);
       dict += Ref(first_num + index, 0);
       at = close + 1;
+    }
+    // The form turns counter-clockwise by the page's rotation, so that once the viewer turns
+    // the page clockwise the drawing reads upright (ISO 32000-1 12.5.5: /Matrix, then the box
+    // is fitted to /Rect).
+    static constexpr const char* kMatrices[] = {"", "[0 1 -1 0 0 0]", "[-1 0 0 -1 0 0]", "[0 -1 1 0 0 0]"};
+    if (i == 0 && rotate % 90 == 0 && rotate > 0 && rotate < 360 && dict.rfind("<<", 0) == 0) {
+      dict.insert(2, std::string(" /Matrix ") + kMatrices[rotate / 90]);
     }
     if (o.is_stream) {
       dict += "\nstream\n";
@@ -558,7 +565,7 @@ Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOption
   w.Object(field_num, 0, widget);
   int last_num = field_num;
   if (options.rect && options.appearance != nullptr && !options.appearance->objects.empty()) {
-    last_num = WriteAppearance(w, *options.appearance, ap_num);
+    last_num = WriteAppearance(w, *options.appearance, ap_num, options.appearance_rotate);
   } else if (options.rect) {
     // No drawing asked for: an empty appearance (PDF 2.0 12.5.5 wants /AP on every widget
     // with a non-zero box).

@@ -83,6 +83,10 @@ struct PdfSignOptions {
   // appearance is drawn in the widget's box (its objects[0] becomes /AP /N, its /BBox the
   // box's size). Null with a box: an empty appearance. Ignored without a box. Borrowed.
   const Appearance* appearance = nullptr;
+  // appearance_rotate is the page's /Rotate (0, 90, 180, 270): the appearance, drawn upright
+  // for the page as displayed, gets the /Matrix that turns it with the page (its /BBox is then
+  // the box's size with width and height swapped for 90 and 270).
+  int appearance_rotate = 0;
   // certify, when 1, 2 or 3, makes this a certification signature (ISO 32000-1 12.8.2.2,
   // DocMDP) allowing after it: 1 no change, 2 form filling and signatures, 3 also annotations.
   // Only the first signature of a document may certify (kFailedPrecondition otherwise).

@@ -9,39 +9,77 @@
 namespace kyso::sign {
 namespace {
 
-// BoxAboveAnchor is the person's box over the last `anchor` found, up to `title` when that
-// is found above it on the same page.
+// Frame maps between a page's default user space (where /Rect lives) and the page as it is
+// displayed after /Rotate (where "above the name" and "top right" mean what a reader sees):
+// display coordinates are points from the displayed page's bottom left.
+struct Frame {
+  PdfRect crop;
+  int rotate = 0;  // 0, 90, 180 or 270, clockwise as displayed
+
+  double width() const { return rotate % 180 == 0 ? crop.w : crop.h; }
+  double height() const { return rotate % 180 == 0 ? crop.h : crop.w; }
+
+  PdfRect ToUser(const PdfRect& d) const {
+    const PdfRect& c = crop;
+    switch (rotate) {
+      case 90: return {c.x + c.w - d.y - d.h, c.y + d.x, d.h, d.w};
+      case 180: return {c.x + c.w - d.x - d.w, c.y + c.h - d.y - d.h, d.w, d.h};
+      case 270: return {c.x + d.y, c.y + c.h - d.x - d.w, d.h, d.w};
+      default: return {c.x + d.x, c.y + d.y, d.w, d.h};
+    }
+  }
+  PdfRect ToDisplay(const PdfRect& u) const {
+    const PdfRect& c = crop;
+    switch (rotate) {
+      case 90: return {u.y - c.y, c.x + c.w - u.x - u.w, u.h, u.w};
+      case 180: return {c.x + c.w - u.x - u.w, c.y + c.h - u.y - u.h, u.w, u.h};
+      case 270: return {c.y + c.h - u.y - u.h, u.x - c.x, u.h, u.w};
+      default: return {u.x - c.x, u.y - c.y, u.w, u.h};
+    }
+  }
+};
+
+Result<Frame> FrameOf(ByteSpan pdf, int page) {
+  KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, page));
+  return Frame{info.crop_box, info.rotate};
+}
+
+// BoxAboveAnchor is the person's box (display space) over the last `anchor` found, up to
+// `title` when that is found above it on the same page.
 Result<std::pair<int, PdfRect>> BoxAboveAnchor(ByteSpan pdf, const PlacementOptions& o) {
   KYSO_ASSIGN_OR_RETURN(std::vector<TextHit> hits, FindText(pdf, o.anchor, o.page));
   if (hits.empty()) {
     return NotFoundError("không tìm thấy dòng chữ \"" + o.anchor + "\" trong tài liệu (--anchor)");
   }
-  const TextHit name = hits.back();
-  const double bottom = name.box.y + name.box.h + 2;
-  double left = name.box.x, right = name.box.x + name.box.w;
+  const TextHit hit = hits.back();
+  KYSO_ASSIGN_OR_RETURN(const Frame frame, FrameOf(pdf, hit.page));
+  const PdfRect name = frame.ToDisplay(hit.box);
+  const double bottom = name.y + name.h + 2;
+  double left = name.x, right = name.x + name.w;
   double top = bottom + kPersonBoxHeight;
   if (!o.title.empty()) {
-    KYSO_ASSIGN_OR_RETURN(std::vector<TextHit> titles, FindText(pdf, o.title, name.page));
-    // The title line closest above the name.
-    const TextHit* best = nullptr;
+    KYSO_ASSIGN_OR_RETURN(std::vector<TextHit> titles, FindText(pdf, o.title, hit.page));
+    // The title line closest above the name, as displayed.
+    std::optional<PdfRect> best;
     for (const TextHit& t : titles) {
-      if (t.box.y > bottom && (best == nullptr || t.box.y < best->box.y)) best = &t;
+      const PdfRect d = frame.ToDisplay(t.box);
+      if (d.y > bottom && (!best || d.y < best->y)) best = d;
     }
-    if (best == nullptr) {
+    if (!best) {
       return NotFoundError("không tìm thấy chức vụ \"" + o.title + "\" phía trên \"" + o.anchor + "\" (--title)");
     }
-    top = best->box.y - 2;
-    left = std::min(left, best->box.x);
-    right = std::max(right, best->box.x + best->box.w);
+    top = best->y - 2;
+    left = std::min(left, best->x);
+    right = std::max(right, best->x + best->w);
   }
   const double centre = (left + right) / 2;
   const double width = std::max(kPersonBoxWidth, right - left);
   if (top - bottom < 12) return InvalidArgumentError("không đủ chỗ giữa chức vụ và họ tên để đặt chữ ký");
-  return std::make_pair(name.page, PdfRect{centre - width / 2, bottom, width, top - bottom});
+  return std::make_pair(hit.page, PdfRect{centre - width / 2, bottom, width, top - bottom});
 }
 
-// PersonBox finds the person's box for an agency seal: given, by anchor, or the last person
-// signature kyso placed.
+// PersonBox finds the person's box (display space) for an agency seal: given, by anchor, or
+// the last person signature kyso placed.
 Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& o) {
   // R30.2 (Decree 30 Art. 32): the agency signs after the competent person, whoever made that
   // signature; where it is, the person's box, may still be given by hand.
@@ -55,7 +93,8 @@ Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& 
   KYSO_ASSIGN_OR_RETURN(PageInfo where, ReadPageInfo(pdf, o.page));
   for (auto it = where.signatures.rbegin(); it != where.signatures.rend(); ++it) {
     if (it->signed_ && it->label == kPersonSignatureLabel && it->rect.w > 0 && it->rect.h > 0) {
-      return std::make_pair(it->page, it->rect);
+      KYSO_ASSIGN_OR_RETURN(const Frame frame, FrameOf(pdf, it->page));
+      return std::make_pair(it->page, frame.ToDisplay(it->rect));
     }
   }
   return NotFoundError(
@@ -63,23 +102,8 @@ Result<std::pair<int, PdfRect>> PersonBox(ByteSpan pdf, const PlacementOptions& 
       "hoặc chỉ rõ ô chữ ký bằng --rect hay --anchor)");
 }
 
-}  // namespace
-
-std::string FormatIso8601Vn(Time t) {
-  using namespace std::chrono;
-  const sys_seconds local = floor<seconds>(t) + hours(7);
-  const sys_days day = floor<days>(local);
-  const year_month_day ymd(day);
-  const hh_mm_ss<seconds> hms(local - day);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld+07:00", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
-                static_cast<long>(hms.minutes().count()),
-                static_cast<long long>(hms.seconds().count()));
-  return buf;
-}
-
-Result<Placement> Place(ByteSpan pdf, const PlacementOptions& o) {
+// PlaceInDisplay decides the page, the box in display space and the drawing.
+Result<Placement> PlaceInDisplay(ByteSpan pdf, const PlacementOptions& o) {
   Placement p;
   p.page = o.page == 0 ? 1 : o.page;
   switch (o.kind) {
@@ -129,21 +153,46 @@ Result<Placement> Place(ByteSpan pdf, const PlacementOptions& o) {
       std::vector<std::string> lines = o.copy_lines;
       lines.push_back(FormatIso8601Vn(o.signing_time));
       KYSO_ASSIGN_OR_RETURN(const auto size, TextSize(lines, *o.font, kCopyFontSize));
-      // R30.3: page 1, top right; a box given explicitly wins.
+      // R30.3: page 1, top right as displayed; a box given explicitly wins.
       p.page = 1;
       if (o.rect) {
         p.rect = o.rect;
       } else {
-        KYSO_ASSIGN_OR_RETURN(PageInfo info, ReadPageInfo(pdf, 1));
-        const PdfRect& c = info.crop_box;
+        KYSO_ASSIGN_OR_RETURN(const Frame frame, FrameOf(pdf, 1));
         const double w = size.first + 1, h = size.second + 1;
-        p.rect = PdfRect{c.x + c.w - kCopyRightMargin - w, c.y + c.h - kCopyTopMargin - h, w, h};
+        p.rect = PdfRect{frame.width() - kCopyRightMargin - w, frame.height() - kCopyTopMargin - h, w, h};
       }
       KYSO_ASSIGN_OR_RETURN(p.appearance, TextAppearance(lines, *o.font, kCopyFontSize, p.rect->w, p.rect->h));
       return p;
     }
   }
   return InvalidArgumentError("unknown appearance");
+}
+
+}  // namespace
+
+std::string FormatIso8601Vn(Time t) {
+  using namespace std::chrono;
+  const sys_seconds local = floor<seconds>(t) + hours(7);
+  const sys_days day = floor<days>(local);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(local - day);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld+07:00", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()));
+  return buf;
+}
+
+Result<Placement> Place(ByteSpan pdf, const PlacementOptions& o) {
+  KYSO_ASSIGN_OR_RETURN(Placement p, PlaceInDisplay(pdf, o));
+  if (!p.rect) return p;
+  // From the page as displayed to its user space; the drawing turns with the page.
+  KYSO_ASSIGN_OR_RETURN(const Frame frame, FrameOf(pdf, p.page));
+  p.rect = frame.ToUser(*p.rect);
+  p.rotate = frame.rotate;
+  return p;
 }
 
 }  // namespace kyso::sign

@@ -33,6 +33,9 @@ inline constexpr double kCopyTopMargin = 28.35;
 inline constexpr double kCopyRightMargin = 56.69;
 inline constexpr double kCopyFontSize = 10;
 
+// Rectangles given here are in points from the bottom left of the page AS DISPLAYED (after
+// its /Rotate): what an officer measures on screen. For an unrotated page that is the page's
+// own coordinate system (from its crop box's corner).
 struct PlacementOptions {
   AppearanceKind kind = AppearanceKind::kNone;
   int page = 0;                 // from 1; 0: page 1, or wherever the anchor is found
@@ -52,7 +55,8 @@ struct PlacementOptions {
 // Placement is a visible signature ready for PdfSignOptions: its page, box, drawing and /TU.
 struct Placement {
   int page = 1;
-  std::optional<PdfRect> rect;  // none: invisible
+  std::optional<PdfRect> rect;  // in the page's user space (the widget's /Rect); none: invisible
+  int rotate = 0;               // the page's /Rotate: the appearance is turned to stay upright
   Appearance appearance;
   std::string field_label;
 };
