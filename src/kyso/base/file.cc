@@ -15,24 +15,23 @@ namespace fs = std::filesystem;
 
 Result<MappedFile> MappedFile::Open(const fs::path& path, std::size_t max_len) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("cannot read " + path.string());
+  if (fd < 0) return NotFoundError("không đọc được " + path.string());
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return InvalidArgumentError(path.string() + " is not a regular file");
+    return InvalidArgumentError(path.string() + " không phải tệp thông thường");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size > max_len) {
     ::close(fd);
-    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len >> 20) +
-                                " MiB");
+    return InvalidArgumentError(path.string() + " lớn hơn " + std::to_string(max_len >> 20) + " MiB");
   }
   MappedFile m;
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
-      return FailedPreconditionError("cannot map " + path.string());
+      return FailedPreconditionError("không đọc được " + path.string());
     }
     m.data_ = p;
     m.size_ = size;
@@ -59,17 +58,16 @@ MappedFile::~MappedFile() {
 
 Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("cannot read " + path.string());
+  if (fd < 0) return NotFoundError("không đọc được " + path.string());
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return InvalidArgumentError(path.string() + " is not a regular file");
+    return InvalidArgumentError(path.string() + " không phải tệp thông thường");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size > max_len) {
     ::close(fd);
-    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(max_len >> 20) +
-                                " MiB");
+    return InvalidArgumentError(path.string() + " lớn hơn " + std::to_string(max_len >> 20) + " MiB");
   }
   FileContents f;
   f.data_.reset(new uint8_t[size + 1]);  // +1: room to notice a file that grew
@@ -80,13 +78,13 @@ Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_le
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
-      return FailedPreconditionError("cannot read " + path.string());
+      return FailedPreconditionError("không đọc được " + path.string());
     }
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  if (got != size) return FailedPreconditionError(path.string() + " changed while it was read");
+  if (got != size) return FailedPreconditionError(path.string() + " thay đổi trong khi đang đọc");
   return f;
 }
 
@@ -95,7 +93,7 @@ Result<AtomicFile> AtomicFile::Create(const fs::path& path) {
   AtomicFile f;
   f.tmp_ = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
   f.fd_ = ::mkstemp(f.tmp_.data());
-  if (f.fd_ < 0) return FailedPreconditionError("cannot write in " + dir.string());
+  if (f.fd_ < 0) return FailedPreconditionError("không ghi được vào thư mục " + dir.string());
   ::fchmod(f.fd_, 0644);
   f.path_ = path;
   return f;
@@ -116,7 +114,7 @@ Status AtomicFile::Append(ByteSpan data) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd_, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FailedPreconditionError("cannot write " + path_.string());
+    if (n <= 0) return FailedPreconditionError("không ghi được " + path_.string());
     data = data.subspan(static_cast<std::size_t>(n));
   }
   return OkStatus();
@@ -124,7 +122,7 @@ Status AtomicFile::Append(ByteSpan data) {
 
 Status AtomicFile::Sync() {
   if (fd_ < 0) return FailedPreconditionError("file already committed");
-  if (::fdatasync(fd_) != 0) return FailedPreconditionError("cannot write " + path_.string());
+  if (::fdatasync(fd_) != 0) return FailedPreconditionError("không ghi được " + path_.string());
   return OkStatus();
 }
 
@@ -135,7 +133,7 @@ Status AtomicFile::Commit() && {
   fd_ = -1;
   if (!synced || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     ::unlink(tmp_.c_str());
-    return FailedPreconditionError("cannot write " + path_.string());
+    return FailedPreconditionError("không ghi được " + path_.string());
   }
   return OkStatus();
 }

@@ -73,7 +73,7 @@ Result<std::pair<std::size_t, bool>> FindStartXref(ByteSpan input) {
   const std::size_t from = text.size() > kStartXrefWindow ? text.size() - kStartXrefWindow : 0;
   const std::size_t at = text.rfind("startxref");
   if (at == std::string_view::npos || at < from) {
-    return InvalidArgumentError("not a PDF: no startxref at the end of the file");
+    return InvalidArgumentError("không phải tệp PDF: cuối tệp không có startxref");
   }
   std::size_t i = at + 9;
   while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
@@ -84,7 +84,7 @@ Result<std::pair<std::size_t, bool>> FindStartXref(ByteSpan input) {
     offset = offset * 10 + static_cast<std::size_t>(text[i++] - '0');
   }
   if (i == digits_start || offset >= at) {
-    return InvalidArgumentError("damaged PDF: bad startxref offset");
+    return InvalidArgumentError("tệp PDF bị hỏng: vị trí startxref sai");
   }
   std::size_t j = offset;
   while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
@@ -124,9 +124,9 @@ Result<std::string> PickFieldName(QPDFObjectHandle fields, const std::string& wa
   }
   if (!wanted.empty()) {
     if (wanted.find('.') != std::string::npos) {
-      return InvalidArgumentError("signature field name must not contain '.'");
+      return InvalidArgumentError("tên ô chữ ký không được chứa dấu '.'");
     }
-    if (taken.count(wanted)) return AlreadyExistsError("field '" + wanted + "' already exists");
+    if (taken.count(wanted)) return AlreadyExistsError("ô chữ ký '" + wanted + "' đã có trong tài liệu");
     return wanted;
   }
   for (int n = 1;; ++n) {
@@ -151,19 +151,19 @@ bool CertifiedNoChanges(QPDFObjectHandle root) {
 
 // ReadTrailer finds the first free object number, the catalog and the document's /ID and /Info.
 Status ReadTrailer(QPDF& pdf, Plan& plan) {
-  if (pdf.isEncrypted()) return InvalidArgumentError("encrypted PDFs are not signed");
+  if (pdf.isEncrypted()) return InvalidArgumentError("tệp PDF đã mã hóa: không ký được (hãy gỡ mã hóa trước)");
   for (const auto& [og, entry] : pdf.getXRefTable()) {
     plan.next_num = std::max(plan.next_num, og.getObj() + 1);
   }
   QPDFObjectHandle trailer = pdf.getTrailer();
   if (trailer.getKey("/Size").isInteger()) {
     const long long size = trailer.getKey("/Size").getIntValue();
-    if (size > 8'000'000) return InvalidArgumentError("damaged PDF: /Size too large");
+    if (size > 8'000'000) return InvalidArgumentError("tệp PDF bị hỏng: /Size quá lớn");
     plan.next_num = std::max(plan.next_num, static_cast<int>(size));
   }
   QPDFObjectHandle root = trailer.getKey("/Root");
   if (!root.isIndirect() || !root.isDictionary()) {
-    return InvalidArgumentError("damaged PDF: no document catalog");
+    return InvalidArgumentError("tệp PDF bị hỏng: không có danh mục tài liệu (catalog)");
   }
   plan.root_ref = Ref(root);
   if (!trailer.getKey("/Info").isNull()) plan.info_ref = trailer.getKey("/Info").unparse();
@@ -179,15 +179,15 @@ Status PlanPage(QPDF& pdf, const PdfSignOptions& options, const std::string& fie
                 Plan& plan) {
   const std::vector<QPDFObjectHandle>& pages = pdf.getAllPages();
   if (options.page < 1 || static_cast<std::size_t>(options.page) > pages.size()) {
-    return InvalidArgumentError("page " + std::to_string(options.page) +
-                                " not in the document (" + std::to_string(pages.size()) +
-                                " pages)");
+    return InvalidArgumentError("trang " + std::to_string(options.page) +
+                                " không có trong tài liệu (tài liệu có " + std::to_string(pages.size()) +
+                                " trang)");
   }
   QPDFObjectHandle page = pages[static_cast<std::size_t>(options.page - 1)];
   // getAllPages may copy a page that appears twice in the tree into a new object, which
   // the file does not hold; such a page tree is refused.
   if (!page.isIndirect() || !page.isDictionary() || page.getObjectID() >= plan.next_num) {
-    return InvalidArgumentError("damaged PDF: bad page tree");
+    return InvalidArgumentError("tệp PDF bị hỏng: cây trang sai");
   }
   plan.page_num = page.getObjectID();
   plan.page_gen = page.getGeneration();
@@ -248,7 +248,7 @@ Status PlanForm(QPDFObjectHandle root, const PdfSignOptions& options, bool doc_t
       form, {{"/Fields", ArrayPlus(form.getKey("/Fields"), field_ref)}, {"/SigFlags", "3"}});
   if (root.getObjectID() == plan.page_num ||
       (form.isIndirect() && form.getObjectID() == plan.page_num)) {
-    return InvalidArgumentError("damaged PDF");
+    return InvalidArgumentError("tệp PDF bị hỏng");
   }
   std::map<std::string, std::string> catalog_changes;
   if (form.isIndirect()) {
@@ -291,7 +291,7 @@ Result<Plan> ReadPlan(ByteSpan input, const PdfSignOptions& options, bool doc_ti
     for (char& c : what) {
       if (c == '\n' || c == '\r') c = ' ';
     }
-    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+    return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + what);
   }
   return plan;
 }
@@ -323,16 +323,16 @@ Status CheckOptions(const PdfSignOptions& options, bool doc_timestamp) {
     const PdfRect& r = *options.rect;
     for (double v : {r.x, r.y, r.w, r.h}) {
       if (!std::isfinite(v) || std::fabs(v) > 1e6) {
-        return InvalidArgumentError("signature rectangle out of range");
+        return InvalidArgumentError("ô chữ ký nằm ngoài phạm vi");
       }
     }
-    if (r.w <= 0 || r.h <= 0) return InvalidArgumentError("signature rectangle is empty");
+    if (r.w <= 0 || r.h <= 0) return InvalidArgumentError("ô chữ ký rỗng");
   }
   if (options.certify < 0 || options.certify > 3 || (doc_timestamp && options.certify != 0)) {
-    return InvalidArgumentError("DocMDP permission is 1, 2 or 3");
+    return InvalidArgumentError("--certify là 1, 2 hoặc 3 (DocMDP)");
   }
   if (options.contents_len > kMaxContentsLen || options.timestamp_room_len > kMaxContentsLen) {
-    return InvalidArgumentError("reserved signature size too large");
+    return InvalidArgumentError("vùng dành cho chữ ký quá lớn");
   }
   return OkStatus();
 }
@@ -466,9 +466,9 @@ Result<std::size_t> ContentsLen(const PdfSignOptions& options) {
     return (estimate + options.timestamp_room_len + 1023) / 1024 * 1024;
   }
   if (estimate > options.contents_len) {
-    return InvalidArgumentError("the signature (about " + std::to_string(estimate) +
-                                " bytes) does not fit the " +
-                                std::to_string(options.contents_len) + " bytes reserved");
+    return InvalidArgumentError("chữ ký (khoảng " + std::to_string(estimate) +
+                                " byte) không vừa vùng " + std::to_string(options.contents_len) +
+                                " byte đã dành sẵn");
   }
   return options.contents_len;
 }
@@ -621,17 +621,17 @@ Result<std::string> PdfTextString(std::string_view utf8) {
     const auto b = static_cast<unsigned char>(utf8[i]);
     const int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
     if (n == 0 || i + static_cast<std::size_t>(n) > utf8.size()) {
-      return InvalidArgumentError("text is not UTF-8");
+      return InvalidArgumentError("văn bản không phải UTF-8");
     }
     uint32_t cp = n == 1 ? b : b & (0x7fu >> n);
     for (int k = 1; k < n; ++k) {
       const auto c = static_cast<unsigned char>(utf8[i + static_cast<std::size_t>(k)]);
-      if ((c >> 6) != 2) return InvalidArgumentError("text is not UTF-8");
+      if ((c >> 6) != 2) return InvalidArgumentError("văn bản không phải UTF-8");
       cp = (cp << 6) | (c & 0x3fu);
     }
     static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return InvalidArgumentError("text is not UTF-8");
+      return InvalidArgumentError("văn bản không phải UTF-8");
     }
     auto unit = [&utf16](uint32_t u) {
       utf16 += static_cast<char>(u >> 8);
@@ -653,9 +653,9 @@ Result<std::string> PdfTextString(std::string_view utf8) {
 Result<PreparedPdf> PrepareUpdate(ByteSpan input, const PdfSignOptions& options,
                                   bool doc_timestamp, std::size_t contents_len,
                                   pkix::SignatureAlgorithm md, PreparedPdf prepared) {
-  if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  if (input.size() > kMaxPdfLen) return InvalidArgumentError("tệp PDF lớn hơn 512 MiB");
   if (AsString(input).substr(0, 1024).find("%PDF-") == std::string_view::npos) {
-    return InvalidArgumentError("not a PDF: no %PDF- header");
+    return InvalidArgumentError("không phải tệp PDF: không có phần đầu %PDF-");
   }
   KYSO_ASSIGN_OR_RETURN(const auto startxref, FindStartXref(input));
   KYSO_ASSIGN_OR_RETURN(Plan plan, ReadPlan(input, options, doc_timestamp));
@@ -679,9 +679,8 @@ Result<PreparedPdf> PrepareUpdate(ByteSpan input, const PdfSignOptions& options,
 // FillContents writes `der` as hex into the /Contents placeholder and hands back the update.
 Result<Bytes> FillContents(PreparedPdf::Parts& parts, ByteSpan der) {
   if (der.size() > parts.contents_len) {
-    return OutOfRangeError("the signature (" + std::to_string(der.size()) +
-                           " bytes) does not fit the " + std::to_string(parts.contents_len) +
-                           " bytes reserved in the PDF");
+    return OutOfRangeError("chữ ký (" + std::to_string(der.size()) + " byte) không vừa vùng " +
+                           std::to_string(parts.contents_len) + " byte đã dành sẵn trong tệp PDF");
   }
   const std::string hex = HexEncode(der);
   std::copy(hex.begin(), hex.end(),
@@ -719,7 +718,7 @@ Result<PreparedPdf> PrepareDocTimestamp(ByteSpan input, const std::string& field
 Result<Bytes> FinishDocTimestampUpdate(PreparedPdf&& prepared, ByteSpan token_der) {
   if (prepared.cms_) return InvalidArgumentError("not a document timestamp");
   if (token_der.empty() || !pkix::IsDerSequence(token_der)) {
-    return InvalidArgumentError("the timestamp token is not DER");
+    return InvalidArgumentError("dấu thời gian không đúng định dạng DER");
   }
   PreparedPdf::Parts parts = prepared.TakeParts();
   return FillContents(parts, token_der);
@@ -805,7 +804,7 @@ Result<DssPlan> ReadDssPlan(ByteSpan input) {
   } catch (const std::exception& e) {
     std::string what = e.what();
     if (what.size() > 160) what = what.substr(0, 160) + "...";
-    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+    return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + what);
   }
   return d;
 }
@@ -861,24 +860,30 @@ void AddSignatureWidgets(QPDFObjectHandle page, int page_no, std::vector<Signatu
 }  // namespace
 
 Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
-  if (pdf.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  if (pdf.size() > kMaxPdfLen) return InvalidArgumentError("tệp PDF lớn hơn 512 MiB");
   PageInfo info;
   try {
     QPDF q;
     q.setSuppressWarnings(true);
     q.setAttemptRecovery(false);
     q.processMemoryFile("input.pdf", reinterpret_cast<const char*>(pdf.data()), pdf.size());
-    if (q.isEncrypted()) return InvalidArgumentError("encrypted PDFs are not signed");
+    if (q.isEncrypted()) return InvalidArgumentError("tệp PDF đã mã hóa: không ký được (hãy gỡ mã hóa trước)");
     const std::vector<QPDFObjectHandle>& pages = q.getAllPages();
     info.page_count = static_cast<int>(pages.size());
     if (page < 0 || page > info.page_count || info.page_count == 0) {
-      return InvalidArgumentError("page " + std::to_string(page) + " not in the document (" +
-                                  std::to_string(pages.size()) + " pages)");
+      return InvalidArgumentError("trang " + std::to_string(page) + " không có trong tài liệu (tài liệu có " +
+                                  std::to_string(pages.size()) + " trang)");
     }
     QPDFObjectHandle p = pages[static_cast<std::size_t>(std::max(page, 1) - 1)];
-    std::optional<PdfRect> box = RectOf(Inherited(p, "/CropBox"));
-    if (!box) box = RectOf(Inherited(p, "/MediaBox"));
-    if (!box || box->w <= 0 || box->h <= 0) return InvalidArgumentError("damaged PDF: page without a MediaBox");
+    // The visible area is the CropBox clipped to the MediaBox (ISO 32000-1 14.11.2).
+    std::optional<PdfRect> box = RectOf(Inherited(p, "/MediaBox"));
+    if (std::optional<PdfRect> crop = RectOf(Inherited(p, "/CropBox")); crop && box) {
+      const double x0 = std::max(box->x, crop->x), y0 = std::max(box->y, crop->y);
+      const double x1 = std::min(box->x + box->w, crop->x + crop->w);
+      const double y1 = std::min(box->y + box->h, crop->y + crop->h);
+      if (x1 > x0 && y1 > y0) box = PdfRect{x0, y0, x1 - x0, y1 - y0};
+    }
+    if (!box || box->w <= 0 || box->h <= 0) return InvalidArgumentError("tệp PDF bị hỏng: trang không có MediaBox");
     info.crop_box = *box;
     info.document_signed = HasSignature(Get(q.getRoot().getKey("/AcroForm"), "/Fields"));
     QPDFObjectHandle rotate = Inherited(p, "/Rotate");
@@ -893,16 +898,16 @@ Result<PageInfo> ReadPageInfo(ByteSpan pdf, int page) {
   } catch (const std::exception& e) {
     std::string what = e.what();
     if (what.size() > 160) what = what.substr(0, 160) + "...";
-    return InvalidArgumentError("damaged or unsupported PDF: " + what);
+    return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + what);
   }
   return info;
 }
 
 Result<Bytes> DssUpdate(ByteSpan input, const ValidationData& data) {
-  if (input.size() > kMaxPdfLen) return InvalidArgumentError("PDF larger than 512 MiB");
+  if (input.size() > kMaxPdfLen) return InvalidArgumentError("tệp PDF lớn hơn 512 MiB");
   if (data.certificates.size() + data.crls.size() + data.ocsp_responses.size() >
       kMaxValidationDataItems) {
-    return InvalidArgumentError("too much validation data for one update");
+    return InvalidArgumentError("quá nhiều dữ liệu kiểm tra cho một lần cập nhật");
   }
   KYSO_ASSIGN_OR_RETURN(const auto startxref, FindStartXref(input));
   KYSO_ASSIGN_OR_RETURN(DssPlan d, ReadDssPlan(input));
@@ -971,7 +976,7 @@ Result<Bytes> FinishPdf(PreparedPdf&& prepared, ByteSpan signature,
 Result<Bytes> SignPdf(ByteSpan input, const PdfSignOptions& options, pkix::Signer& signer) {
   if (options.signer_cert == nullptr ||
       EVP_PKEY_eq(X509_get0_pubkey(options.signer_cert), signer.public_key()) != 1) {
-    return InvalidArgumentError("the signer certificate is not for the signing key");
+    return InvalidArgumentError("chứng thư số không khớp với khóa ký");
   }
   KYSO_ASSIGN_OR_RETURN(PreparedPdf prepared, PreparePdf(input, options, signer.algorithm()));
   KYSO_ASSIGN_OR_RETURN(Bytes signature, signer.Sign(prepared.SignedAttributesDer()), "sign");
