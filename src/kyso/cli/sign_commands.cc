@@ -494,6 +494,12 @@ Status CmdSignCms(const SignCmsArgs& a, std::ostream& out) {
   o.extra_certs = key.ChainView();
   o.signing_time = SystemClock().Now();  // CAdES B-B: signing-time is required
   KYSO_ASSIGN_OR_RETURN(pkix::PreparedCms prepared, pkix::PreparedCms::Prepare(o, key.signer->algorithm()));
+  if (level >= Level::kLT) {
+    // Added once before signing, so that too much of it is refused before the signer is asked;
+    // again after, for a TSA certificate met only by the real timestamp (duplicates are dropped).
+    const sign::ValidationData vd = ValidationDataFor(key, *tsa);
+    KYSO_RETURN_IF_ERROR(prepared.AddValidationData(vd.certificates, vd.crls, vd.ocsp_responses));
+  }
   KYSO_ASSIGN_OR_RETURN(Signed s, SignAndStamp(key, a.doc, prepared.SignedAttributesDer(), tsa.get()));
   if (level >= Level::kLT) {
     const sign::ValidationData vd = ValidationDataFor(key, *tsa);
