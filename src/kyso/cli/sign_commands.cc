@@ -169,6 +169,8 @@ Status OpenTokenCertificate(const SignerArgs& a, SigningKey& key) {
     }
   }
   if (!key.cert) return NotFoundError("token " + a.token_label + " holds no certificate for key " + a.key_label + " (--cert)");
+  // The signer keeps the token's session: one login (SoftHSM2 derives the PIN key each time).
+  key.signer = std::move(signer);
   return OkStatus();
 }
 
@@ -223,7 +225,9 @@ Result<SigningKey> PrepareSigning(const DocumentSignArgs& a, const std::string& 
     } else {
       return InvalidArgumentError("the signer's certificate is needed: --cert PEM");
     }
-    KYSO_ASSIGN_OR_RETURN(key.signer, OpenSigner(a.signer, X509_get0_pubkey(key.cert.get()), display));
+    if (!key.signer) {
+      KYSO_ASSIGN_OR_RETURN(key.signer, OpenSigner(a.signer, X509_get0_pubkey(key.cert.get()), display));
+    }
   }
 
   verify::CertCheckOptions o;
