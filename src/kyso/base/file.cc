@@ -13,7 +13,11 @@ namespace kyso {
 
 namespace fs = std::filesystem;
 
-Result<MappedFile> MappedFile::Open(const fs::path& path, std::size_t max_len) {
+namespace {
+
+// OpenRegular opens a regular file of at most `max_len` bytes for reading: its descriptor
+// (the caller closes it) and size.
+Result<std::pair<int, std::size_t>> OpenRegular(const fs::path& path, std::size_t max_len) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NotFoundError("không đọc được " + path.string());
   struct stat st {};
@@ -26,6 +30,14 @@ Result<MappedFile> MappedFile::Open(const fs::path& path, std::size_t max_len) {
     ::close(fd);
     return InvalidArgumentError(path.string() + " lớn hơn " + std::to_string(max_len >> 20) + " MiB");
   }
+  return std::make_pair(fd, size);
+}
+
+}  // namespace
+
+Result<MappedFile> MappedFile::Open(const fs::path& path, std::size_t max_len) {
+  KYSO_ASSIGN_OR_RETURN(const auto opened, OpenRegular(path, max_len));
+  const auto [fd, size] = opened;
   MappedFile m;
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -57,18 +69,8 @@ MappedFile::~MappedFile() {
 }
 
 Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("không đọc được " + path.string());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return InvalidArgumentError(path.string() + " không phải tệp thông thường");
-  }
-  const auto size = static_cast<std::size_t>(st.st_size);
-  if (size > max_len) {
-    ::close(fd);
-    return InvalidArgumentError(path.string() + " lớn hơn " + std::to_string(max_len >> 20) + " MiB");
-  }
+  KYSO_ASSIGN_OR_RETURN(const auto opened, OpenRegular(path, max_len));
+  const auto [fd, size] = opened;
   FileContents f;
   f.data_.reset(new uint8_t[size + 1]);  // +1: room to notice a file that grew
   f.size_ = size;
