@@ -1,0 +1,154 @@
+#include "kyso/verify/report.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace kyso::verify {
+namespace {
+
+int Rank(std::string_view indication) {
+  if (indication == kTotalFailed) return 2;
+  if (indication == kIndeterminate) return 1;
+  return 0;
+}
+
+// Iso gives an instant as ISO 8601 in UTC ("2026-11-25T07:03:09Z").
+std::string Iso(Time t) {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(floor<seconds>(t) - day);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
+  return buf;
+}
+
+// Vn gives an instant in Vietnam time for people: "25/11/2026 14:03:09 (UTC+7)".
+std::string Vn(Time t) {
+  using namespace std::chrono;
+  const sys_seconds local = floor<seconds>(t) + hours(7);
+  const sys_days day = floor<days>(local);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(local - day);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%02u/%02u/%04d %02ld:%02ld:%02lld (UTC+7)", unsigned(ymd.day()),
+                unsigned(ymd.month()), int(ymd.year()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
+  return buf;
+}
+
+nlohmann::json OptionalTime(const std::optional<Time>& t) {
+  return t ? nlohmann::json(Iso(*t)) : nlohmann::json(nullptr);
+}
+
+std::string_view ClassVi(std::string_view klass) {
+  if (klass == "signature") return "thêm chữ ký";
+  if (klass == "timestamp") return "thêm dấu thời gian";
+  if (klass == "dss") return "thêm dữ liệu kiểm tra (DSS)";
+  if (klass == "form_fill") return "điền biểu mẫu";
+  if (klass == "annotation") return "thêm chú thích";
+  if (klass == "page_content") return "nội dung trang bị thay đổi";
+  if (klass == "pages") return "thêm hoặc bớt trang";
+  if (klass == "catalog") return "thay đổi cấu trúc tài liệu";
+  return "thay đổi khác";
+}
+
+}  // namespace
+
+std::string_view Worst(std::string_view a, std::string_view b) {
+  if (a.empty()) return b.empty() ? kTotalPassed : b;
+  if (b.empty()) return a;
+  return Rank(a) >= Rank(b) ? a : b;
+}
+
+std::string_view VerdictVi(std::string_view indication) {
+  if (indication == kTotalPassed) return "hợp lệ";
+  if (indication == kTotalFailed) return "không hợp lệ";
+  return "chưa xác định được";
+}
+
+void Finish(FileReport& report) {
+  if (!report.error.empty() || report.signatures.empty()) {
+    report.indication = std::string(kIndeterminate);
+    return;
+  }
+  std::string_view worst = kTotalPassed;
+  for (const SignatureReport& s : report.signatures) worst = Worst(worst, s.indication);
+  report.indication = std::string(worst);
+}
+
+nlohmann::json ToJson(const FileReport& r) {
+  nlohmann::json j;
+  j["file"] = r.file;
+  j["indication"] = r.indication;
+  j["verdict"] = std::string(VerdictVi(r.indication));
+  if (!r.error.empty()) j["error"] = r.error;
+  j["signatures"] = nlohmann::json::array();
+  for (const SignatureReport& s : r.signatures) {
+    nlohmann::json sj;
+    sj["indication"] = s.indication;
+    sj["subIndication"] = s.sub_indication.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.sub_indication);
+    sj["verdict"] = std::string(VerdictVi(s.indication));
+    sj["format"] = s.format;
+    if (!s.field.empty()) sj["field"] = s.field;
+    sj["signer"] = s.signer;
+    sj["issuer"] = s.issuer;
+    sj["signingTime"] = OptionalTime(s.signing_time);
+    sj["timestampTime"] = OptionalTime(s.timestamp_time);
+    sj["certificateValidity"] = {{"notBefore", OptionalTime(s.not_before)}, {"notAfter", OptionalTime(s.not_after)}};
+    sj["revocation"] = {{"status", s.revocation.status},
+                        {"source", s.revocation.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.revocation.source)},
+                        {"revokedAt", OptionalTime(s.revocation.revoked_at)},
+                        {"reason", s.revocation.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.revocation.reason)}};
+    sj["coversWholeDocument"] = s.covers_whole_document;
+    sj["modificationsAfter"] = nlohmann::json::array();
+    for (const Modification& m : s.modifications_after) {
+      sj["modificationsAfter"].push_back({{"revision", m.revision},
+                                          {"class", m.klass},
+                                          {"allowed", m.allowed},
+                                          {"attack", m.attack.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.attack)}});
+    }
+    sj["message"] = s.message;
+    sj["warnings"] = s.warnings;
+    j["signatures"].push_back(std::move(sj));
+  }
+  return j;
+}
+
+std::string ToText(const FileReport& r) {
+  std::string out = r.file + ": " + std::string(VerdictVi(r.indication)) + " (" + r.indication + ")\n";
+  if (!r.error.empty()) out += "  lỗi: " + r.error + "\n";
+  if (r.error.empty() && r.signatures.empty()) out += "  không có chữ ký số nào\n";
+  int n = 0;
+  for (const SignatureReport& s : r.signatures) {
+    out += "  chữ ký " + std::to_string(++n) + (s.field.empty() ? "" : " (" + s.field + ")") + ": " +
+           std::string(VerdictVi(s.indication)) + " (" + s.indication +
+           (s.sub_indication.empty() ? "" : "/" + s.sub_indication) + ")\n";
+    if (!s.signer.empty()) out += "    người ký: " + s.signer + "\n";
+    if (!s.issuer.empty()) out += "    cấp bởi: " + s.issuer + "\n";
+    if (s.timestamp_time) out += "    thời gian (dấu thời gian): " + Vn(*s.timestamp_time) + "\n";
+    if (s.signing_time) out += "    thời gian ký (tự khai): " + Vn(*s.signing_time) + "\n";
+    if (s.not_before && s.not_after) {
+      out += "    chứng thư có hiệu lực: " + Vn(*s.not_before) + " đến " + Vn(*s.not_after) + "\n";
+    }
+    if (s.revocation.status == "revoked" && s.revocation.revoked_at) {
+      out += "    chứng thư đã bị thu hồi ngày " + Vn(*s.revocation.revoked_at) +
+             (s.revocation.reason.empty() ? "" : " (lý do: " + s.revocation.reason + ")") + "\n";
+    }
+    if (!s.format.empty() && s.format == "PAdES") {
+      out += std::string("    phủ toàn bộ tài liệu: ") + (s.covers_whole_document ? "có" : "không") + "\n";
+    }
+    for (const Modification& m : s.modifications_after) {
+      out += "    sau khi ký, bản sửa " + std::to_string(m.revision) + ": " + std::string(ClassVi(m.klass)) +
+             (m.allowed ? "" : " — CẢNH BÁO: nội dung đã bị thay đổi sau khi ký") +
+             (m.attack.empty() ? "" : " (dấu hiệu tấn công: " + m.attack + ")") + "\n";
+    }
+    if (!s.message.empty()) out += "    " + s.message + "\n";
+    for (const std::string& w : s.warnings) out += "    cảnh báo: " + w + "\n";
+  }
+  return out;
+}
+
+}  // namespace kyso::verify
