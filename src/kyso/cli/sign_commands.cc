@@ -23,6 +23,7 @@
 #include "kyso/sign/xades.h"
 #include "kyso/token/token.h"
 #include "kyso/verify/cert_check.h"
+#include "kyso/verify/timestamp_token.h"
 
 #include <openssl/cms.h>
 #include <openssl/pkcs12.h>
@@ -324,8 +325,8 @@ class CheckedTimestamper final : public sign::Timestamper {
     std::vector<const X509*> anchors, untrusted;
     for (const auto& c : key_.anchors) anchors.push_back(c.get());
     for (const auto& c : key_.chain) untrusted.push_back(c.get());
-    KYSO_ASSIGN_OR_RETURN(sign::VerifiedTimestamp v,
-                          sign::VerifyTimestampToken(token, sha256_digest, anchors, untrusted));
+    KYSO_ASSIGN_OR_RETURN(verify::VerifiedTimestamp v,
+                          verify::VerifyTimestampToken(token, sha256_digest, anchors, untrusted));
     const Bytes cert_der = ossl::ToDer(i2d_X509, v.tsa_cert.get());
     if (std::find(checked_.begin(), checked_.end(), cert_der) == checked_.end()) {
       verify::CertCheckOptions o;

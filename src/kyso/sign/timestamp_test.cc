@@ -9,6 +9,7 @@
 #include "kyso/pkix/testing.h"
 #include "kyso/pkix/tsp.h"
 #include "kyso/sign/testing.h"
+#include "kyso/verify/timestamp_token.h"
 
 namespace kyso::sign {
 namespace {
@@ -105,7 +106,7 @@ TEST(VerifyTimestampTokenTest, AcceptsOnlyTrustedTokensOverTheDigest) {
   const Bytes digest = Digest();
   Result<Bytes> token = tsa.Timestamp(digest);
   ASSERT_TRUE(token.ok()) << token.status().ToString();
-  Result<VerifiedTimestamp> v = VerifyTimestampToken(*token, digest, {tsa.root()}, {});
+  Result<verify::VerifiedTimestamp> v = verify::VerifyTimestampToken(*token, digest, {tsa.root()}, {});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(X509_cmp(v->tsa_cert.get(), tsa.tsa_certificate()), 0);
   EXPECT_EQ(v->gen_time, Utc(2026, 11, 25, 7, 0, 0));
@@ -113,13 +114,13 @@ TEST(VerifyTimestampTokenTest, AcceptsOnlyTrustedTokensOverTheDigest) {
 
   Bytes other = digest;
   other[0] ^= 1;
-  EXPECT_EQ(VerifyTimestampToken(*token, other, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(verify::VerifyTimestampToken(*token, other, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
   testing::InProcessTimestamper stranger(Utc(2026, 11, 25, 7, 0, 0));
-  EXPECT_EQ(VerifyTimestampToken(*token, digest, {stranger.root()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(verify::VerifyTimestampToken(*token, digest, {stranger.root()}, {}).status().code(), Code::kFailedPrecondition);
   Bytes broken = *token;
   broken[broken.size() - 3] ^= 1;  // inside the TSA's signature value
-  EXPECT_EQ(VerifyTimestampToken(broken, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
-  EXPECT_EQ(VerifyTimestampToken(Bytes{0x30, 0x00}, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(verify::VerifyTimestampToken(broken, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(verify::VerifyTimestampToken(Bytes{0x30, 0x00}, digest, {tsa.root()}, {}).status().code(), Code::kFailedPrecondition);
 }
 
 // A token signed by a certificate without the timeStamping EKU is refused (RFC 3161 2.3), even
@@ -140,7 +141,7 @@ TEST(VerifyTimestampTokenTest, RequiresTheTimeStampingEku) {
   const uint8_t serial[] = {9};
   const Bytes tst = *pkix::EncodeTstInfo(req, serial, o);
   const Bytes token = *pkix::SignTimeStampToken(tst, no_eku.get(), {}, true, *key);
-  EXPECT_EQ(VerifyTimestampToken(token, digest, {root.get()}, {}).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(verify::VerifyTimestampToken(token, digest, {root.get()}, {}).status().code(), Code::kFailedPrecondition);
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+#include "kyso/verify/report.h"
+
+#include <gtest/gtest.h>
+
+namespace kyso::verify {
+namespace {
+
+TEST(ReportTest, WorstIndicationOrder) {
+  EXPECT_EQ(Worst(kTotalPassed, kIndeterminate), kIndeterminate);
+  EXPECT_EQ(Worst(kIndeterminate, kTotalFailed), kTotalFailed);
+  EXPECT_EQ(Worst(kTotalFailed, kTotalPassed), kTotalFailed);
+  EXPECT_EQ(Worst("", ""), kTotalPassed);
+  EXPECT_EQ(VerdictVi(kTotalPassed), "hợp lệ");
+  EXPECT_EQ(VerdictVi(kTotalFailed), "không hợp lệ");
+  EXPECT_EQ(VerdictVi(kIndeterminate), "chưa xác định được");
+}
+
+// A file's indication is the worst of its signatures'; a file without any is INDETERMINATE.
+TEST(ReportTest, FileIndicationAndJsonSchema) {
+  FileReport r;
+  r.file = "cong-van.pdf";
+  Finish(r);
+  EXPECT_EQ(r.indication, kIndeterminate);
+  SignatureReport good;
+  good.indication = std::string(kTotalPassed);
+  good.format = "PAdES";
+  good.field = "Signature1";
+  good.signer = "CN=Nguyễn Văn An";
+  good.signing_time = Utc(2026, 11, 25, 7, 3, 9);
+  good.covers_whole_document = false;
+  good.modifications_after.push_back({2, "page_content", false, ""});
+  SignatureReport bad = good;
+  bad.indication = std::string(kTotalFailed);
+  bad.sub_indication = "HASH_FAILURE";
+  r.signatures = {good, bad};
+  Finish(r);
+  EXPECT_EQ(r.indication, kTotalFailed);
+  const nlohmann::json j = ToJson(r);
+  EXPECT_EQ(j["indication"], "TOTAL-FAILED");
+  ASSERT_EQ(j["signatures"].size(), 2u);
+  const nlohmann::json& s = j["signatures"][0];
+  for (const char* key : {"indication", "subIndication", "signer", "issuer", "signingTime", "timestampTime",
+                          "certificateValidity", "revocation", "coversWholeDocument", "modificationsAfter"}) {
+    EXPECT_TRUE(s.contains(key)) << key;
+  }
+  EXPECT_EQ(s["signingTime"], "2026-11-25T07:03:09Z");
+  EXPECT_TRUE(s["subIndication"].is_null());
+  EXPECT_EQ(j["signatures"][1]["subIndication"], "HASH_FAILURE");
+  EXPECT_EQ(s["modificationsAfter"][0]["class"], "page_content");
+  EXPECT_EQ(s["modificationsAfter"][0]["allowed"], false);
+  const std::string text = ToText(r);
+  EXPECT_NE(text.find("không hợp lệ"), std::string::npos) << text;
+  EXPECT_NE(text.find("nội dung đã bị thay đổi sau khi ký"), std::string::npos) << text;
+  EXPECT_NE(text.find("25/11/2026 14:03:09"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace kyso::verify
