@@ -6,6 +6,7 @@
 #include "kyso/cli/commands.h"
 #include "kyso/cli/device_commands.h"
 #include "kyso/cli/sign_commands.h"
+#include "kyso/cli/verify_commands.h"
 #include "kyso/cli/ra_commands.h"
 
 namespace kyso::cli {
@@ -374,6 +375,22 @@ int RunCli(int argc, char** argv) {
   c_sign_xml->add_flag("--detached", sign_xml.detached, "a separate signature referencing IN by its file name");
   add_document_signing(c_sign_xml, sign_xml.doc);
 
+  VerifyArgs verify_args;
+  auto* c_verify_docs = app.add_subcommand(
+      "verify", "validate signed documents (PDF) and certificate paths: ETSI EN 319 102-1 indications, "
+                "report in Vietnamese (text) or JSON; exit 0 only when every signature is TOTAL-PASSED");
+  c_verify_docs->add_option("files", verify_args.files, "PDF files, CMS signatures (.p7s/.p7m), S/MIME messages (.eml) or certificates (PEM/DER)")->required();
+  c_verify_docs->add_option("--home", verify_args.home, "a deployment: its root is a trust anchor, its CRLs are used");
+  c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER; repeatable");
+  c_verify_docs->add_option("--untrusted", verify_args.untrusted, "intermediate certificates to build paths from; repeatable");
+  c_verify_docs->add_option("--crl", verify_args.crls, "a CRL, PEM or DER; repeatable");
+  c_verify_docs->add_option("--content", verify_args.content, "the data a detached CMS signature (.p7s) signed");
+  c_verify_docs->add_option("--at", verify_args.at, "validation time, ISO 8601 UTC (default: a verified timestamp, else now)");
+  c_verify_docs->add_option("--policy", verify_args.policy,
+                            "revocation policy: national (default, TT15 Appendix II) or strict (every certificate needs status)");
+  c_verify_docs->add_option("--format", verify_args.format, "text (Vietnamese, default) or json");
+  c_verify_docs->add_option("--out", verify_args.out, "write the report to this file");
+
   // serve
   ServeArgs serve;
   auto* c_serve = app.add_subcommand("serve", "serve OCSP, RFC 3161 timestamps (/tsa), CRLs and CA certificates over HTTP");
@@ -409,6 +426,7 @@ int RunCli(int argc, char** argv) {
   }
   if (c_crl->parsed()) return Report(CmdCrl(home, crl_issuer, crl_out, std::cout));
   if (c_verify->parsed()) return Report(CmdAuditVerify(home, std::cout));
+  if (c_verify_docs->parsed()) return Report(CmdVerify(verify_args, std::cout));
   if (c_checkpoint->parsed()) return Report(CmdAuditCheckpoint(home, std::cout));
   if (c_agency_import->parsed()) return Report(CmdAgencyImport(home, as, agency_csv, std::cout));
   if (c_user_add->parsed()) {

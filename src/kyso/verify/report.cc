@@ -7,8 +7,8 @@ namespace kyso::verify {
 namespace {
 
 int Rank(std::string_view indication) {
-  if (indication == kTotalFailed) return 2;
-  if (indication == kIndeterminate) return 1;
+  if (indication == kFailed) return 2;
+  if (indication == kUndetermined) return 1;
   return 0;
 }
 
@@ -58,23 +58,23 @@ std::string_view ClassVi(std::string_view klass) {
 }  // namespace
 
 std::string_view Worst(std::string_view a, std::string_view b) {
-  if (a.empty()) return b.empty() ? kTotalPassed : b;
+  if (a.empty()) return b.empty() ? kPassed : b;
   if (b.empty()) return a;
   return Rank(a) >= Rank(b) ? a : b;
 }
 
 std::string_view VerdictVi(std::string_view indication) {
-  if (indication == kTotalPassed) return "hợp lệ";
-  if (indication == kTotalFailed) return "không hợp lệ";
+  if (indication == kPassed) return "hợp lệ";
+  if (indication == kFailed) return "không hợp lệ";
   return "chưa xác định được";
 }
 
 void Finish(FileReport& report) {
   if (!report.error.empty() || report.signatures.empty()) {
-    report.indication = std::string(kIndeterminate);
+    report.indication = std::string(kUndetermined);
     return;
   }
-  std::string_view worst = kTotalPassed;
+  std::string_view worst = kPassed;
   for (const SignatureReport& s : report.signatures) worst = Worst(worst, s.indication);
   report.indication = std::string(worst);
 }

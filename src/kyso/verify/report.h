@@ -16,9 +16,9 @@
 namespace kyso::verify {
 
 // The three indications of ETSI EN 319 102-1, spelled as the standard does.
-inline constexpr std::string_view kTotalPassed = "TOTAL-PASSED";
-inline constexpr std::string_view kTotalFailed = "TOTAL-FAILED";
-inline constexpr std::string_view kIndeterminate = "INDETERMINATE";
+inline constexpr std::string_view kPassed = "TOTAL-PASSED";
+inline constexpr std::string_view kFailed = "TOTAL-FAILED";
+inline constexpr std::string_view kUndetermined = "INDETERMINATE";
 
 // Worst gives the worse of two indications: TOTAL-FAILED, then INDETERMINATE, then
 // TOTAL-PASSED (an empty string counts as TOTAL-PASSED).
@@ -44,7 +44,7 @@ struct Revocation {
 };
 
 struct SignatureReport {
-  std::string indication = std::string(kIndeterminate);
+  std::string indication = std::string(kUndetermined);
   std::string sub_indication;  // empty when TOTAL-PASSED
   std::string format;          // PAdES, CAdES, XAdES, X.509 (a certificate path)
   std::string field;           // the PDF signature field, when there is one
@@ -62,7 +62,7 @@ struct SignatureReport {
 
 struct FileReport {
   std::string file;
-  std::string indication = std::string(kIndeterminate);  // the worst of the signatures'
+  std::string indication = std::string(kUndetermined);  // the worst of the signatures'
   std::vector<SignatureReport> signatures;
   std::string error;  // the file could not be read at all (Vietnamese); indication INDETERMINATE
 };

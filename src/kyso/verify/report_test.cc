@@ -6,13 +6,13 @@ namespace kyso::verify {
 namespace {
 
 TEST(ReportTest, WorstIndicationOrder) {
-  EXPECT_EQ(Worst(kTotalPassed, kIndeterminate), kIndeterminate);
-  EXPECT_EQ(Worst(kIndeterminate, kTotalFailed), kTotalFailed);
-  EXPECT_EQ(Worst(kTotalFailed, kTotalPassed), kTotalFailed);
-  EXPECT_EQ(Worst("", ""), kTotalPassed);
-  EXPECT_EQ(VerdictVi(kTotalPassed), "hợp lệ");
-  EXPECT_EQ(VerdictVi(kTotalFailed), "không hợp lệ");
-  EXPECT_EQ(VerdictVi(kIndeterminate), "chưa xác định được");
+  EXPECT_EQ(Worst(kPassed, kUndetermined), kUndetermined);
+  EXPECT_EQ(Worst(kUndetermined, kFailed), kFailed);
+  EXPECT_EQ(Worst(kFailed, kPassed), kFailed);
+  EXPECT_EQ(Worst("", ""), kPassed);
+  EXPECT_EQ(VerdictVi(kPassed), "hợp lệ");
+  EXPECT_EQ(VerdictVi(kFailed), "không hợp lệ");
+  EXPECT_EQ(VerdictVi(kUndetermined), "chưa xác định được");
 }
 
 // A file's indication is the worst of its signatures'; a file without any is INDETERMINATE.
@@ -20,9 +20,9 @@ TEST(ReportTest, FileIndicationAndJsonSchema) {
   FileReport r;
   r.file = "cong-van.pdf";
   Finish(r);
-  EXPECT_EQ(r.indication, kIndeterminate);
+  EXPECT_EQ(r.indication, kUndetermined);
   SignatureReport good;
-  good.indication = std::string(kTotalPassed);
+  good.indication = std::string(kPassed);
   good.format = "PAdES";
   good.field = "Signature1";
   good.signer = "CN=Nguyễn Văn An";
@@ -30,11 +30,11 @@ TEST(ReportTest, FileIndicationAndJsonSchema) {
   good.covers_whole_document = false;
   good.modifications_after.push_back({2, "page_content", false, ""});
   SignatureReport bad = good;
-  bad.indication = std::string(kTotalFailed);
+  bad.indication = std::string(kFailed);
   bad.sub_indication = "HASH_FAILURE";
   r.signatures = {good, bad};
   Finish(r);
-  EXPECT_EQ(r.indication, kTotalFailed);
+  EXPECT_EQ(r.indication, kFailed);
   const nlohmann::json j = ToJson(r);
   EXPECT_EQ(j["indication"], "TOTAL-FAILED");
   ASSERT_EQ(j["signatures"].size(), 2u);

@@ -1,0 +1,117 @@
+#include "kyso/cli/verify_commands.h"
+
+#include <openssl/cms.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include <ctime>
+#include <ostream>
+#include <sstream>
+
+#include "kyso/base/file.h"
+#include "kyso/cli/deployment.h"
+#include "kyso/cli/ra_commands.h"
+#include "kyso/ca/authority.h"
+#include "kyso/pkix/x509.h"
+#include "kyso/verify/cert_check.h"
+#include "kyso/verify/document.h"
+#include "kyso/verify/cms_sigs.h"
+#include "kyso/verify/path.h"
+#include "kyso/verify/pdf_sigs.h"
+#include "kyso/verify/report.h"
+#include "kyso/verify/timestamp_token.h"
+
+namespace kyso::cli {
+namespace {
+
+constexpr std::size_t kMaxVerifyInputLen = verify::kMaxVerifyPdfLen;
+constexpr std::size_t kMaxPkiFileLen = 16 << 20;
+
+using verify::FileReport;
+using verify::SignatureReport;
+
+Result<Time> ParseAt(const std::string& text) {
+  std::tm tm{};
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z') {
+    return InvalidArgumentError("--at là thời điểm ISO 8601 theo UTC, ví dụ 2026-11-25T07:00:00Z");
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return Time(std::chrono::seconds(timegm(&tm)));
+}
+
+Status AddCertificates(const std::string& path, std::vector<ossl::UniquePtr<X509>>& into) {
+  KYSO_ASSIGN_OR_RETURN(FileContents data, FileContents::Read(path, kMaxPkiFileLen));
+  KYSO_ASSIGN_OR_RETURN(auto certs, verify::ParseCertificates(data.bytes()), path);
+  for (auto& c : certs) into.push_back(std::move(c));
+  return OkStatus();
+}
+
+}  // namespace
+
+Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
+  if (a.files.empty()) return InvalidArgumentError("cần ít nhất một tệp để kiểm tra");
+  if (a.policy != "national" && a.policy != "strict") return InvalidArgumentError("--policy là national hoặc strict");
+  if (a.format != "text" && a.format != "json") return InvalidArgumentError("--format là text hoặc json");
+  verify::VerifyContext ctx;
+  ctx.strict = a.policy == "strict";
+  if (!a.at.empty()) { KYSO_ASSIGN_OR_RETURN(ctx.at, ParseAt(a.at)); }
+  std::optional<FileContents> content;
+  if (!a.content.empty()) {
+    KYSO_ASSIGN_OR_RETURN(content, FileContents::Read(a.content, verify::kMaxCmsInputLen), "--content");
+    ctx.content = content->bytes();
+  }
+  for (const std::string& p : a.trust) KYSO_RETURN_IF_ERROR(AddCertificates(p, ctx.anchors));
+  for (const std::string& p : a.untrusted) KYSO_RETURN_IF_ERROR(AddCertificates(p, ctx.untrusted));
+  for (const std::string& p : a.crls) {
+    KYSO_ASSIGN_OR_RETURN(FileContents data, FileContents::Read(p, kMaxPkiFileLen));
+    KYSO_ASSIGN_OR_RETURN(auto crl, ossl::ParsePemOrDer<X509_CRL>(data.bytes(), PEM_read_bio_X509_CRL, d2i_X509_CRL,
+                                                                  "CRL " + p));
+    ctx.crls.push_back(ossl::ToDer(i2d_X509_CRL, crl.get()));
+  }
+  if (!a.home.empty()) {
+    KYSO_ASSIGN_OR_RETURN(RaSession s, OpenRa(a.home, "", false));
+    store::Store& store = s.deployment->store();
+    for (std::string_view role : {ca::kRoot, ca::kIssuing}) {
+      KYSO_ASSIGN_OR_RETURN(store::CaKey key, store.GetCaKey(role));
+      KYSO_ASSIGN_OR_RETURN(auto c, pkix::ParseCertificate(key.cert_der));
+      (role == ca::kRoot ? ctx.anchors : ctx.untrusted).push_back(std::move(c));
+      KYSO_ASSIGN_OR_RETURN(std::optional<store::CrlRecord> crl, store.LatestCrl(role));
+      if (crl) ctx.crls.push_back(crl->der);
+    }
+  }
+  if (ctx.anchors.empty()) {
+    return InvalidArgumentError("cần chứng thư số gốc tin cậy: --trust PEM (gốc của nhà cung cấp, gốc quốc gia) hoặc --home DIR");
+  }
+  std::vector<FileReport> reports;
+  for (const std::string& f : a.files) {
+    reports.push_back(verify::VerifyFile(f, ctx));
+  }
+  std::ostringstream text;
+  if (a.format == "json") {
+    nlohmann::json j = nlohmann::json::array();
+    for (const FileReport& r : reports) j.push_back(verify::ToJson(r));
+    text << (reports.size() == 1 ? j[0] : j).dump(2) << "\n";
+  } else {
+    for (const FileReport& r : reports) text << verify::ToText(r);
+  }
+  if (!a.out.empty()) {
+    KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, text.str()));
+  } else {
+    out << text.str();
+  }
+  int not_passed = 0;
+  for (const FileReport& r : reports) not_passed += r.indication != verify::kPassed;
+  if (reports.size() == 1 && !reports[0].error.empty()) {
+    return FailedPreconditionError(reports[0].file + ": " + reports[0].error);
+  }
+  if (not_passed > 0) {
+    return FailedPreconditionError(std::to_string(not_passed) + "/" + std::to_string(reports.size()) +
+                                   " tệp không hợp lệ hoặc chưa xác định được");
+  }
+  return OkStatus();
+}
+
+}  // namespace kyso::cli

@@ -1,0 +1,283 @@
+#include "kyso/verify/document.h"
+
+#include <openssl/cms.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "kyso/base/file.h"
+#include "kyso/pkix/x509.h"
+#include "kyso/verify/cert_check.h"
+#include "kyso/verify/cms_sigs.h"
+#include "kyso/verify/path.h"
+#include "kyso/verify/pdf_sigs.h"
+#include "kyso/verify/timestamp_token.h"
+
+namespace kyso::verify {
+namespace {
+
+constexpr std::size_t kMaxVerifyInputLen = kMaxVerifyPdfLen;
+
+
+std::string NameOf(const X509_NAME* name) {
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::optional<Time> TimeOf(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
+  return Time(std::chrono::seconds(timegm(&tm)));
+}
+
+// FromPath fills a report's indication, message and revocation from a path validation.
+void FromPath(const PathResult& path, SignatureReport& r) {
+  switch (path.indication) {
+    case Indication::kTotalPassed:
+      r.indication = std::string(kPassed);
+      break;
+    case Indication::kTotalFailed:
+      r.indication = std::string(kFailed);
+      break;
+    case Indication::kIndeterminate:
+      r.indication = std::string(kUndetermined);
+      break;
+  }
+  r.sub_indication = std::string(SubIndicationName(path.sub));
+  if (!path.passed()) r.message = path.message_vi;
+  r.warnings.insert(r.warnings.end(), path.warnings.begin(), path.warnings.end());
+  if (path.sub == SubIndication::kRevoked) {
+    r.revocation.status = "revoked";
+    r.revocation.revoked_at = path.revoked_at;
+    r.revocation.reason = std::string(CrlReasonName(path.revocation_reason));
+  } else if (path.passed()) {
+    r.revocation.status = "good";
+  } else if (path.sub == SubIndication::kTryLater) {
+    r.revocation.status = "unknown";
+  }
+}
+
+PathOptions PathOptionsFor(const VerifyContext& ctx, Time at) {
+  PathOptions o;
+  for (const auto& c : ctx.anchors) o.anchors.push_back(c.get());
+  for (const auto& c : ctx.untrusted) o.untrusted.push_back(c.get());
+  o.crls_der = ctx.crls;
+  o.at = at;
+  o.require_revocation = ctx.strict;
+  return o;
+}
+
+void Describe(const X509* cert, SignatureReport& r) {
+  if (cert == nullptr) return;
+  r.signer = NameOf(X509_get_subject_name(cert));
+  r.issuer = NameOf(X509_get_issuer_name(cert));
+  r.not_before = TimeOf(X509_get0_notBefore(cert));
+  r.not_after = TimeOf(X509_get0_notAfter(cert));
+}
+
+// SignatureValue is the SignerInfo's signature value of a CMS: what a signature timestamp covers.
+std::optional<Bytes> SignatureValue(ByteSpan cms_der) {
+  const unsigned char* p = cms_der.data();
+  ossl::UniquePtr<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
+  if (!cms) return std::nullopt;
+  STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
+  if (infos == nullptr || sk_CMS_SignerInfo_num(infos) != 1) return std::nullopt;
+  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(sk_CMS_SignerInfo_value(infos, 0));
+  return Bytes(ASN1_STRING_get0_data(sig), ASN1_STRING_get0_data(sig) + ASN1_STRING_length(sig));
+}
+
+// ValidateSigner validates the signer's certificate path at the best signature time (a
+// signature timestamp that verifies over `signature_value`, else --at, else now), with the
+// certificates and revocation data the signature or document carries added to the caller's.
+void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>& carried_certs,
+                    const std::vector<Bytes>& more_certs_der, const std::vector<Bytes>& more_crls,
+                    const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens, ByteSpan signature_value,
+                    const VerifyContext& base, SignatureReport& r) {
+  VerifyContext ctx;
+  for (const auto& c : base.anchors) ctx.anchors.emplace_back(X509_dup(c.get()));
+  for (const auto& c : base.untrusted) ctx.untrusted.emplace_back(X509_dup(c.get()));
+  for (const auto& c : carried_certs) ctx.untrusted.emplace_back(X509_dup(c.get()));
+  for (const Bytes& der : more_certs_der) {
+    if (auto c = pkix::ParseCertificate(der); c.ok()) ctx.untrusted.push_back(std::move(*c));
+  }
+  ctx.crls = base.crls;
+  ctx.crls.insert(ctx.crls.end(), more_crls.begin(), more_crls.end());
+  ctx.strict = base.strict;
+  Time at = base.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  if (!base.at && !signature_value.empty()) {
+    Bytes digest(SHA256_DIGEST_LENGTH);
+    SHA256(signature_value.data(), signature_value.size(), digest.data());
+    std::vector<const X509*> anchors, untrusted;
+    for (const auto& c : ctx.anchors) anchors.push_back(c.get());
+    for (const auto& c : ctx.untrusted) untrusted.push_back(c.get());
+    for (const Bytes& token : tokens) {
+      Result<VerifiedTimestamp> ts = VerifyTimestampToken(token, digest, anchors, untrusted);
+      if (ts.ok()) {
+        r.timestamp_time = ts->gen_time;
+        at = ts->gen_time;
+        break;
+      }
+      r.warnings.push_back("dấu thời gian của chữ ký không kiểm tra được: " + ts.status().message());
+    }
+  }
+  PathOptions o = PathOptionsFor(ctx, at);
+  o.ocsp_responses_der = ocsps;
+  Result<PathResult> path = ValidatePath(signer, o);
+  if (!path.ok()) {
+    r.indication = std::string(kUndetermined);
+    r.sub_indication = "CERTIFICATE_CHAIN_GENERAL_FAILURE";
+    r.message = path.status().message();
+    return;
+  }
+  FromPath(*path, r);
+}
+
+SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& all,
+                                   const VerifyContext& base) {
+  SignatureReport r;
+  r.format = s.doc_timestamp ? "PAdES (dấu thời gian tài liệu)" : "PAdES";
+  r.field = s.field_name;
+  r.covers_whole_document = s.covers_whole_document;
+  r.signing_time = s.claimed_signing_time;
+  Describe(s.signer_cert.get(), r);
+  bool pages_changed = false;
+  for (const PdfRevisionChange& m : s.modifications_after) {
+    r.modifications_after.push_back({m.revision, m.klass, m.allowed, m.attack});
+    if (m.klass == "pages") pages_changed = true;
+    if (!m.allowed) r.warnings.push_back("nội dung đã bị thay đổi sau khi ký (bản sửa " + std::to_string(m.revision) + ")");
+  }
+  auto fail = [&r](std::string_view sub, std::string message) {
+    r.indication = std::string(kFailed);
+    r.sub_indication = std::string(sub);
+    r.message = std::move(message);
+    return r;
+  };
+  if (!s.byte_range_ok) return fail("FORMAT_FAILURE", "vùng dữ liệu được ký (ByteRange) không hợp lệ: " + s.byte_range_problem);
+  if (!s.hash_ok) return fail("HASH_FAILURE", "tài liệu đã bị sửa sau khi ký: giá trị băm không khớp");
+  if (s.signer_cert == nullptr) {
+    r.indication = std::string(kUndetermined);
+    r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
+    r.message = "không tìm thấy chứng thư số của người ký trong chữ ký";
+    return r;
+  }
+  if (!s.signature_ok) return fail("SIG_CRYPTO_FAILURE", "chữ ký không khớp với khóa công khai của chứng thư số: " + s.crypto_problem);
+  if (pages_changed) return fail("FORMAT_FAILURE", "trang tài liệu bị thêm hoặc bớt sau khi ký");
+
+  std::vector<Bytes> signature_value;
+  if (std::optional<Bytes> value = SignatureValue(s.cms_der)) signature_value.push_back(*value);
+  ValidateSigner(s.signer_cert.get(), s.cms_certs, all.dss.certs, all.dss.crls, all.dss.ocsps,
+                 s.doc_timestamp ? std::vector<Bytes>{} : s.timestamp_tokens,
+                 signature_value.empty() ? ByteSpan() : ByteSpan(signature_value[0]), base, r);
+  return r;
+}
+
+FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext& ctx) {
+  FileReport report;
+  report.file = file;
+  Result<PdfSignatures> sigs = ReadPdfSignatures(pdf);
+  if (!sigs.ok()) {
+    report.error = "không đọc được tệp PDF: " + sigs.status().message();
+    return report;
+  }
+  for (const PdfSignature& s : sigs->signatures) report.signatures.push_back(VerifyPdfSignature(s, *sigs, ctx));
+  return report;
+}
+
+FileReport VerifyCmsMessage(const std::string& file, Result<CmsMessage> msg, const VerifyContext& ctx) {
+  FileReport report;
+  report.file = file;
+  if (!msg.ok()) {
+    report.error = msg.status().message();
+    return report;
+  }
+  for (const CmsSignature& s : msg->signatures) {
+    SignatureReport r;
+    r.format = "CAdES";
+    r.signing_time = s.signing_time;
+    Describe(s.signer_cert.get(), r);
+    if (!s.signer_cert) {
+      r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
+      r.message = "không tìm thấy chứng thư số của người ký trong chữ ký";
+    } else if (!s.hash_ok) {
+      r.indication = std::string(kFailed);
+      r.sub_indication = "HASH_FAILURE";
+      r.message = "dữ liệu đã bị sửa sau khi ký: giá trị băm không khớp";
+    } else if (!s.signature_ok) {
+      r.indication = std::string(kFailed);
+      r.sub_indication = "SIG_CRYPTO_FAILURE";
+      r.message = "chữ ký không khớp với khóa công khai của chứng thư số";
+    } else {
+      ValidateSigner(s.signer_cert.get(), msg->certificates, {}, msg->crls, {}, s.timestamp_tokens,
+                     s.signature_value, ctx, r);
+    }
+    report.signatures.push_back(std::move(r));
+  }
+  return report;
+}
+
+FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::UniquePtr<X509>> certs, const VerifyContext& ctx) {
+  FileReport report;
+  report.file = file;
+  VerifyContext local;
+  for (const auto& c : ctx.anchors) local.anchors.emplace_back(X509_dup(c.get()));
+  for (const auto& c : ctx.untrusted) local.untrusted.emplace_back(X509_dup(c.get()));
+  // The first certificate is the one validated; the others in the file are intermediates.
+  for (std::size_t i = 1; i < certs.size(); ++i) local.untrusted.push_back(std::move(certs[i]));
+  local.crls = ctx.crls;
+  local.strict = ctx.strict;
+  SignatureReport r;
+  r.format = "X.509";
+  Describe(certs.front().get(), r);
+  const Time at = ctx.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  Result<PathResult> path = ValidatePath(certs.front().get(), PathOptionsFor(local, at));
+  if (!path.ok()) {
+    report.error = path.status().message();
+    return report;
+  }
+  FromPath(*path, r);
+  report.signatures.push_back(std::move(r));
+  return report;
+}
+
+FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
+  FileReport report;
+  report.file = file;
+  Result<FileContents> data = FileContents::Read(file, kMaxVerifyInputLen);
+  if (!data.ok()) {
+    report.error = data.status().message();
+    return report;
+  }
+  const std::string_view head = AsString(data->bytes()).substr(0, 1024);
+  // A DER CMS starts with a SEQUENCE, and an attached one may carry a PDF in its first KiB.
+  const bool der = !head.empty() && static_cast<uint8_t>(head[0]) == 0x30;
+  if (!der && head.find("%PDF-") != std::string_view::npos) return VerifyPdf(file, data->bytes(), ctx);
+  if (LooksLikeSmime(data->bytes())) return VerifyCmsMessage(file, ReadSmime(data->bytes()), ctx);
+  if (!head.empty() && (der || head.find("-----BEGIN CMS") != std::string_view::npos ||
+                        head.find("-----BEGIN PKCS7") != std::string_view::npos)) {
+    if (Result<CmsMessage> msg = ReadCms(data->bytes(), ctx.content); msg.ok() ||
+        msg.status().message().find("CMS (.p7s") == std::string::npos) {
+      return VerifyCmsMessage(file, std::move(msg), ctx);
+    }
+  }
+  if (Result<std::vector<ossl::UniquePtr<X509>>> certs = ParseCertificates(data->bytes());
+      certs.ok() && !certs->empty()) {
+    return VerifyCertificateFile(file, std::move(*certs), ctx);
+  }
+  report.error = "định dạng tệp chưa được hỗ trợ (kyso verify đọc PDF, CMS .p7s/.p7m, thư S/MIME và chứng thư số; XML sắp có)";
+  return report;
+}
+
+
+}  // namespace
+
+FileReport VerifyFile(const std::string& file, const VerifyContext& ctx) {
+  FileReport report = ReadAndVerify(file, ctx);
+  Finish(report);
+  return report;
+}
+
+}  // namespace kyso::verify

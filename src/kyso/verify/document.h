@@ -1,0 +1,34 @@
+#pragma once
+
+// One document, every signature in it validated (ETSI EN 319 102-1): what `kyso verify` does
+// per file, as a library so that conformance runs and the future web interface share it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kyso/base/bytes.h"
+#include "kyso/base/clock.h"
+#include "kyso/pkix/ossl.h"
+#include "kyso/verify/report.h"
+
+namespace kyso::verify {
+
+// VerifyContext is what every file is checked against.
+struct VerifyContext {
+  std::vector<ossl::UniquePtr<X509>> anchors;    // trust anchors; at least one
+  std::vector<ossl::UniquePtr<X509>> untrusted;  // more intermediates
+  std::vector<Bytes> crls;                       // more CRLs (DER)
+  std::optional<Time> at;                        // fixed validation time; default: best time
+  bool strict = false;                           // revocation required for every certificate
+  std::optional<ByteSpan> content;               // the data of a detached CMS signature
+};
+
+// VerifyFile reads `file` and validates it: a PDF (every signature and document timestamp), a
+// CMS signature (.p7s/.p7m, DER or PEM), an S/MIME message, or a certificate (validated as a
+// path; other certificates in the file are intermediates). The report's indication is the
+// worst of its signatures'; a file that cannot be read or has no signature is INDETERMINATE
+// with `error` saying why, in Vietnamese.
+FileReport VerifyFile(const std::string& file, const VerifyContext& ctx);
+
+}  // namespace kyso::verify

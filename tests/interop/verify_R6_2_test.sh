@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# `kyso verify` (TT15 Art. 6, R6.2, R6.3; Decree 30 R30.4) on PDFs kyso signed and PDFs other
+# software signed, judged against what the signing tools and pdfsig say:
+#   1. every kyso level (B-B, B-T, B-LT, B-LTA) and PDFs first signed by podofosign and
+#      pdfsig -add-signature: TOTAL-PASSED, exit 0, JSON with the documented fields;
+#   2. a byte flipped inside a signed range: TOTAL-FAILED/HASH_FAILURE (pdfsig agrees);
+#   3. no path to the anchors given: INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND;
+#   4. the signer's certificate revoked before validation: the REVOKED family;
+#   5. a certificate file is validated as a path; the Vietnamese text report names the verdict.
+#
+# usage: bash verify_R6_2_test.sh <path-to-kyso> <repo-root>
+
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+interop_setup "$@"
+# shellcheck source=sign_setup.sh
+source "$(dirname "$0")/sign_setup.sh"
+
+# indication FILE JQPATH: what the JSON report says (python3, standard library only).
+json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
+
+# --- 1. everything kyso and the others sign passes -------------------------------------------
+for level in B-B B-T B-LT B-LTA; do
+  ok sign pdf "$D/doc.pdf" --out "$D/$level.pdf" --level "$level" --home "$H" "${TOKEN[@]}"
+done
+podofosign -in "$D/doc.pdf" -out "$D/podofo.pdf" -cert "$D/an.pem" -pkey "$D/an.csr.key" -digest SHA256 >/dev/null 2>&1 ||
+  fail "podofosign failed"
+ok sign pdf "$D/podofo.pdf" --out "$D/podofo-kyso.pdf" --level B-LT --home "$H" "${TOKEN[@]}"
+for f in B-B B-T B-LT B-LTA podofo podofo-kyso; do
+  ok verify "$D/$f.pdf" --home "$H" --format json --out "$D/$f.json"
+  [[ $(json_get "$D/$f.json" 'd["indication"]') == TOTAL-PASSED ]] || fail "$f.pdf: $(cat "$D/$f.json")"
+done
+[[ $(json_get "$D/B-LTA.json" 'len(d["signatures"])') == 2 ]] || fail "B-LTA: not two signatures: $(cat "$D/B-LTA.json")"
+[[ $(json_get "$D/B-T.json" 'd["signatures"][0]["timestampTime"] is not None') == True ]] ||
+  fail "B-T: no timestamp time: $(cat "$D/B-T.json")"
+for key in indication subIndication signer issuer signingTime timestampTime certificateValidity revocation \
+  coversWholeDocument modificationsAfter; do
+  [[ $(json_get "$D/B-LT.json" "'$key' in d['signatures'][0]") == True ]] || fail "JSON lacks $key"
+done
+[[ $(json_get "$D/B-LT.json" 'd["signatures"][0]["modificationsAfter"][0]["class"]') == dss ]] ||
+  fail "B-LT: the DSS update is not classified dss: $(cat "$D/B-LT.json")"
+note "B-B, B-T, B-LT, B-LTA and a podofosign-first PDF: TOTAL-PASSED"
+
+# CMS: kyso's CAdES (detached B-LT with --content, attached B-T) and plain CMS from openssl.
+ok sign cms "$D/doc.pdf" --detached --level B-LT --out "$D/doc.p7s" --home "$H" "${TOKEN[@]}"
+ok sign cms "$D/doc.pdf" --level B-T --out "$D/doc.p7m" --home "$H" "${TOKEN[@]}"
+openssl cms -sign -binary -in "$D/doc.pdf" -signer "$D/an.pem" -inkey "$D/an.csr.key" -outform DER \
+  -out "$D/openssl.p7s" 2>/dev/null || fail "openssl cms -sign failed"
+ok verify "$D/doc.p7s" --content "$D/doc.pdf" --home "$H" --format json --out "$D/p7s.json"
+[[ $(json_get "$D/p7s.json" 'd["signatures"][0]["timestampTime"] is not None') == True ]] || fail "CAdES B-LT: $(cat "$D/p7s.json")"
+run_kyso verify "$D/doc.p7m" --home "$H"; ((RC == 0)) || fail "doc.p7m: $(cat "$OUT" "$ERR")"
+ok verify "$D/openssl.p7s" --content "$D/doc.pdf" --home "$H"
+run_kyso verify "$D/doc.p7s" --content "$D/doc.p7m" --home "$H" --format json --out "$D/wrong.json"
+[[ $(json_get "$D/wrong.json" 'd["signatures"][0]["subIndication"]') == HASH_FAILURE ]] || fail "wrong content: $(cat "$D/wrong.json")"
+refused_unchanged "$H" "detached without --content" "content" verify "$D/doc.p7s" --home "$H"
+note "CMS: CAdES B-LT detached, B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
+
+# --- 2. a flipped byte -----------------------------------------------------------------------
+python3 - "$D/B-B.pdf" "$D/tampered.pdf" "$(stat -c %s "$D/doc.pdf")" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.index(b"595", 0, int(sys.argv[3]))  # the page's MediaBox, inside the signed range
+data[at + 2] = ord("6")
+open(sys.argv[2], "wb").write(data)
+PY
+run_kyso verify "$D/tampered.pdf" --home "$H" --format json --out "$D/tampered.json"
+((RC == 1)) || fail "a tampered PDF exited $RC"
+[[ $(json_get "$D/tampered.json" 'd["signatures"][0]["indication"] + "/" + d["signatures"][0]["subIndication"]') == TOTAL-FAILED/HASH_FAILURE ]] ||
+  fail "tampered: $(cat "$D/tampered.json")"
+pdfsig "$D/tampered.pdf" 2>&1 | grep -q "Digest Mismatch" || fail "pdfsig does not see the tampering either"
+note "a byte flipped in the signed range: TOTAL-FAILED/HASH_FAILURE, as pdfsig's Digest Mismatch"
+
+# --- 3. an anchor that is not the signer's -----------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/other.key" -subj "/CN=Other Root" \
+  -days 30 -out "$D/other.pem" 2>/dev/null || fail "openssl req failed"
+run_kyso verify "$D/B-B.pdf" --trust "$D/other.pem" --format json --out "$D/untrusted.json"
+[[ $(json_get "$D/untrusted.json" 'd["signatures"][0]["subIndication"]') == NO_CERTIFICATE_CHAIN_FOUND ]] ||
+  fail "untrusted: $(cat "$D/untrusted.json")"
+note "an unknown root: NO_CERTIFICATE_CHAIN_FOUND"
+
+# --- 4. a revoked signer -----------------------------------------------------------------------
+ok sign pdf "$D/doc.pdf" --out "$D/an.pdf" --home "$H" "${P12[@]}"
+AN_SERIAL=$(openssl x509 -in "$D/an.pem" -noout -serial | cut -d= -f2)
+ok cert revoke --home "$H" --serial "$AN_SERIAL" --reason keyCompromise
+run_kyso verify "$D/an.pdf" --home "$H" --format json --out "$D/revoked.json"
+[[ $(json_get "$D/revoked.json" 'd["signatures"][0]["subIndication"]') == REVOKED* ]] ||
+  fail "revoked: $(cat "$D/revoked.json")"
+[[ $(json_get "$D/revoked.json" 'd["signatures"][0]["revocation"]["status"]') == revoked ]] ||
+  fail "revoked: no revocation status: $(cat "$D/revoked.json")"
+note "a revoked signer: the REVOKED family"
+
+# --- 5. a certificate path, and the officer's text ------------------------------------------
+ok verify "$D/chain.pem" --home "$H" --policy strict   # the issuing CA, first in the file; its status from the root CRL
+grep -q "hợp lệ (TOTAL-PASSED)" "$OUT" || fail "the issuing CA: $(cat "$OUT")"
+run_kyso verify "$D/B-B.pdf" "$D/tampered.pdf" --home "$H"
+((RC == 1)) || fail "a batch with a tampered file exited $RC"
+grep -q "hợp lệ (TOTAL-PASSED)" "$OUT" && grep -q "không hợp lệ (TOTAL-FAILED)" "$OUT" || fail "text report: $(cat "$OUT")"
+grep -q "^kyso: 1/2 tệp" "$ERR" || fail "no summary line: $(cat "$ERR")"
+note "a certificate validated as a path; the text report in Vietnamese"
+
+finish_checks
+pass "kyso verify: every level and a foreign signature pass; tampering, unknown root and revocation are named"
