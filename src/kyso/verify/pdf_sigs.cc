@@ -15,6 +15,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFXRefEntry.hh>
 #include <set>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -31,6 +32,12 @@ constexpr std::size_t kMaxWalk = 200000;
 // kMaxDssItemLen bounds one decoded DSS stream; kMaxDssItems the items of one DSS array.
 constexpr std::size_t kMaxDssItemLen = std::size_t{16} << 20;
 constexpr std::size_t kMaxDssItems = 10000;
+// kMaxDssTotalLen bounds what all DSS items decode to together.
+constexpr std::size_t kMaxDssTotalLen = std::size_t{256} << 20;
+// kMaxHashedLen bounds the bytes hashed for all signatures together (a hostile file may have
+// hundreds of signatures whose ByteRanges each cover all of it); signatures past it are
+// reported unchecked.
+constexpr unsigned long long kMaxHashedLen = 16ULL << 30;
 
 bool IsPdfSpace(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0';
@@ -904,47 +911,46 @@ bool CheckByteRange(RawSig& r, std::string_view text, const std::vector<Revision
   return true;
 }
 
-// CappedBuffer keeps what a stream decodes to, up to a cap.
+// CappedBuffer keeps what a stream decodes to. Past `cap` bytes, or past what is left of the
+// shared `budget`, it throws, which stops qpdf's decoding (a compression bomb costs no more
+// than the cap).
 class CappedBuffer final : public Pipeline {
  public:
-  explicit CappedBuffer(std::size_t cap) : Pipeline("capped", nullptr), cap_(cap) {}
+  CappedBuffer(std::size_t cap, std::size_t& budget)
+      : Pipeline("capped", nullptr), cap_(cap), budget_(budget) {}
   void write(unsigned char const* data, size_t len) override {
-    if (overflow_) return;
-    if (out_.size() + len > cap_) {
-      overflow_ = true;
-      out_.clear();
-      return;
-    }
+    if (out_.size() + len > cap_ || len > budget_) throw std::length_error("stream too long");
+    budget_ -= len;
     out_.insert(out_.end(), data, data + len);
   }
   void finish() override {}
   Bytes out_;
-  bool overflow_ = false;
 
  private:
   std::size_t cap_;
+  std::size_t& budget_;
 };
 
 void ReadDss(QPDFObjectHandle root, PdfDss& dss) {
   QPDFObjectHandle d = Get(root, "/DSS");
   const std::pair<const char*, std::vector<Bytes>*> arrays[] = {
       {"/Certs", &dss.certs}, {"/CRLs", &dss.crls}, {"/OCSPs", &dss.ocsps}};
+  std::size_t budget = kMaxDssTotalLen;
   for (const auto& [key, out] : arrays) {
     QPDFObjectHandle arr = Get(d, key);
     if (!arr.isArray()) continue;
     std::set<QPDFObjGen> seen;
     const int n = arr.getArrayNItems();
-    for (int i = 0; i < n && out->size() < kMaxDssItems; ++i) {
+    for (int i = 0; i < n && out->size() < kMaxDssItems && budget > 0; ++i) {
       QPDFObjectHandle item = arr.getArrayItem(i);
       if (!item.isStream() || !seen.insert(item.getObjGen()).second) continue;
       try {
-        CappedBuffer buf(kMaxDssItemLen);
-        if (item.pipeStreamData(&buf, 0, qpdf_dl_generalized, true) && !buf.overflow_ &&
-            !buf.out_.empty()) {
+        CappedBuffer buf(kMaxDssItemLen, budget);
+        if (item.pipeStreamData(&buf, 0, qpdf_dl_generalized, true) && !buf.out_.empty()) {
           out->push_back(std::move(buf.out_));
         }
       } catch (const std::exception&) {
-        // An undecodable item is left out.
+        // An undecodable or too long item is left out.
       }
     }
   }
@@ -1025,9 +1031,17 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
   }
 
   int certified_revision = 0;
+  unsigned long long hashed = 0;
   for (RawSig& r : raws) {
     PdfSignature& s = r.sig;
-    const bool usable = CheckByteRange(r, text, ends);
+    bool usable = CheckByteRange(r, text, ends);
+    if (usable) {
+      hashed += 2ULL * static_cast<unsigned long long>(s.byte_range[1] + s.byte_range[3]);
+      if (hashed > kMaxHashedLen) {
+        usable = false;
+        s.crypto_problem = "not checked: too much to hash in one document";
+      }
+    }
     ByteSpan br1, br2;
     if (usable) {
       br1 = pdf.subspan(static_cast<std::size_t>(s.byte_range[0]),
