@@ -9,7 +9,7 @@ packages=(
   # libraries
   libssl-dev libsqlite3-dev libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libfmt-dev libtomlplusplus-dev libp11-kit-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libargon2-dev libxml2-dev libqpdf-dev libharfbuzz-dev libpng-dev libpoppler-cpp-dev libicu-dev
+  libargon2-dev libxml2-dev libqpdf-dev libharfbuzz-dev libpng-dev libpoppler-cpp-dev libicu-dev libxmlsec1-dev
   # the embedded token and the independent judges used by tests
   softhsm2 opensc openssl sqlite3 curl python3
   # signing (issue 5): fonts for the Decree 30 appearance, and the judges of PDF/XML signatures

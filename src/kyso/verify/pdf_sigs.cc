@@ -32,6 +32,9 @@ constexpr std::size_t kMaxWalk = 200000;
 // kMaxDssItemLen bounds one decoded DSS stream; kMaxDssItems the items of one DSS array.
 constexpr std::size_t kMaxDssItemLen = std::size_t{16} << 20;
 constexpr std::size_t kMaxDssItems = 10000;
+// kMaxGapLen bounds the hex string between the two ByteRange parts (64 MiB of hex is far more
+// than any CMS with its revocation data).
+constexpr std::size_t kMaxGapLen = std::size_t{64} << 20;
 // kMaxDssTotalLen bounds what all DSS items decode to together.
 constexpr std::size_t kMaxDssTotalLen = std::size_t{256} << 20;
 // kMaxHashedLen bounds the bytes hashed for all signatures together (a hostile file may have
@@ -881,7 +884,9 @@ bool CheckByteRange(RawSig& r, std::string_view text, const std::vector<Revision
   const long long gap_start = br[0] + br[1];
   const std::string_view gap =
       text.substr(static_cast<std::size_t>(gap_start), static_cast<std::size_t>(br[2] - gap_start));
-  if (gap.size() < 2 || gap.front() != '<' || gap.back() != '>') {
+  if (gap.size() > kMaxGapLen) {
+    problem("the gap is larger than any signature (signature wrapping)");
+  } else if (gap.size() < 2 || gap.front() != '<' || gap.back() != '>') {
     problem("the gap is not one hex string (signature wrapping)");
   } else {
     auto hex = HexDecode(gap.substr(1, gap.size() - 2));
