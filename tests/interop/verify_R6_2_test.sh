@@ -96,6 +96,13 @@ run_kyso verify "$D/B-B.pdf" "$D/tampered.pdf" --home "$H"
 ((RC == 1)) || fail "a batch with a tampered file exited $RC"
 grep -q "hợp lệ (TOTAL-PASSED)" "$OUT" && grep -q "không hợp lệ (TOTAL-FAILED)" "$OUT" || fail "text report: $(cat "$OUT")"
 grep -q "^kyso: 1/2 tệp" "$ERR" || fail "no summary line: $(cat "$ERR")"
+grep -q "^2 tệp: 1 hợp lệ, 1 không hợp lệ, 0 chưa xác định được" "$OUT" || fail "no summary table: $(cat "$OUT")"
+# The R6.3 report for people, and a batch on two workers.
+run_kyso verify "$D"/B-*.pdf "$D/tampered.pdf" --home "$H" --format html --jobs 2 --out "$D/report.html"
+((RC == 1)) || fail "html batch exited $RC"
+grep -q '<html lang="vi">' "$D/report.html" && grep -q "Tổ chức cấp chứng thư số" "$D/report.html" &&
+  grep -q "không hợp lệ" "$D/report.html" || fail "html report: $(head -c 2000 "$D/report.html")"
+[[ $(grep -c "<h2>" "$D/report.html") == 5 ]] || fail "html report does not list 5 files"
 note "a certificate validated as a path; the text report in Vietnamese"
 
 finish_checks

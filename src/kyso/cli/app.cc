@@ -388,7 +388,9 @@ int RunCli(int argc, char** argv) {
   c_verify_docs->add_option("--at", verify_args.at, "validation time, ISO 8601 UTC (default: a verified timestamp, else now)");
   c_verify_docs->add_option("--policy", verify_args.policy,
                             "revocation policy: national (default, TT15 Appendix II) or strict (every certificate needs status)");
-  c_verify_docs->add_option("--format", verify_args.format, "text (Vietnamese, default) or json");
+  c_verify_docs->add_option("--format", verify_args.format,
+                            "text (Vietnamese, default), json, or html (the R6.3 report, Vietnamese)");
+  c_verify_docs->add_option("--jobs", verify_args.jobs, "files verified at once (default: one per core)");
   c_verify_docs->add_option("--out", verify_args.out, "write the report to this file");
 
   // serve

@@ -82,11 +82,15 @@ struct PdfSignature {
   // signature_ok: the signature over the signed attributes verifies with the public key of
   // signer_cert, and signing-certificate(-v2), when present, names signer_cert.
   bool signature_ok = false;
-  std::string crypto_problem;         // first failure, in English; empty when both are true
-  ossl::UniquePtr<X509> signer_cert;  // found in the CMS by issuerAndSerial or SKI; may be null
+  std::string crypto_problem;  // first failure, in English; empty when both are true
+  // signer_cert is found in the CMS by issuerAndSerial or SKI (for a document timestamp: the
+  // TSA's certificate); null when the CMS does not carry it.
+  ossl::UniquePtr<X509> signer_cert;
   std::vector<ossl::UniquePtr<X509>> cms_certs;  // every certificate of the CMS
   std::optional<Time> claimed_signing_time;      // the signingTime attribute, else /M
-  std::vector<Bytes> timestamp_tokens;           // signature-time-stamp unsigned attributes, DER
+  // timestamp_tokens are the signature-time-stamp unsigned attributes (PAdES B-T), DER
+  // TimeStampTokens, not yet verified. Empty for a document timestamp (cms_der is the token).
+  std::vector<Bytes> timestamp_tokens;
   // certification_p is DocMDP /P (1..3) when this is the certification signature, else 0.
   int certification_p = 0;
   // modifications_after has one entry per revision after `revision`, in order.
@@ -94,7 +98,7 @@ struct PdfSignature {
 };
 
 // PdfDss is the document security store (/DSS of the final revision), each item DER. Items
-// whose stream cannot be decoded or exceeds 16 MiB are left out.
+// whose stream cannot be decoded or exceeds 16 MiB (256 MiB for all together) are left out.
 struct PdfDss {
   std::vector<Bytes> certs, crls, ocsps;
 };
@@ -104,15 +108,16 @@ struct PdfSignatures {
   std::vector<PdfSignature> signatures;
   PdfDss dss;
   int revisions = 0;  // incremental updates, counting the original document as 1
-  // revision_ends[i] is the offset just after the %%EOF of revision i+1.
+  // revision_ends[i] is the offset just after the %%EOF of revision i+1 and its end-of-line.
   std::vector<std::size_t> revision_ends;
 };
 
-// ReadPdfSignatures parses `pdf` with qpdf (in memory, nothing written), finds every signature
-// field with a value and checks each signature as described on PdfSignature. Input over
-// kMaxVerifyPdfLen, or that qpdf cannot read even with repair, is kInvalidArgument; a damaged
-// signature is reported in its PdfSignature, not as an error. Hostile input is bounded: every
-// walk keeps a visited set and a cap. `pdf` is borrowed for the call only.
+// ReadPdfSignatures parses `pdf` with qpdf (in memory, nothing written; a damaged
+// cross-reference table is reconstructed, as viewers do), finds every signature field with a value
+// and checks each signature as described on PdfSignature. Input over kMaxVerifyPdfLen, or that qpdf
+// cannot read even with repair, is kInvalidArgument; a damaged signature is reported in its
+// PdfSignature, not as an error. Hostile input is bounded: every walk keeps a visited set and a
+// cap. `pdf` is borrowed for the call only.
 Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf);
 
 }  // namespace kyso::verify

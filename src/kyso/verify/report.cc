@@ -151,4 +151,98 @@ std::string ToText(const FileReport& r) {
   return out;
 }
 
+namespace {
+
+std::string Html(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string_view CssClass(std::string_view indication) {
+  if (indication == kPassed) return "pass";
+  if (indication == kFailed) return "fail";
+  return "unknown";
+}
+
+}  // namespace
+
+std::string SummaryVi(const std::vector<FileReport>& reports) {
+  int passed = 0, failed = 0, unknown = 0;
+  for (const FileReport& r : reports) {
+    if (r.indication == kPassed) {
+      ++passed;
+    } else if (r.indication == kFailed) {
+      ++failed;
+    } else {
+      ++unknown;
+    }
+  }
+  return std::to_string(reports.size()) + " tệp: " + std::to_string(passed) + " hợp lệ, " +
+         std::to_string(failed) + " không hợp lệ, " + std::to_string(unknown) + " chưa xác định được";
+}
+
+std::string ToHtml(const std::vector<FileReport>& reports) {
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<title>Kết quả kiểm tra chữ ký số</title>\n<style>\n"
+      "body{font-family:'Times New Roman',serif;margin:2em;color:#111}"
+      "table{border-collapse:collapse;margin:0.5em 0 1.5em;width:100%}"
+      "th,td{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}"
+      "th{background:#eee;width:28%}.pass{color:#05620f}.fail{color:#a00000}.unknown{color:#8a5a00}"
+      ".warn{background:#fff3cd;font-weight:bold}\n</style>\n</head>\n<body>\n"
+      "<h1>Kết quả kiểm tra chữ ký số</h1>\n<p>" + Html(SummaryVi(reports)) + "</p>\n";
+  for (const FileReport& r : reports) {
+    h += "<h2>" + Html(r.file) + ": <span class=\"" + std::string(CssClass(r.indication)) + "\">" +
+         Html(VerdictVi(r.indication)) + "</span></h2>\n";
+    if (!r.error.empty()) h += "<p class=\"fail\">" + Html(r.error) + "</p>\n";
+    if (r.error.empty() && r.signatures.empty()) h += "<p>Tệp không có chữ ký số nào.</p>\n";
+    int n = 0;
+    for (const SignatureReport& s : r.signatures) {
+      auto row = [&h](std::string_view label, std::string_view value, std::string_view cls = "") {
+        h += "<tr><th>" + Html(label) + "</th><td" +
+             (cls.empty() ? std::string() : " class=\"" + std::string(cls) + "\"") + ">" + Html(value) + "</td></tr>\n";
+      };
+      h += "<table>\n";
+      row("Chữ ký", std::to_string(++n) + (s.field.empty() ? "" : " (" + s.field + ")") + ", " + s.format);
+      row("Kết quả", std::string(VerdictVi(s.indication)) + " (" + s.indication +
+                         (s.sub_indication.empty() ? "" : "/" + s.sub_indication) + ")",
+          CssClass(s.indication));
+      if (!s.message.empty()) row("Lý do", s.message);
+      row("Người ký", s.signer);
+      row("Tổ chức cấp chứng thư số", s.issuer);
+      if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", Vn(*s.not_before) + " đến " + Vn(*s.not_after));
+      row("Thời gian ký (tự khai)", s.signing_time ? Vn(*s.signing_time) : "không có");
+      row("Thời gian theo dấu thời gian", s.timestamp_time ? Vn(*s.timestamp_time) : "không có");
+      std::string revocation = s.revocation.status == "good"      ? "chưa bị thu hồi"
+                               : s.revocation.status == "revoked" ? "đã bị thu hồi"
+                               : s.revocation.status == "unknown" ? "không kiểm tra được"
+                                                                  : "chưa kiểm tra";
+      if (s.revocation.revoked_at) revocation += " ngày " + Vn(*s.revocation.revoked_at);
+      if (!s.revocation.reason.empty()) revocation += " (lý do: " + s.revocation.reason + ")";
+      row("Trạng thái chứng thư số", revocation);
+      if (s.format.rfind("PAdES", 0) == 0) {
+        row("Phủ toàn bộ tài liệu", s.covers_whole_document ? "có" : "không");
+      }
+      for (const Modification& m : s.modifications_after) {
+        row("Sau khi ký, bản sửa " + std::to_string(m.revision),
+            std::string(ClassVi(m.klass)) + (m.allowed ? "" : ": nội dung đã bị thay đổi sau khi ký") +
+                (m.attack.empty() ? "" : " (dấu hiệu tấn công: " + m.attack + ")"),
+            m.allowed ? "" : "warn");
+      }
+      for (const std::string& w : s.warnings) row("Cảnh báo", w, "warn");
+      h += "</table>\n";
+    }
+  }
+  return h + "</body>\n</html>\n";
+}
+
 }  // namespace kyso::verify

@@ -72,6 +72,12 @@ struct FileReport {
 void Finish(FileReport& report);
 
 nlohmann::json ToJson(const FileReport& report);
+// ToHtml is the human report of R6.3 for several files, a whole HTML page in Vietnamese: per
+// signature the verdict, the signer and the certificate's issuer, its validity, the signing
+// and timestamp times, the revocation status, what changed after signing, and why.
+std::string ToHtml(const std::vector<FileReport>& reports);
+// SummaryVi counts the files by verdict: "3 tệp: 2 hợp lệ, 1 không hợp lệ, 0 chưa xác định được".
+std::string SummaryVi(const std::vector<FileReport>& reports);
 // ToText is the summary an officer reads in a terminal, in Vietnamese.
 std::string ToText(const FileReport& report);
 

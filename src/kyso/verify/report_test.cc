@@ -52,6 +52,25 @@ TEST(ReportTest, FileIndicationAndJsonSchema) {
   EXPECT_NE(text.find("không hợp lệ"), std::string::npos) << text;
   EXPECT_NE(text.find("nội dung đã bị thay đổi sau khi ký"), std::string::npos) << text;
   EXPECT_NE(text.find("25/11/2026 14:03:09"), std::string::npos) << text;
+  const std::string html = ToHtml({r});
+  EXPECT_NE(html.find("<html lang=\"vi\">"), std::string::npos);
+  EXPECT_NE(html.find("không hợp lệ"), std::string::npos);
+  EXPECT_NE(html.find("CN=Nguyễn Văn An"), std::string::npos);
+  EXPECT_EQ(SummaryVi({r}), "1 tệp: 0 hợp lệ, 1 không hợp lệ, 0 chưa xác định được");
+}
+
+// Names from certificates are outside input: they are escaped in the HTML report.
+TEST(ReportTest, HtmlEscapesWhatItQuotes) {
+  FileReport r;
+  r.file = "<script>x</script>.pdf";
+  SignatureReport s;
+  s.signer = "CN=\"a\" <b>&";
+  r.signatures = {s};
+  Finish(r);
+  const std::string html = ToHtml({r});
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;b&gt;&amp;"), std::string::npos);
 }
 
 }  // namespace
