@@ -8,6 +8,8 @@
 #                           requests (issue 3; not in the default set, about 2-4 minutes)
 #   bench/run.sh devices    token enrolment vs pkcs11-tool, CMS signing through the MSSP
 #                           simulator vs a token vs openssl cms (issue 4; about 1 minute)
+#   bench/run.sh verify     kyso verify vs pdfsig on 1000 signed PDFs and the DSS PAdES samples,
+#                           MB/s on a 100 MiB PDF vs openssl speed sha256 (issue 6; 1-2 minutes)
 #   bench/run.sh sign_pdf   PDF signing of 1 and 100 MiB: kyso sign pdf vs openssl dgst + token
 #                           signature, pdfsig, podofosign; peak RSS (issue 5; 1-2 minutes)
 #
@@ -56,11 +58,11 @@ fi
 if [ -n "${QUICK:-}" ]; then
   ISSUE_ARGS=(-n 2000); CRL_ARGS=(--sizes 10000,100000); OCSP_ENV=(N=300 K=50 DURATION=3)
   WF_ARGS=(-n 1000 --list-rows 100000 --runs 5); DEV_ENV=(N=3 M=20)
-  SIGN_PDF_ENV=(SIZES_MB="1 20" RUNS_SMALL=3 RUNS_LARGE=1)
+  SIGN_PDF_ENV=(SIZES_MB="1 20" RUNS_SMALL=3 RUNS_LARGE=1); VERIFY_ENV=(N=200 BIG_MB=20)
 else
   ISSUE_ARGS=(-n 10000); CRL_ARGS=(--sizes 100000,1000000); OCSP_ENV=(N=1000 K=100 DURATION=10)
   WF_ARGS=(-n 10000 --list-rows 1000000 --runs 20); DEV_ENV=(N=10 M=100)
-  SIGN_PDF_ENV=(SIZES_MB="1 100" RUNS_SMALL=5 RUNS_LARGE=3)
+  SIGN_PDF_ENV=(SIZES_MB="1 100" RUNS_SMALL=5 RUNS_LARGE=3); VERIFY_ENV=(N=1000 BIG_MB=100)
 fi
 
 for b in "${WHICH[@]}"; do
@@ -72,7 +74,8 @@ for b in "${WHICH[@]}"; do
     workflow) "$BUILD/bench/kyso_bench_workflow" "${WF_ARGS[@]}" 2>&1 | tee -a "$LOG" ;;
     devices) env "${DEV_ENV[@]}" "$REPO/bench/devices.sh" 2>&1 | tee -a "$LOG" ;;
     sign_pdf) env "${SIGN_PDF_ENV[@]}" "$REPO/bench/sign_pdf.sh" 2>&1 | tee -a "$LOG" ;;
-    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow, devices, sign_pdf)" >&2; exit 2 ;;
+    verify) env "${VERIFY_ENV[@]}" "$REPO/bench/verify.sh" 2>&1 | tee -a "$LOG" ;;
+    *) echo "run.sh: unknown benchmark $b (issue, crl, ocsp, workflow, devices, sign_pdf, verify)" >&2; exit 2 ;;
   esac
 done
 
@@ -87,6 +90,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
         r[f[1]] = f[2]
 v = lambda k: r.get(k, "-")
 rows = [("benchmark", "kyso", "peer", "ratio", "goal"), None]
+if "verify.folder.kyso_docs_per_s" in r:
+    rows.append(("kyso verify, signed 1 MiB PDFs, docs/s", v("verify.folder.kyso_docs_per_s"),
+                 "pdfsig -P2 " + v("verify.folder.pdfsig_docs_per_s"), v("verify.folder.ratio_kyso_speed_over_pdfsig") + "x", ">= 5x"))
+if "verify.dss.kyso_docs_per_s" in r:
+    rows.append((f"kyso verify, DSS PAdES samples ({v('verify.dss.files')}), docs/s", v("verify.dss.kyso_docs_per_s"),
+                 "pdfsig -P2 " + v("verify.dss.pdfsig_docs_per_s"), v("verify.dss.ratio_kyso_speed_over_pdfsig") + "x", ">= 5x"))
+if "verify.big.kyso_mb_per_s" in r:
+    rows.append(("kyso verify, one large PDF, MB/s", v("verify.big.kyso_mb_per_s"),
+                 "openssl speed sha256 " + v("verify.big.sha256_mb_per_s"), v("verify.big.ratio_over_sha256"), ">= 0.5"))
 for mb in sorted({int(k.split(".")[1]) for k in r if k.startswith("sign_pdf.") and k.endswith(".kyso_ms")}):
     p = f"sign_pdf.{mb}."
     rows.append((f"kyso sign pdf, {mb} MiB, ms", v(p + "kyso_ms"), "openssl dgst + token sign " + v(p + "limit_ms"),

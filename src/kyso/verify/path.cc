@@ -150,6 +150,7 @@ struct State {
   const PathOptions& options;
   X509_STORE* ocsp_store = nullptr;  // anchors only, no CRL flags: for OCSP_basic_verify
   STACK_OF(X509) * pool = nullptr;
+  STACK_OF(X509_CRL) * crls = nullptr;
   std::vector<ossl::UniquePtr<OCSP_BASICRESP>> ocsps;
   std::optional<OcspRevocation> ocsp_revoked;
   std::vector<std::string> warnings;
@@ -233,6 +234,27 @@ OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& rev
   return OcspVerdict::kNone;
 }
 
+// PublishesRevocation says whether the national policy wants a status for `cert`: it names a
+// CRL distribution point or an OCSP responder, or a supplied CRL comes from its issuer.
+bool PublishesRevocation(const State& s, X509* cert) {
+  auto* dps = static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
+  const bool has_dp = dps != nullptr && sk_DIST_POINT_num(dps) > 0;
+  CRL_DIST_POINTS_free(dps);
+  STACK_OF(OPENSSL_STRING)* ocsp = X509_get1_ocsp(cert);
+  const bool has_ocsp = ocsp != nullptr && sk_OPENSSL_STRING_num(ocsp) > 0;
+  X509_email_free(ocsp);
+  ERR_clear_error();
+  if (has_dp || has_ocsp) return true;
+  for (int i = 0; i < sk_X509_CRL_num(s.crls); ++i) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(s.crls, i)),
+                      X509_get_issuer_name(cert)) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // ---- The verify callback -----------------------------------------------------------------
 
 int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
@@ -260,6 +282,12 @@ int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
           case OcspVerdict::kNone:
             break;
         }
+      }
+      if (!s->options.require_revocation && s->options.require_revocation_where_published &&
+          PublishesRevocation(*s, cert)) {
+        s->notes.push_back("no revocation status for " + SubjectOf(cert) +
+                           ", which has revocation data published");
+        return 0;
       }
       if (!s->options.require_revocation) {
         s->warnings.push_back("Không kiểm tra được trạng thái thu hồi của chứng thư số \"" +
@@ -546,7 +574,7 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
     }
   }
   CertStack pool(sk_X509_new_null());
-  State state{options, ocsp_store.get(), pool.get(), {}, {}, {}, {}, {}};
+  State state{options, ocsp_store.get(), pool.get(), crls.get(), {}, {}, {}, {}, {}};
   // RFC 5280 6.1.4 (f): DSA keys without parameters are replaced by completed copies.
   std::vector<const X509*> all = options.anchors;
   all.insert(all.end(), options.untrusted.begin(), options.untrusted.end());

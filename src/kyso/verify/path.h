@@ -72,9 +72,14 @@ struct PathOptions {
 
   // Revocation. true (EN 319 102-1, PKITS, `--policy strict`): every certificate of the path
   // except the anchor needs a status from a supplied CRL or OCSP response, else
-  // INDETERMINATE/TRY_LATER. false: a certificate with no status at all passes (a warning is
-  // added); a supplied CRL that is unusable still fails.
+  // INDETERMINATE/TRY_LATER. false (`--policy national`, TT15 Appendix II 1.2): only a
+  // certificate that names a CRL distribution point or an OCSP responder, or whose issuer's
+  // CRLs are among the supplied ones, needs a status; one with neither passes with a warning
+  // ("không kiểm tra được trạng thái thu hồi"). A supplied CRL that is unusable still fails.
   bool require_revocation = true;
+  // With require_revocation false: false drops the national rule above, so that no
+  // certificate needs a status (suites whose cases say "revocation not mandatory").
+  bool require_revocation_where_published = true;
 
   // RFC 5280 6.1.1 (c), (e), (f), (g). An empty set means {anyPolicy}. OIDs in dotted form.
   std::vector<std::string> user_initial_policy_set;

@@ -169,6 +169,28 @@ TEST_F(PathTest, MissingCrlIsTryLaterUnlessNotRequired) {
   EXPECT_EQ(r.warnings.size(), 1u);
 }
 
+TEST_F(PathTest, NationalPolicyWantsStatusWherePublished) {
+  // A leaf naming a CRL distribution point, with no CRL supplied for it.
+  ossl::UniquePtr<X509> unsigned_leaf(X509_dup(leaf_.get()));
+  ASSERT_TRUE(pkix::AddExtension(unsigned_leaf.get(), NID_crl_distribution_points,
+                                 "URI:http://crl.kyso.test/ca.crl")
+                  .ok());
+  Result<ossl::UniquePtr<X509>> leaf = pkix::SignCertificate(unsigned_leaf.get(), *ca_key_);
+  ASSERT_TRUE(leaf.ok()) << leaf.status().ToString();
+  PathOptions o = Options();
+  o.crls_der = {root_crl_};
+  o.require_revocation = false;
+  PathResult r = Run(o, leaf->get());
+  EXPECT_EQ(r.sub, SubIndication::kTryLater) << r.diagnostic;
+  o.require_revocation_where_published = false;
+  EXPECT_TRUE(Run(o, leaf->get()).passed());
+  // The issuer's CRL among the supplied ones also makes status required.
+  o = Options();
+  o.require_revocation = false;
+  o.crls_der = {root_crl_};
+  EXPECT_TRUE(Run(o).passed());
+}
+
 TEST_F(PathTest, OcspResponsesGiveStatus) {
   PathOptions o = Options();
   o.crls_der = {root_crl_};

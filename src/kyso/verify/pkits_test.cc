@@ -116,6 +116,7 @@ TEST(PkitsConformance, AllPathCases) {
     for (const std::string& name : c.crls) o.crls_der.push_back(ReadFile(dir / "crls" / name));
     o.at = Utc(2022, 5, 1);
     o.require_revocation = c.revocation;
+    o.require_revocation_where_published = c.revocation;
     o.user_initial_policy_set = c.policies;
     o.initial_explicit_policy = c.explicit_policy;
     o.initial_policy_mapping_inhibit = c.inhibit_map;
@@ -221,6 +222,7 @@ TEST(LimboConformance, Rfc5280Families) {
     }
     // Limbo checks revocation only where it supplies CRLs.
     o.require_revocation = false;
+    o.require_revocation_where_published = false;
     o.at = ParseIso(t["validation_time"])
                .value_or(std::chrono::time_point_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now()));
