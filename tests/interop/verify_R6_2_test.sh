@@ -55,6 +55,15 @@ run_kyso verify "$D/doc.p7s" --content "$D/doc.p7m" --home "$H" --format json --
 refused_unchanged "$H" "detached without --content" "content" verify "$D/doc.p7s" --home "$H"
 note "CMS: CAdES B-LT detached, B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
 
+# Revocation data the document lacks is fetched (the certificates name kyso serve's OCSP); with
+# --offline it is not, and the national policy then cannot decide.
+ok verify "$D/B-B.pdf" --trust "$D/root.pem" --untrusted "$D/chain.pem" --format json --out "$D/online.json"
+[[ $(json_get "$D/online.json" 'd["indication"]') == TOTAL-PASSED ]] || fail "online: $(cat "$D/online.json")"
+run_kyso verify "$D/B-B.pdf" --trust "$D/root.pem" --untrusted "$D/chain.pem" --offline --format json --out "$D/offline.json"
+[[ $(json_get "$D/offline.json" 'd["signatures"][0]["subIndication"]') == TRY_LATER ]] || fail "offline: $(cat "$D/offline.json")"
+ok verify "$D/B-LT.pdf" --trust "$D/root.pem" --offline   # B-LT carries what it needs
+note "revocation fetched over OCSP when missing; --offline gives TRY_LATER, except for B-LT"
+
 # --- 2. a flipped byte -----------------------------------------------------------------------
 python3 - "$D/B-B.pdf" "$D/tampered.pdf" "$(stat -c %s "$D/doc.pdf")" <<'PY'
 import sys

@@ -384,6 +384,8 @@ int RunCli(int argc, char** argv) {
   c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER; repeatable");
   c_verify_docs->add_option("--untrusted", verify_args.untrusted, "intermediate certificates to build paths from; repeatable");
   c_verify_docs->add_option("--crl", verify_args.crls, "a CRL, PEM or DER; repeatable");
+  c_verify_docs->add_flag("--offline", verify_args.offline,
+                          "fetch no revocation data: only the document's, --crl and --home's");
   c_verify_docs->add_option("--content", verify_args.content, "the data a detached CMS signature (.p7s) signed");
   c_verify_docs->add_option("--at", verify_args.at, "validation time, ISO 8601 UTC (default: a verified timestamp, else now)");
   c_verify_docs->add_option("--policy", verify_args.policy,

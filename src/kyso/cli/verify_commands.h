@@ -18,6 +18,7 @@ struct VerifyArgs {
   std::string content;                 // the data a detached CMS signature (.p7s) signed
   std::string at;                      // validation time, ISO 8601; default: now
   std::string policy = "national";     // national | strict (revocation policy)
+  bool offline = false;                // no OCSP or CRL fetched over the network
   std::string format = "text";         // text | json | html
   int jobs = 0;                        // files verified at once; 0: one per core
   std::string out;                     // write the report here instead of stdout

@@ -126,6 +126,23 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
   }
   PathOptions o = PathOptionsFor(ctx, at);
   o.ocsp_responses_der = ocsps;
+  if (!base.offline) {
+    // Revocation data the document does not carry is fetched (OCSP from the AIA, then the CRL
+    // distribution points; bounded, CRLs cached) and added to what the path is judged with.
+    CertCheckOptions fetch;
+    fetch.anchors = o.anchors;
+    fetch.untrusted = o.untrusted;
+    fetch.crls_der = o.crls_der;
+    fetch.ocsp_responses_der = o.ocsp_responses_der;
+    fetch.at = at;
+    fetch.purpose = Purpose::kAny;
+    fetch.check_key_algorithm = false;
+    if (Result<CertCheck> fetched = CheckSigningCertificate(signer, fetch); fetched.ok()) {
+      o.crls_der.insert(o.crls_der.end(), fetched->crls_der.begin(), fetched->crls_der.end());
+      o.ocsp_responses_der.insert(o.ocsp_responses_der.end(), fetched->ocsp_responses_der.begin(),
+                                  fetched->ocsp_responses_der.end());
+    }
+  }
   Result<PathResult> path = ValidatePath(signer, o);
   if (!path.ok()) {
     r.indication = std::string(kUndetermined);

@@ -21,6 +21,9 @@ struct VerifyContext {
   std::vector<Bytes> crls;                       // more CRLs (DER)
   std::optional<Time> at;                        // fixed validation time; default: best time
   bool strict = false;                           // revocation required for every certificate
+  // offline: only the revocation data of the document, `crls` and the caller; otherwise what is
+  // missing is fetched (OCSP, CRL distribution points) within cert_check's time bounds.
+  bool offline = false;
   std::optional<ByteSpan> content;               // the data of a detached CMS signature
 };
 
