@@ -55,6 +55,21 @@ run_kyso verify "$D/doc.p7s" --content "$D/doc.p7m" --home "$H" --format json --
 refused_unchanged "$H" "detached without --content" "content" verify "$D/doc.p7s" --home "$H"
 note "CMS: CAdES B-LT detached, B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
 
+# XAdES: enveloped B-T, the person then the agency in one document, detached next to its file.
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<VanBan><SoKyHieu>12/QĐ-UBND</SoKyHieu><TrichYeu>Về việc phê duyệt</TrichYeu></VanBan>\n' >"$D/vb.xml"
+ok sign xml "$D/vb.xml" --level B-T --out "$D/vb-person.xml" --home "$H" "${TOKEN[@]}"
+ok sign xml "$D/vb-person.xml" --out "$D/vb-both.xml" --home "$H" "${P12[@]}"
+ok sign xml "$D/vb.xml" --detached --out "$D/vb.sig.xml" --home "$H" "${TOKEN[@]}"
+ok verify "$D/vb-both.xml" --home "$H" --format json --out "$D/xml.json"
+[[ $(json_get "$D/xml.json" 'len(d["signatures"])') == 2 ]] || fail "two XAdES signatures: $(cat "$D/xml.json")"
+[[ $(json_get "$D/xml.json" 'd["signatures"][0]["timestampTime"] is not None') == True ]] || fail "XAdES B-T: $(cat "$D/xml.json")"
+ok verify "$D/vb.sig.xml" --home "$H"
+sed 's/12\/QĐ-UBND/13\/QĐ-UBND/' "$D/vb-both.xml" >"$D/vb-tampered.xml"
+run_kyso verify "$D/vb-tampered.xml" --home "$H" --format json --out "$D/xml-t.json"
+[[ $(json_get "$D/xml-t.json" 'd["signatures"][0]["subIndication"] + d["signatures"][1]["subIndication"]') == HASH_FAILUREHASH_FAILURE ]] ||
+  fail "tampered XML: $(cat "$D/xml-t.json")"
+note "XAdES: B-T, person + agency, detached: TOTAL-PASSED; changed text: HASH_FAILURE on both"
+
 # Revocation data the document lacks is fetched (the certificates name kyso serve's OCSP); with
 # --offline it is not, and the national policy then cannot decide.
 ok verify "$D/B-B.pdf" --trust "$D/root.pem" --untrusted "$D/chain.pem" --format json --out "$D/online.json"

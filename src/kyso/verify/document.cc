@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include "kyso/base/file.h"
 #include "kyso/pkix/x509.h"
@@ -13,6 +14,7 @@
 #include "kyso/verify/path.h"
 #include "kyso/verify/pdf_sigs.h"
 #include "kyso/verify/timestamp_token.h"
+#include "kyso/verify/xades_sigs.h"
 
 namespace kyso::verify {
 namespace {
@@ -236,6 +238,60 @@ FileReport VerifyCmsMessage(const std::string& file, Result<CmsMessage> msg, con
   return report;
 }
 
+// DetachedNextTo resolves a detached XML Reference: --content when given, else a plain file
+// name (no folder, no "..", no scheme) read from the signature's own folder. Nothing else.
+XmlDetachedResolver DetachedNextTo(const std::string& file, const VerifyContext& ctx) {
+  return [file, content = ctx.content](std::string_view uri) -> std::optional<Bytes> {
+    if (content) return Bytes(content->begin(), content->end());
+    if (uri.empty() || uri.find_first_of("/\\:") != std::string_view::npos || uri.find("..") != std::string_view::npos ||
+        uri.find('%') != std::string_view::npos) {
+      return std::nullopt;
+    }
+    const std::filesystem::path path = std::filesystem::path(file).parent_path() / std::string(uri);
+    Result<FileContents> data = FileContents::Read(path, kMaxCmsInputLen);
+    if (!data.ok()) return std::nullopt;
+    return Bytes(data->bytes().begin(), data->bytes().end());
+  };
+}
+
+FileReport VerifyXml(const std::string& file, ByteSpan xml, const VerifyContext& ctx) {
+  FileReport report;
+  report.file = file;
+  Result<std::vector<XmlSignature>> sigs = ReadXmlSignatures(xml, DetachedNextTo(file, ctx));
+  if (!sigs.ok()) {
+    report.error = sigs.status().message();
+    return report;
+  }
+  for (const XmlSignature& s : *sigs) {
+    SignatureReport r;
+    r.format = "XAdES";
+    r.field = s.id;
+    r.signing_time = s.signing_time;
+    Describe(s.signer_cert.get(), r);
+    if (!s.attack.empty()) r.warnings.push_back("dấu hiệu tấn công: " + s.attack);
+    if (!s.references_ok) {
+      r.indication = std::string(kFailed);
+      r.sub_indication = "HASH_FAILURE";
+      r.message = "dữ liệu đã bị sửa sau khi ký, hoặc không tìm thấy dữ liệu được ký";
+    } else if (!s.signer_cert) {
+      r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
+      r.message = "không tìm thấy chứng thư số của người ký trong chữ ký";
+    } else if (!s.signature_ok) {
+      r.indication = std::string(kFailed);
+      r.sub_indication = "SIG_CRYPTO_FAILURE";
+      r.message = "chữ ký không khớp với khóa công khai của chứng thư số";
+    } else if (!s.signing_certificate_ok) {
+      r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
+      r.message = "chứng thư số ký không khớp với chứng thư được chỉ định trong chữ ký (SigningCertificate)";
+    } else {
+      ValidateSigner(s.signer_cert.get(), s.certificates, {}, s.crls, s.ocsp_responses, s.timestamp_tokens,
+                     s.signature_value_c14n, ctx, r);
+    }
+    report.signatures.push_back(std::move(r));
+  }
+  return report;
+}
+
 FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::UniquePtr<X509>> certs, const VerifyContext& ctx) {
   FileReport report;
   report.file = file;
@@ -284,7 +340,8 @@ FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
       certs.ok() && !certs->empty()) {
     return VerifyCertificateFile(file, std::move(*certs), ctx);
   }
-  report.error = "định dạng tệp chưa được hỗ trợ (kyso verify đọc PDF, CMS .p7s/.p7m, thư S/MIME và chứng thư số; XML sắp có)";
+  if (LooksLikeXml(data->bytes())) return VerifyXml(file, data->bytes(), ctx);
+  report.error = "định dạng tệp chưa được hỗ trợ (kyso verify đọc PDF, XML, CMS .p7s/.p7m, thư S/MIME và chứng thư số)";
   return report;
 }
 

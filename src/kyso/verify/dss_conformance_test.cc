@@ -79,7 +79,7 @@ TEST(DssConformance, PadesAndCades) {
     for (std::string cell; std::getline(fields, cell, '\t');) f.push_back(cell);
     if (f.size() < 4) continue;
     const std::string family = f[0].substr(0, f[0].find('/'));
-    if (family != "pades" && family != "cades") continue;
+    if (family != "pades" && family != "cades" && family != "xades") continue;
     const std::optional<Want> want = Classify(f[3], f.size() > 4 ? f[4] : "");
     if (!want) continue;
     const FileReport report = VerifyFile((dir / f[0]).string(), ctx);

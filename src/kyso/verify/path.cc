@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "kyso/pkix/x509.h"
 #include "kyso/verify/cert_check.h"
@@ -67,8 +68,8 @@ const X509* FindDsaDonor(const X509* holder, const std::vector<const X509*>& can
                          int hops = 0) {
   if (hops > 8) return nullptr;
   for (const X509* c : candidates) {
-    if (c == holder ||
-        X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(holder)) != 0 || !IsDsa(c)) {
+    if (c == holder || X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(holder)) != 0 ||
+        !IsDsa(c)) {
       continue;
     }
     if (DsaHasParameters(c)) return c;
@@ -154,7 +155,7 @@ struct State {
   std::vector<ossl::UniquePtr<OCSP_BASICRESP>> ocsps;
   std::optional<OcspRevocation> ocsp_revoked;
   std::vector<std::string> warnings;
-  std::vector<std::string> notes;  // English, for the diagnostic
+  std::vector<std::string> notes;    // English, for the diagnostic
   std::vector<Completed> completed;  // DSA parameter inheritance
 };
 
@@ -173,9 +174,8 @@ State* StateOf(X509_STORE_CTX* ctx) {
 }
 
 bool IsAnchor(const State& s, const X509* cert) {
-  return std::any_of(s.options.anchors.begin(), s.options.anchors.end(), [&](const X509* a) {
-    return a != nullptr && X509_cmp(a, cert) == 0;
-  });
+  return std::any_of(s.options.anchors.begin(), s.options.anchors.end(),
+                     [&](const X509* a) { return a != nullptr && X509_cmp(a, cert) == 0; });
 }
 
 std::string SubjectOf(const X509* cert) { return pkix::NameUtf8(X509_get_subject_name(cert)); }
@@ -195,7 +195,8 @@ OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& rev
     for (int i = 0; i < sk_X509_num(s.pool); ++i) Push(certs.get(), sk_X509_value(s.pool, i));
     if (OCSP_basic_verify(basic.get(), certs.get(), s.ocsp_store, 0) != 1) {
       ERR_clear_error();
-      s.notes.push_back("an OCSP response does not verify");
+      const std::string note = "an OCSP response does not verify";
+      if (std::find(s.notes.begin(), s.notes.end(), note) == s.notes.end()) s.notes.push_back(note);
       continue;
     }
     for (const EVP_MD* md : {EVP_sha1(), EVP_sha256()}) {
@@ -210,7 +211,7 @@ OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& rev
         continue;
       }
       // Current: thisUpdate <= at <= nextUpdate (5 minutes of skew; no nextUpdate: 1 hour).
-      if (X509_cmp_time(this_update, nullptr) == 0) continue;
+      if (this_update == nullptr) continue;
       const time_t skewed = at + 300;
       if (X509_cmp_time(this_update, const_cast<time_t*>(&skewed)) > 0) continue;
       if (next_update != nullptr) {
@@ -308,11 +309,13 @@ int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
           issuer_key != nullptr && X509_verify(const_cast<X509*>(original), issuer_key) == 1;
       ERR_clear_error();
       if (good) {
-        s->notes.push_back("DSA parameters inherited (RFC 5280 6.1.4 (f)) by " +
-                           SubjectOf(cert));
+        s->notes.push_back("DSA parameters inherited (RFC 5280 6.1.4 (f)) by " + SubjectOf(cert));
       }
       return good ? 1 : 0;
     }
+    case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:
+      // X509_STRICT's rule; RFC 5280 6.1 and 6.3.3 (f) accept a CA without key usage.
+      return 1;
     case X509_V_ERR_CERT_HAS_EXPIRED: {
       // RFC 5280 4.1.2.5: the validity period includes notAfter; OpenSSL counts the last
       // second as expired.
@@ -365,13 +368,148 @@ std::string ProfileError(const X509* cert) {
   if (nc == 0) return "nameConstraints not critical (4.2.1.10)";
   if (nc == 1 && X509_check_ca(x) == 0) return "nameConstraints in an end-entity certificate";
   if (critical(NID_ext_key_usage) >= 0) {
-    auto* eku = static_cast<EXTENDED_KEY_USAGE*>(
-        X509_get_ext_d2i(x, NID_ext_key_usage, nullptr, nullptr));
+    auto* eku =
+        static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(x, NID_ext_key_usage, nullptr, nullptr));
     const int num = eku != nullptr ? sk_ASN1_OBJECT_num(eku) : 0;
     EXTENDED_KEY_USAGE_free(eku);
     if (num == 0) return "empty extKeyUsage (4.2.1.12)";
   }
   ERR_clear_error();
+  return "";
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool IEndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && IEquals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// IsDnsName checks RFC 5280 4.2.1.6's "preferred name syntax" (RFC 1034 3.5, RFC 1123 2.1):
+// LDH labels of 1..63 octets, no hyphen at either end; `wildcard` allows a first label "*".
+bool IsDnsName(std::string_view name, bool wildcard) {
+  if (name.empty() || name.size() > 253) return false;
+  if (wildcard && name.starts_with("*.")) name.remove_prefix(2);
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (const char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool IsMailbox(std::string_view addr) {
+  const std::size_t at = addr.find('@');
+  return at != std::string_view::npos && at > 0 &&
+         addr.find('@', at + 1) == std::string_view::npos && IsDnsName(addr.substr(at + 1), false);
+}
+
+std::string_view Ia5(const ASN1_IA5STRING* s) {
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+          static_cast<std::size_t>(ASN1_STRING_length(s))};
+}
+
+// Names gives the dNSName (or rfc822Name) values of `names`.
+std::vector<std::string> Names(const GENERAL_NAMES* names, int type) {
+  std::vector<std::string> out;
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type == type) out.emplace_back(Ia5(gn->d.ia5));
+  }
+  return out;
+}
+
+// NameSyntaxError checks the syntax of the DNS names and mailboxes in `cert`'s
+// subjectAltName and of the DNS names in its nameConstraints (no leading period: that is
+// URI constraint syntax, not dNSName's).
+std::string NameSyntaxError(const X509* cert) {
+  std::string why;
+  auto* san =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (const std::string& n : Names(san, GEN_DNS)) {
+    if (!IsDnsName(n, true)) why = "malformed dNSName \"" + n + "\" in subjectAltName";
+  }
+  for (const std::string& n : Names(san, GEN_EMAIL)) {
+    if (!IsMailbox(n)) why = "malformed rfc822Name \"" + n + "\" in subjectAltName";
+  }
+  GENERAL_NAMES_free(san);
+  auto* nc = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert, NID_name_constraints, nullptr, nullptr));
+  for (STACK_OF(GENERAL_SUBTREE) * trees :
+       {nc ? nc->permittedSubtrees : nullptr, nc ? nc->excludedSubtrees : nullptr}) {
+    for (int i = 0; trees != nullptr && i < sk_GENERAL_SUBTREE_num(trees); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_SUBTREE_value(trees, i)->base;
+      if (gn->type == GEN_DNS && !IsDnsName(Ia5(gn->d.ia5), false)) {
+        why = "malformed dNSName constraint \"" + std::string(Ia5(gn->d.ia5)) + "\"";
+      }
+    }
+  }
+  NAME_CONSTRAINTS_free(nc);
+  ERR_clear_error();
+  return why;
+}
+
+// WildcardExcludedError: OpenSSL compares a wildcard SAN ("*.example.com") with an excluded
+// dNSName subtree ("bar.example.com") as a literal string; a wildcard that can match an
+// excluded name violates the constraint (x509-limbo nc-forbids-dnsname-wildcard-san,
+// CVE-2025-61727).
+std::string WildcardExcludedError(const std::vector<ossl::UniquePtr<X509>>& chain) {
+  if (chain.empty()) return "";
+  auto* san = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(chain[0].get(), NID_subject_alt_name, nullptr, nullptr));
+  const std::vector<std::string> dns = Names(san, GEN_DNS);
+  GENERAL_NAMES_free(san);
+  std::string why;
+  for (std::size_t i = 1; i < chain.size() && why.empty(); ++i) {
+    auto* nc = static_cast<NAME_CONSTRAINTS*>(
+        X509_get_ext_d2i(chain[i].get(), NID_name_constraints, nullptr, nullptr));
+    STACK_OF(GENERAL_SUBTREE)* excluded = nc ? nc->excludedSubtrees : nullptr;
+    for (int j = 0; excluded != nullptr && j < sk_GENERAL_SUBTREE_num(excluded); ++j) {
+      const GENERAL_NAME* gn = sk_GENERAL_SUBTREE_value(excluded, j)->base;
+      if (gn->type != GEN_DNS) continue;
+      const std::string_view e = Ia5(gn->d.ia5);
+      for (const std::string& n : dns) {
+        if (!n.starts_with("*.")) continue;
+        const std::string_view base = std::string_view(n).substr(2);
+        // The wildcard matches one label L: L.base. Excluded if L.base is e (or under it).
+        const bool one_label_above =
+            IEndsWith(e, std::string(".") + std::string(base)) &&
+            e.substr(0, e.size() - base.size() - 1).find('.') == std::string_view::npos;
+        const bool inside = IEquals(base, e) || IEndsWith(base, std::string(".") + std::string(e));
+        if (one_label_above || inside) {
+          why = "wildcard \"" + n + "\" can match excluded subtree \"" + std::string(e) + "\"";
+        }
+      }
+    }
+    NAME_CONSTRAINTS_free(nc);
+  }
+  ERR_clear_error();
+  return why;
+}
+
+// CrlProfileError: a supplied CRL from `cert`'s issuer without the cRLNumber extension
+// (RFC 5280 5.2.3: CRL issuers MUST include it) is not used in strict mode.
+std::string CrlProfileError(STACK_OF(X509_CRL) * crls, const X509* cert) {
+  for (int i = 0; i < sk_X509_CRL_num(crls); ++i) {
+    X509_CRL* crl = sk_X509_CRL_value(crls, i);
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) == 0 &&
+        X509_CRL_get_ext_by_NID(crl, NID_crl_number, -1) < 0) {
+      return "CRL of " + pkix::NameUtf8(X509_CRL_get_issuer(crl)) +
+             " has no cRLNumber (RFC 5280 5.2.3)";
+    }
+  }
   return "";
 }
 
@@ -497,7 +635,7 @@ void FindCrlRevocation(STACK_OF(X509_CRL) * crls, X509* cert, PathResult& out) {
         X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, nullptr, nullptr)));
     const long r = reason ? ASN1_ENUMERATED_get(reason.get()) : 0;
     out.revocation_reason = (r >= 0 && r <= 10 && r != 7) ? static_cast<pkix::CrlReason>(r)
-                                                           : pkix::CrlReason::kUnspecified;
+                                                          : pkix::CrlReason::kUnspecified;
   }
   ERR_clear_error();
 }
@@ -546,7 +684,11 @@ std::string_view SubIndicationName(SubIndication sub) {
   return "";
 }
 
-Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
+namespace {
+
+// ValidateOnce is one X509_verify_cert run with `untrusted` as the pool.
+Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
+                                const std::vector<const X509*>& untrusted) {
   if (cert == nullptr) return InvalidArgumentError("no certificate to validate");
 
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
@@ -577,7 +719,7 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
   State state{options, ocsp_store.get(), pool.get(), crls.get(), {}, {}, {}, {}, {}};
   // RFC 5280 6.1.4 (f): DSA keys without parameters are replaced by completed copies.
   std::vector<const X509*> all = options.anchors;
-  all.insert(all.end(), options.untrusted.begin(), options.untrusted.end());
+  all.insert(all.end(), untrusted.begin(), untrusted.end());
   all.push_back(cert);
   std::erase(all, nullptr);
   auto use = [&](const X509* c) -> const X509* {
@@ -590,7 +732,7 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
   };
   state.completed.reserve(all.size());  // copies are referenced by address
   const X509* leaf = use(cert);
-  for (const X509* u : options.untrusted) {
+  for (const X509* u : untrusted) {
     if (u != nullptr) Push(pool.get(), use(u));
   }
   for (const Bytes& der : options.ocsp_responses_der) {
@@ -613,7 +755,10 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
   X509_VERIFY_PARAM_set_depth(param, static_cast<int>(options.max_path_len));
   unsigned long flags = X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_CRL_CHECK |
                         X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_EXTENDED_CRL_SUPPORT |
-                        X509_V_FLAG_USE_DELTAS;
+                        X509_V_FLAG_USE_DELTAS |
+                        // RFC 5280 6.1.1 (d): every configured anchor is a trust anchor, also
+                        // one that is not self-signed (an intermediate trusted directly).
+                        X509_V_FLAG_PARTIAL_CHAIN;
   if (options.initial_explicit_policy) flags |= X509_V_FLAG_EXPLICIT_POLICY;
   if (options.initial_policy_mapping_inhibit) flags |= X509_V_FLAG_INHIBIT_MAP;
   if (options.initial_any_policy_inhibit) flags |= X509_V_FLAG_INHIBIT_ANY;
@@ -690,17 +835,24 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
         break;
       }
     }
-    for (std::size_t i = 0; err == X509_V_OK && options.x509_strict && i < out.chain.size();
-         ++i) {
-      if (std::string why = ProfileError(out.chain[i].get()); !why.empty()) {
-        err = X509_V_ERR_INVALID_EXTENSION;
+    for (std::size_t i = 0; err == X509_V_OK && options.x509_strict && i < out.chain.size(); ++i) {
+      std::string why = ProfileError(out.chain[i].get());
+      if (why.empty() && i + 1 < out.chain.size()) {
+        why = CrlProfileError(crls.get(), out.chain[i].get());
+        if (!why.empty()) err = X509_V_ERR_UNABLE_TO_GET_CRL;  // no usable CRL: TRY_LATER
+      }
+      if (why.empty()) why = NameSyntaxError(out.chain[i].get());
+      if (why.empty() && i == 0) why = WildcardExcludedError(out.chain);
+      if (!why.empty()) {
+        if (err == X509_V_OK) err = X509_V_ERR_INVALID_EXTENSION;
         out.failing_index = i;
         failing = out.chain[i].get();
         notes += "; " + why;
       }
     }
   } else {
-    out.failing_index = static_cast<std::size_t>(std::max(0, X509_STORE_CTX_get_error_depth(ctx.get())));
+    out.failing_index =
+        static_cast<std::size_t>(std::max(0, X509_STORE_CTX_get_error_depth(ctx.get())));
     failing = X509_STORE_CTX_get_current_cert(ctx.get());
   }
   // OpenSSL checks revocation before validity periods; a certificate out of its validity
@@ -741,6 +893,53 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
                      (failing ? " (" + SubjectOf(failing) + ")" : std::string()) + notes;
   }
   return out;
+}
+
+}  // namespace
+
+Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
+  KYSO_ASSIGN_OR_RETURN(PathResult first, ValidateOnce(cert, options, options.untrusted));
+  // Revoked and TRY_LATER mean the path itself held; those are not retried.
+  if (first.passed() || options.untrusted.empty() || first.sub == SubIndication::kRevoked ||
+      first.sub == SubIndication::kTryLater) {
+    return first;
+  }
+  // OpenSSL builds one path, taking the first issuer that matches, and does not backtrack.
+  // When that path fails, try again without each pooled certificate of the failed path
+  // (breadth first, at most kMaxPathAttempts runs): another path through the pool may be
+  // valid (cross-certificates, a pooled copy of an anchor, x509-limbo's alternate chains).
+  // The first failure is the one reported when none passes.
+  constexpr int kMaxPathAttempts = 8;
+  struct Attempt {
+    std::vector<const X509*> pool;
+    std::vector<const X509*> failed_path;  // pooled certificates of the path that failed
+  };
+  auto pooled_of = [&](const PathResult& r, const std::vector<const X509*>& pool) {
+    std::vector<const X509*> out;
+    for (const auto& c : r.chain) {
+      for (const X509* u : pool) {
+        if (u != nullptr && X509_cmp(u, c.get()) == 0) out.push_back(u);
+      }
+    }
+    return out;
+  };
+  std::vector<Attempt> queue{{options.untrusted, pooled_of(first, options.untrusted)}};
+  int attempts = 1;
+  for (std::size_t q = 0; q < queue.size() && attempts < kMaxPathAttempts; ++q) {
+    for (const X509* drop : queue[q].failed_path) {
+      if (attempts >= kMaxPathAttempts) break;
+      std::vector<const X509*> pool = queue[q].pool;
+      std::erase(pool, drop);
+      ++attempts;
+      KYSO_ASSIGN_OR_RETURN(PathResult r, ValidateOnce(cert, options, pool));
+      if (r.passed()) {
+        r.diagnostic += "; found after " + std::to_string(attempts) + " path attempts";
+        return r;
+      }
+      queue.push_back({pool, pooled_of(r, pool)});
+    }
+  }
+  return first;
 }
 
 }  // namespace kyso::verify

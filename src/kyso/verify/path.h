@@ -64,9 +64,9 @@ enum class KeyPurpose { kAny, kServerAuth, kClientAuth, kTimeStamping };
 
 // PathOptions controls ValidatePath. Every pointer is borrowed for the call only.
 struct PathOptions {
-  std::vector<const X509*> anchors;    // trust anchors; at least one
-  std::vector<const X509*> untrusted;  // pool to build the path from (order does not matter)
-  std::vector<Bytes> crls_der;         // CRLs (DER): complete, delta and indirect ones
+  std::vector<const X509*> anchors;       // trust anchors; at least one
+  std::vector<const X509*> untrusted;     // pool to build the path from (order does not matter)
+  std::vector<Bytes> crls_der;            // CRLs (DER): complete, delta and indirect ones
   std::vector<Bytes> ocsp_responses_der;  // OCSPResponses (DER) for certificates of the path
   Time at{};                              // validation time; required
 
@@ -93,9 +93,12 @@ struct PathOptions {
   bool dsa_parameter_inheritance = true;
   // OpenSSL's X509_V_FLAG_X509_STRICT plus RFC 5280 section 4 encoding MUSTs (positive serial
   // of at most 20 octets; critical policyConstraints and nameConstraints, the latter only in
-  // CAs; non-empty extKeyUsage). Profile checks, not path validation: PKITS expects them off
-  // (218/246 with them on: its CAs carry non-critical policyConstraints and basicConstraints);
-  // x509-limbo expects them on.
+  // CAs; non-empty extKeyUsage; preferred-name-syntax dNSNames and well-formed rfc822Names in
+  // subjectAltName and dNSName constraints; no wildcard dNSName that could match an excluded
+  // subtree; CRLs with a cRLNumber). A CA certificate without key usage is accepted
+  // (RFC 5280 6.3.3 (f)), unlike OpenSSL's flag alone. Profile checks, not path validation:
+  // PKITS expects them off (218/246 with them on: its CAs carry non-critical
+  // policyConstraints and basicConstraints); x509-limbo expects them on.
   bool x509_strict = false;
   KeyPurpose purpose = KeyPurpose::kAny;
   // When not empty, the leaf must be for this DNS name or IP address (RFC 6125 matching by
@@ -127,8 +130,11 @@ struct PathResult {
 // (an OCSP answer stands in for a missing CRL; a "revoked" answer wins over a good CRL).
 // Beyond OpenSSL 3.0 it does DSA parameter inheritance (6.1.4 (f)), accepts a certificate
 // valid until exactly `at` (4.1.2.5), accepts an indirect CRL issuer whose own certificate is
-// covered by the CRL it signs (PKITS 4.14.30), and reports a certificate out of its validity
-// period rather than the missing revocation data OpenSSL meets first.
+// covered by the CRL it signs (PKITS 4.14.30), reports a certificate out of its validity
+// period rather than the missing revocation data OpenSSL meets first, and, when the path
+// OpenSSL built fails for a reason other than revocation, tries up to 7 other paths through
+// the pool (OpenSSL does not backtrack). Every configured anchor is a trust anchor, also one
+// that is not self-signed (RFC 5280 6.1.1 (d)).
 // It fails (Status) only when it cannot run: null `cert`, no anchor, a malformed CRL, OCSP
 // response, policy OID or peer name (kInvalidArgument). Thread-safe; nothing is cached.
 Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options);

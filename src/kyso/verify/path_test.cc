@@ -31,10 +31,10 @@ Bytes MakeCrl(const X509* issuer, const KeySigner& key, std::vector<Revocation> 
   ossl::UniquePtr<X509_CRL> crl(X509_CRL_new());
   X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer));
-  ossl::UniquePtr<ASN1_STRING> t1(ASN1_TIME_set(nullptr, static_cast<time_t>(
-                                                             Utc(2026, 1, 1).time_since_epoch().count())));
-  ossl::UniquePtr<ASN1_STRING> t2(ASN1_TIME_set(nullptr, static_cast<time_t>(
-                                                             Utc(2040, 1, 1).time_since_epoch().count())));
+  ossl::UniquePtr<ASN1_STRING> t1(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(Utc(2026, 1, 1).time_since_epoch().count())));
+  ossl::UniquePtr<ASN1_STRING> t2(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(Utc(2040, 1, 1).time_since_epoch().count())));
   X509_CRL_set1_lastUpdate(crl.get(), t1.get());
   X509_CRL_set1_nextUpdate(crl.get(), t2.get());
   for (const Revocation& r : revoked) {
@@ -64,17 +64,16 @@ Bytes MakeCrl(const X509* issuer, const KeySigner& key, std::vector<Revocation> 
 Bytes MakeOcsp(const X509* cert, const X509* issuer, const KeySigner& issuer_key, bool revoked) {
   ossl::UniquePtr<OCSP_BASICRESP> basic(OCSP_BASICRESP_new());
   OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
-  ossl::UniquePtr<ASN1_STRING> this_update(ASN1_TIME_set(
-      nullptr, static_cast<time_t>(Utc(2027, 1, 1).time_since_epoch().count())));
-  ossl::UniquePtr<ASN1_STRING> next_update(ASN1_TIME_set(
-      nullptr, static_cast<time_t>(Utc(2027, 1, 8).time_since_epoch().count())));
-  ossl::UniquePtr<ASN1_STRING> revoked_at(ASN1_TIME_set(
-      nullptr, static_cast<time_t>(Utc(2026, 12, 1).time_since_epoch().count())));
-  EXPECT_NE(OCSP_basic_add1_status(basic.get(), id,
-                                   revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
-                                   revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1,
-                                   revoked ? revoked_at.get() : nullptr, this_update.get(),
-                                   next_update.get()),
+  ossl::UniquePtr<ASN1_STRING> this_update(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(Utc(2027, 1, 1).time_since_epoch().count())));
+  ossl::UniquePtr<ASN1_STRING> next_update(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(Utc(2027, 1, 8).time_since_epoch().count())));
+  ossl::UniquePtr<ASN1_STRING> revoked_at(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(Utc(2026, 12, 1).time_since_epoch().count())));
+  EXPECT_NE(OCSP_basic_add1_status(
+                basic.get(), id, revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
+                revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1,
+                revoked ? revoked_at.get() : nullptr, this_update.get(), next_update.get()),
             nullptr);
   OCSP_CERTID_free(id);
   EXPECT_EQ(OCSP_basic_sign(basic.get(), const_cast<X509*>(issuer), PrivateKey(issuer_key),
@@ -133,9 +132,8 @@ TEST_F(PathTest, ValidPathIsTotalPassed) {
 
 TEST_F(PathTest, RevokedLeafIsTotalFailedRevoked) {
   PathOptions o = Options();
-  o.crls_der = {root_crl_,
-                MakeCrl(ca_.get(), *ca_key_,
-                        {{leaf_.get(), Utc(2026, 6, 1), CRL_REASON_KEY_COMPROMISE}})};
+  o.crls_der = {root_crl_, MakeCrl(ca_.get(), *ca_key_,
+                                   {{leaf_.get(), Utc(2026, 6, 1), CRL_REASON_KEY_COMPROMISE}})};
   PathResult r = Run(o);
   EXPECT_EQ(r.indication, Indication::kTotalFailed) << r.diagnostic;
   EXPECT_EQ(r.sub, SubIndication::kRevoked);
@@ -292,6 +290,15 @@ TEST_F(PathTest, PolicyAndCaConstraintsAreChainConstraintsFailure) {
   r = Run(o, sub.get());
   EXPECT_FALSE(r.passed()) << r.diagnostic;
   EXPECT_NE(r.indication, Indication::kTotalPassed);
+}
+
+TEST_F(PathTest, AnIntermediateCanBeTheAnchor) {
+  PathOptions o = Options();
+  o.anchors = {ca_.get()};  // RFC 5280 6.1.1 (d): an anchor need not be self-signed
+  o.untrusted.clear();
+  PathResult r = Run(o);
+  EXPECT_TRUE(r.passed()) << r.diagnostic;
+  EXPECT_EQ(r.chain.size(), 2u);
 }
 
 TEST_F(PathTest, BadInputsAreErrors) {

@@ -6,12 +6,11 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "kyso/pkix/x509.h"
@@ -148,7 +147,7 @@ TEST(PkitsConformance, AllPathCases) {
 // validation per RFC 5280.
 constexpr const char* kLimboFamilies[] = {"rfc5280", "pathlen", "pathological",
                                           "crl",     "cve",     "invalid"};
-constexpr int kLimboMinAgree = 125;
+constexpr int kLimboMinAgree = 136;
 
 fs::path LimboFile() {
   if (const char* env = std::getenv("KYSO_SHARED_TESTDATA")) {
@@ -162,8 +161,8 @@ Bytes ToBytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 std::optional<Time> ParseIso(const nlohmann::json& j) {
   if (!j.is_string()) return std::nullopt;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (std::sscanf(j.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi,
-                  &se) != 6) {
+  if (std::sscanf(j.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &se) !=
+      6) {
     return std::nullopt;
   }
   return Utc(y, static_cast<unsigned>(mo), static_cast<unsigned>(d), h, mi, se);
@@ -250,9 +249,11 @@ TEST(LimboConformance, Rfc5280Families) {
                     << ", got " << why << "\n";
     }
   }
+  // Baseline, measured once with `openssl verify` 3.0.19 on the same cases (CA file, untrusted
+  // file, -attime, -verify_depth, -verify_hostname/-verify_ip, -purpose, -CRLfile -crl_check):
+  // 109/138, and 116/138 with -x509_strict. Over all 208 cases its README gives 150.
   std::cout << "x509-limbo (rfc5280, pathlen, pathological, crl, cve, invalid): " << agree << "/"
-            << total << " agree (crude `openssl verify` baseline in its README: 150/208 over all "
-            << "families)\n"
+            << total << " agree (openssl verify 3.0: 109, with -x509_strict: 116)\n"
             << disagreements.str();
   RecordProperty("limbo_agree", agree);
   EXPECT_GE(agree, kLimboMinAgree) << disagreements.str();

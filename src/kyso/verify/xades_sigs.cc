@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -430,31 +431,34 @@ ossl::UniquePtr<EVP_PKEY> RsaKeyValue(xmlNode* key_info) {
 
 // ---- xmlsec ---------------------------------------------------------------------------------
 
-// The resolver of the ReadXmlSignatures call running on this thread (xmlsec's IO callbacks
-// are process-wide; only ours is registered, so nothing else is ever opened).
-thread_local const XmlDetachedResolver* tl_resolver = nullptr;
+// The detached data of the signature being checked on this thread, by Reference URI, resolved
+// before xmlsec runs (xmlsec's IO callbacks are process-wide; only ours is registered, so
+// nothing else is ever opened).
+thread_local const std::map<std::string, Bytes>* tl_detached = nullptr;
 
 struct DetachedStream {
-  Bytes data;
+  const Bytes* data = nullptr;
   std::size_t pos = 0;
 };
 
-int IoMatch(const char* /*uri*/) { return tl_resolver != nullptr && *tl_resolver ? 1 : 0; }
+int IoMatch(const char* uri) {
+  return tl_detached != nullptr && uri != nullptr && tl_detached->count(uri) > 0 ? 1 : 0;
+}
 
 void* IoOpen(const char* uri) {
-  if (tl_resolver == nullptr || !*tl_resolver || uri == nullptr) return nullptr;
-  std::optional<Bytes> data = (*tl_resolver)(uri);
-  if (!data) return nullptr;
+  if (tl_detached == nullptr || uri == nullptr) return nullptr;
+  auto it = tl_detached->find(uri);
+  if (it == tl_detached->end()) return nullptr;
   auto* s = new DetachedStream;
-  s->data = std::move(*data);
+  s->data = &it->second;
   return s;
 }
 
 int IoRead(void* context, char* buffer, int len) {
   auto* s = static_cast<DetachedStream*>(context);
   if (len <= 0) return 0;
-  const std::size_t n = std::min(static_cast<std::size_t>(len), s->data.size() - s->pos);
-  std::memcpy(buffer, s->data.data() + s->pos, n);
+  const std::size_t n = std::min(static_cast<std::size_t>(len), s->data->size() - s->pos);
+  std::memcpy(buffer, s->data->data() + s->pos, n);
   s->pos += n;
   return static_cast<int>(n);
 }
@@ -481,8 +485,7 @@ bool InitXmlsec() {
   return ok;
 }
 
-// xmlsec serializes its global state poorly in 1.2 (the transform registry is read-only once
-// initialized, but errors and IO go through globals); one signature at a time is plenty here.
+// xmlsec 1.2 keeps error and IO state in globals; one signature at a time is plenty here.
 std::mutex& XmlsecMutex() {
   static std::mutex m;
   return m;
@@ -492,77 +495,148 @@ struct DsigCtxFree {
   void operator()(xmlSecDSigCtx* c) const noexcept { xmlSecDSigCtxDestroy(c); }
 };
 
-// CheckReferences digests every ds:Reference of `sig` with xmlsec. The SignatureMethod is
-// swapped for HMAC (with a dummy key) during the call so that xmlsec's own signature step
-// never stops the references from being processed; the signature value is checked separately.
-bool CheckReferences(xmlNode* sig, xmlNode* signed_info, std::string& problem) {
-  std::lock_guard<std::mutex> lock(XmlsecMutex());
+struct RefCheck {
+  bool ok = false;
+  std::string sub_indication, problem;
+  std::vector<std::string> unresolved;
+};
+
+bool IsExternalUri(const xmlNode* ref) {
+  if (!xmlHasProp(const_cast<xmlNode*>(ref), X("URI"))) return false;
+  const std::string uri = Attr(ref, "URI");
+  return !uri.empty() && uri[0] != '#';
+}
+
+// CheckReferences digests every ds:Reference of `sig` with xmlsec. References whose data is not
+// available (no URI, or a detached URI the resolver cannot supply) are replaced by a comment
+// during the call, so the others are still checked. The SignatureMethod is swapped for HMAC
+// (with a dummy key) during the call so that xmlsec's own signature step never stops the
+// references from being processed; the signature value is checked separately, on the restored
+// SignedInfo.
+RefCheck CheckReferences(xmlNode* sig, xmlNode* signed_info, const XmlDetachedResolver& resolver) {
+  RefCheck out;
   xmlNode* sm = DsChild(signed_info, "SignatureMethod");
   if (sm == nullptr) {
-    problem = "ds:SignatureMethod missing";
-    return false;
+    out.sub_indication = "FORMAT_FAILURE";
+    out.problem = "ds:SignatureMethod missing";
+    return out;
   }
-  const std::string original = Attr(sm, "Algorithm");
-  xmlSetProp(sm, X("Algorithm"), X(kHmacSha256));
-  std::unique_ptr<xmlSecDSigCtx, DsigCtxFree> ctx(xmlSecDSigCtxCreate(nullptr));
-  bool ok = false;
-  if (!ctx) {
-    problem = "xmlsec: no context";
-  } else {
-    static const unsigned char kDummy[] = "kyso-reference-check";
-    ctx->signKey = xmlSecKeyReadMemory(xmlSecKeyDataHmacId, kDummy, sizeof(kDummy) - 1);
-    ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
-    ctx->enabledReferenceUris = static_cast<xmlSecTransformUriType>(
-        xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument |
-        xmlSecTransformUriTypeLocal | xmlSecTransformUriTypeRemote);
-    const xmlSecTransformId c14n[] = {
-        xmlSecTransformInclC14NId,   xmlSecTransformInclC14NWithCommentsId,
-        xmlSecTransformInclC14N11Id, xmlSecTransformInclC14N11WithCommentsId,
-        xmlSecTransformExclC14NId,   xmlSecTransformExclC14NWithCommentsId};
-    const xmlSecTransformId reference_only[] = {
-        xmlSecTransformEnvelopedId, xmlSecTransformXPathId, xmlSecTransformXPath2Id,
-        xmlSecTransformXPointerId,  xmlSecTransformBase64Id, xmlSecTransformSha1Id,
-        xmlSecTransformSha224Id,    xmlSecTransformSha256Id, xmlSecTransformSha384Id,
-        xmlSecTransformSha512Id};
-    for (xmlSecTransformId id : c14n) {
-      xmlSecDSigCtxEnableReferenceTransform(ctx.get(), id);
-      xmlSecDSigCtxEnableSignatureTransform(ctx.get(), id);
+  std::map<std::string, Bytes> detached;
+  std::vector<std::pair<xmlNode*, xmlNode*>> parked;  // (Reference, placeholder)
+  std::vector<xmlNode*> refs;
+  for (xmlNode* c : Children(signed_info)) {
+    if (IsDs(c, "Reference")) refs.push_back(c);
+  }
+  if (refs.empty()) {
+    out.sub_indication = "FORMAT_FAILURE";
+    out.problem = "ds:SignedInfo has no Reference";
+    return out;
+  }
+  for (xmlNode* ref : refs) {
+    const bool has_uri = xmlHasProp(ref, X("URI")) != nullptr;
+    const std::string uri = Attr(ref, "URI");
+    bool available = has_uri;
+    if (IsExternalUri(ref) && detached.count(uri) == 0) {
+      std::optional<Bytes> data = resolver ? resolver(uri) : std::nullopt;
+      if (data) {
+        detached.emplace(uri, std::move(*data));
+      } else {
+        available = false;
+      }
     }
-    for (xmlSecTransformId id : reference_only) xmlSecDSigCtxEnableReferenceTransform(ctx.get(), id);
-    xmlSecDSigCtxEnableSignatureTransform(ctx.get(), xmlSecTransformHmacSha256Id);
-    if (ctx->signKey == nullptr) {
-      problem = "xmlsec: no key";
+    if (!available) {
+      out.unresolved.push_back(uri);
+      xmlNode* placeholder = xmlNewComment(X("kyso: reference data not available"));
+      xmlReplaceNode(ref, placeholder);
+      parked.emplace_back(ref, placeholder);
+    }
+  }
+
+  bool digests_ok = true;
+  if (parked.size() < refs.size()) {
+    std::lock_guard<std::mutex> lock(XmlsecMutex());
+    tl_detached = &detached;
+    const std::string original = Attr(sm, "Algorithm");
+    xmlSetProp(sm, X("Algorithm"), X(kHmacSha256));
+    std::unique_ptr<xmlSecDSigCtx, DsigCtxFree> ctx(xmlSecDSigCtxCreate(nullptr));
+    if (!ctx) {
+      digests_ok = false;
+      out.sub_indication = "FORMAT_FAILURE";
+      out.problem = "xmlsec: no context";
     } else {
-      const int rc = xmlSecDSigCtxVerify(ctx.get(), sig);
-      std::size_t num_refs = 0;
-      for (xmlNode* c : Children(signed_info)) num_refs += IsDs(c, "Reference") ? 1 : 0;
-      const xmlSecSize done = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
-      ok = num_refs > 0 && done == num_refs;
-      for (xmlSecSize i = 0; i < done; ++i) {
-        auto* ref = static_cast<xmlSecDSigReferenceCtxPtr>(
-            xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
-        if (ref == nullptr || ref->status != xmlSecDSigStatusSucceeded) {
-          ok = false;
-          if (problem.empty()) {
-            problem = "digest of Reference " +
-                      std::string(ref && ref->uri ? reinterpret_cast<const char*>(ref->uri) : "?") +
-                      " does not match";
+      static const unsigned char kDummy[] = "kyso-reference-check";
+      ctx->signKey = xmlSecKeyReadMemory(xmlSecKeyDataHmacId, kDummy, sizeof(kDummy) - 1);
+      ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+      ctx->enabledReferenceUris = static_cast<xmlSecTransformUriType>(
+          xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument |
+          xmlSecTransformUriTypeLocal | xmlSecTransformUriTypeRemote);
+      const xmlSecTransformId c14n[] = {
+          xmlSecTransformInclC14NId,   xmlSecTransformInclC14NWithCommentsId,
+          xmlSecTransformInclC14N11Id, xmlSecTransformInclC14N11WithCommentsId,
+          xmlSecTransformExclC14NId,   xmlSecTransformExclC14NWithCommentsId};
+      const xmlSecTransformId reference_only[] = {
+          xmlSecTransformEnvelopedId, xmlSecTransformXPathId, xmlSecTransformXPath2Id,
+          xmlSecTransformXPointerId,  xmlSecTransformBase64Id, xmlSecTransformSha1Id,
+          xmlSecTransformSha224Id,    xmlSecTransformSha256Id, xmlSecTransformSha384Id,
+          xmlSecTransformSha512Id};
+      for (xmlSecTransformId id : c14n) {
+        xmlSecDSigCtxEnableReferenceTransform(ctx.get(), id);
+        xmlSecDSigCtxEnableSignatureTransform(ctx.get(), id);
+      }
+      for (xmlSecTransformId id : reference_only) {
+        xmlSecDSigCtxEnableReferenceTransform(ctx.get(), id);
+      }
+      xmlSecDSigCtxEnableSignatureTransform(ctx.get(), xmlSecTransformHmacSha256Id);
+      if (ctx->signKey == nullptr) {
+        digests_ok = false;
+        out.sub_indication = "FORMAT_FAILURE";
+        out.problem = "xmlsec: no key";
+      } else {
+        xmlSecDSigCtxVerify(ctx.get(), sig);
+        const std::size_t num_checked = refs.size() - parked.size();
+        const xmlSecSize done = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
+        digests_ok = done == num_checked;
+        for (xmlSecSize i = 0; i < done; ++i) {
+          auto* ref = static_cast<xmlSecDSigReferenceCtxPtr>(
+              xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
+          if (ref != nullptr && ref->status == xmlSecDSigStatusSucceeded) continue;
+          digests_ok = false;
+          const std::string uri =
+              ref && ref->uri ? reinterpret_cast<const char*>(ref->uri) : "(none)";
+          if (ref != nullptr && ref->status == xmlSecDSigStatusInvalid) {
+            out.sub_indication = "HASH_FAILURE";
+            out.problem = "digest of Reference " + uri + " does not match";
+          } else {
+            out.sub_indication = "FORMAT_FAILURE";
+            out.problem = "Reference " + uri +
+                          " could not be resolved or transformed (unsupported transform or "
+                          "algorithm, or no such Id)";
           }
+          break;
+        }
+        if (!digests_ok && out.problem.empty()) {
+          out.sub_indication = "FORMAT_FAILURE";
+          out.problem = "SignedInfo could not be processed (unsupported algorithm?)";
         }
       }
-      if (!ok && problem.empty()) {
-        problem = num_refs == 0 ? "ds:SignedInfo has no Reference"
-                                : (rc < 0 ? "a Reference could not be resolved or transformed"
-                                          : "a Reference was not processed");
-      }
     }
+    if (original.empty()) {
+      xmlUnsetProp(sm, X("Algorithm"));
+    } else {
+      xmlSetProp(sm, X("Algorithm"), X(original.c_str()));
+    }
+    tl_detached = nullptr;
   }
-  if (original.empty()) {
-    xmlUnsetProp(sm, X("Algorithm"));
-  } else {
-    xmlSetProp(sm, X("Algorithm"), X(original.c_str()));
+  for (auto& [ref, placeholder] : parked) {
+    xmlReplaceNode(placeholder, ref);
+    xmlFreeNode(placeholder);
   }
-  return ok;
+  if (digests_ok && !out.unresolved.empty()) {
+    out.sub_indication = "SIGNED_DATA_NOT_FOUND";
+    out.problem = "the data of Reference \"" + out.unresolved.front() + "\" was not supplied";
+  }
+  out.ok = digests_ok && out.unresolved.empty();
+  return out;
 }
 
 // ---- one signature --------------------------------------------------------------------------
@@ -588,18 +662,33 @@ void AddCert(XmlSignature& out, ossl::UniquePtr<X509> cert) {
   out.certificates.push_back(std::move(cert));
 }
 
-void Fail(XmlSignature& out, std::string problem) {
-  if (out.problem.empty()) out.problem = std::move(problem);
+// Severity orders the sub-indications: the most serious one is reported.
+int Severity(std::string_view sub) {
+  static constexpr std::string_view kOrder[] = {
+      "FORMAT_FAILURE", "HASH_FAILURE", "SIG_CRYPTO_FAILURE", "SIGNED_DATA_NOT_FOUND",
+      "NO_SIGNING_CERTIFICATE_FOUND", "CRYPTO_CONSTRAINTS_FAILURE"};
+  for (std::size_t i = 0; i < std::size(kOrder); ++i) {
+    if (sub == kOrder[i]) return static_cast<int>(std::size(kOrder) - i);
+  }
+  return 0;
 }
 
-XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::string>& duplicates) {
+void Fail(XmlSignature& out, std::string_view sub, std::string problem) {
+  if (out.sub_indication.empty() || Severity(sub) > Severity(out.sub_indication)) {
+    out.sub_indication = std::string(sub);
+    out.problem = std::move(problem);
+  }
+}
+
+XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::string>& duplicates,
+                            const XmlDetachedResolver& resolver) {
   XmlSignature out;
   out.id = Attr(sig, "Id");
   xmlNode* signed_info = DsChild(sig, "SignedInfo");
   xmlNode* sig_value_node = DsChild(sig, "SignatureValue");
   xmlNode* key_info = DsChild(sig, "KeyInfo");
   if (signed_info == nullptr || sig_value_node == nullptr) {
-    Fail(out, "ds:SignedInfo or ds:SignatureValue missing");
+    Fail(out, "FORMAT_FAILURE", "ds:SignedInfo or ds:SignatureValue missing");
     return out;
   }
 
@@ -616,7 +705,6 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
   xmlNode* usp = XadesChild(XadesChild(qp, "UnsignedProperties"), "UnsignedSignatureProperties");
 
   // Certificates: KeyInfo first, then CertificateValues.
-  std::vector<X509*> keyinfo_certs;
   for (xmlNode* x509_data : Children(key_info)) {
     if (!IsDs(x509_data, "X509Data")) continue;
     for (xmlNode* c : Children(x509_data)) {
@@ -625,7 +713,6 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
       if (der) AddCert(out, ParseCertDer(*der));
     }
   }
-  const std::size_t num_keyinfo = out.certificates.size();
   for (xmlNode* prop : Children(usp)) {
     if (IsXades(prop, "CertificateValues")) {
       for (xmlNode* c : Children(prop)) {
@@ -690,12 +777,20 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
       candidates.push_back(out.certificates[i].get());
     }
   }
-  (void)num_keyinfo;
 
   // References (xmlsec), with the Id checks first.
-  std::string ref_problem;
   bool refs_ok = true;
   bool signed_props_referenced = false;
+  xmlNode* countersigned_value = nullptr;  // the parent's SignatureValue, for a counter-signature
+  if (sig->parent != nullptr && IsXades(sig->parent, "CounterSignature")) {
+    for (xmlNode* n = sig->parent; n != nullptr; n = n->parent) {
+      if (IsDs(n, "Signature")) {
+        countersigned_value = DsChild(n, "SignatureValue");
+        break;
+      }
+    }
+  }
+  bool countersigned_covered = false;
   for (xmlNode* ref : Children(signed_info)) {
     if (!IsDs(ref, "Reference")) continue;
     const std::string uri = Attr(ref, "URI");
@@ -703,43 +798,81 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
     if (!id.empty() && duplicates.count(id) > 0) {
       out.attack = "signature_wrapping";
       refs_ok = false;
-      if (ref_problem.empty()) ref_problem = "Id \"" + id + "\" is declared more than once";
+      Fail(out, "FORMAT_FAILURE", "Id \"" + id + "\" is declared more than once (signature wrapping)");
     }
     xmlNode* target = ElementById(doc, id);
     if (signed_props != nullptr && target == signed_props) signed_props_referenced = true;
+    if (countersigned_value != nullptr && target == countersigned_value) countersigned_covered = true;
+    // Elements a verifier looks for in fixed places (XML-DSig 4.5, 5.1; XAdES 4.1): one moved
+    // elsewhere while its Id stays referenced is the usual wrapping of signed content.
+    const bool misplaced =
+        target != nullptr &&
+        ((IsDs(target, "Object") && !IsDs(target->parent, "Signature")) ||
+         (IsDs(target, "Manifest") &&
+          !(IsDs(target->parent, "Object") && IsDs(target->parent->parent, "Signature"))) ||
+         (IsXades(target, "SignedProperties") && !IsXades(target->parent, "QualifyingProperties")));
+    if (misplaced) {
+      out.attack = "signature_wrapping";
+      refs_ok = false;
+      Fail(out, "FORMAT_FAILURE",
+           "Reference \"" + uri + "\" points at a " + S(target->name) +
+               " that is not where a verifier looks for it (signature wrapping)");
+    }
+    bool enveloped = false;
+    for (xmlNode* t : Children(DsChild(ref, "Transforms"))) {
+      enveloped |= IsDs(t, "Transform") &&
+                   Attr(t, "Algorithm") == "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+    }
+    if (enveloped && target != nullptr && IsAncestor(sig, target)) {
+      out.attack = "signature_wrapping";
+      refs_ok = false;
+      Fail(out, "FORMAT_FAILURE",
+           "the enveloped content \"" + id + "\" sits inside its own signature (signature wrapping)");
+    }
     const std::string type = Attr(ref, "Type");
     if (type.size() >= 17 && type.compare(type.size() - 17, 17, "#SignedProperties") == 0 &&
         target != nullptr && (!IsXades(target, "SignedProperties") || !IsAncestor(sig, target))) {
       out.attack = "signature_wrapping";
-      if (ref_problem.empty()) ref_problem = "the SignedProperties reference points outside the signature";
+      refs_ok = false;
+      Fail(out, "FORMAT_FAILURE",
+           "the SignedProperties Reference points outside the signature (signature wrapping)");
     }
   }
-  std::string xmlsec_problem;
-  const bool digests_ok = CheckReferences(sig, signed_info, xmlsec_problem);
-  if (!digests_ok) {
+  RefCheck digests = CheckReferences(sig, signed_info, resolver);
+  out.unresolved_references = digests.unresolved;
+  if (!digests.ok) {
     refs_ok = false;
-    if (ref_problem.empty()) ref_problem = xmlsec_problem;
+    Fail(out, digests.sub_indication, digests.problem);
   }
   if (signed_props != nullptr && !signed_props_referenced) {
     refs_ok = false;
-    if (ref_problem.empty()) ref_problem = "SignedProperties not signed";
+    Fail(out, "FORMAT_FAILURE", "SignedProperties not signed");
+  }
+  if (countersigned_value != nullptr && !countersigned_covered) {
+    refs_ok = false;
+    Fail(out, "FORMAT_FAILURE",
+         "counter-signature does not cover the SignatureValue of the signature it counter-signs");
   }
   out.references_ok = refs_ok;
 
   // The signature value.
-  std::string sig_problem;
   const std::string method_uri = Attr(DsChild(signed_info, "SignatureMethod"), "Algorithm");
   const std::optional<SigAlg> alg = SignatureAlgorithmByUri(method_uri);
-  std::optional<C14nMethod> c14n_method = C14nFromNode(DsChild(signed_info, "CanonicalizationMethod"));
+  std::optional<C14nMethod> c14n_method =
+      C14nFromNode(DsChild(signed_info, "CanonicalizationMethod"));
   const std::optional<Bytes> sig_value = Base64Decode(Text(sig_value_node));
   std::optional<Bytes> signed_info_c14n;
   if (c14n_method) signed_info_c14n = CanonicalizeSubtree(doc, signed_info, *c14n_method);
+  ossl::UniquePtr<EVP_PKEY> key_value = RsaKeyValue(key_info);
   if (!alg) {
-    sig_problem = "unsupported SignatureMethod " + method_uri;
+    Fail(out, "CRYPTO_CONSTRAINTS_FAILURE", "unsupported SignatureMethod " + method_uri);
   } else if (!c14n_method || !signed_info_c14n) {
-    sig_problem = "unsupported or failed CanonicalizationMethod of SignedInfo";
+    Fail(out, "CRYPTO_CONSTRAINTS_FAILURE",
+         "unsupported or failed CanonicalizationMethod of SignedInfo");
+  } else if (candidates.empty() && !key_value) {
+    Fail(out, "NO_SIGNING_CERTIFICATE_FOUND", "no signing certificate or key found");
   } else if (!sig_value || sig_value->empty()) {
-    sig_problem = "SignatureValue is not base64";
+    Fail(out, "SIG_CRYPTO_FAILURE", "SignatureValue is not base64");
   } else {
     for (X509* cand : candidates) {
       if (VerifyWithKey(X509_get0_pubkey(cand), *alg, *signed_info_c14n, *sig_value)) {
@@ -748,42 +881,35 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
         break;
       }
     }
-    if (!out.signature_ok && candidates.empty()) {
-      ossl::UniquePtr<EVP_PKEY> key = RsaKeyValue(key_info);
-      if (key) {
-        out.signature_ok = VerifyWithKey(key.get(), *alg, *signed_info_c14n, *sig_value);
-      } else {
-        sig_problem = "no signing certificate or key found";
-      }
+    if (!out.signature_ok && key_value) {
+      out.signature_ok = VerifyWithKey(key_value.get(), *alg, *signed_info_c14n, *sig_value);
     }
-    if (!out.signature_ok && sig_problem.empty()) {
-      sig_problem = "SignatureValue does not verify";
-    }
+    if (!out.signature_ok) Fail(out, "SIG_CRYPTO_FAILURE", "SignatureValue does not verify");
   }
-  if (!out.signer_cert && !candidates.empty()) out.signer_cert.reset(X509_dup(candidates.front()));
+  if (!out.signer_cert && !out.signature_ok && !candidates.empty()) {
+    out.signer_cert.reset(X509_dup(candidates.front()));
+  }
 
-  out.signing_certificate_ok = signing_cert == nullptr || named_found;
-  if (signing_cert != nullptr && out.signer_cert && named_found &&
-      std::find(candidates.begin(), candidates.end(), out.signer_cert.get()) == candidates.end()) {
-    // (signer_cert is a copy; compare by content below)
-  }
+  out.signing_certificate_ok = signing_cert == nullptr;
   if (signing_cert != nullptr && out.signer_cert) {
-    xmlNode* first = nullptr;
-    for (xmlNode* c : Children(signing_cert)) {
-      first = c;
-      break;
-    }
+    std::vector<xmlNode*> certs = Children(signing_cert);
     out.signing_certificate_ok =
-        CertDigestMatches(XadesChild(first, "CertDigest"), out.signer_cert.get());
+        !certs.empty() && CertDigestMatches(XadesChild(certs.front(), "CertDigest"), out.signer_cert.get());
   }
-
-  if (!ref_problem.empty()) Fail(out, ref_problem);
-  if (!sig_problem.empty()) Fail(out, sig_problem);
-  if (!out.signing_certificate_ok) Fail(out, "SigningCertificate digest does not match the signer");
+  if (!out.signing_certificate_ok) {
+    Fail(out, "NO_SIGNING_CERTIFICATE_FOUND",
+         "SigningCertificate(V2) does not match the signer's certificate");
+  }
+  (void)named_found;
   return out;
 }
 
 }  // namespace
+
+bool XmlSignatureFailed(const XmlSignature& sig) {
+  return sig.sub_indication == "FORMAT_FAILURE" || sig.sub_indication == "HASH_FAILURE" ||
+         sig.sub_indication == "SIG_CRYPTO_FAILURE";
+}
 
 bool LooksLikeXml(ByteSpan input) {
   std::size_t i = 0;
@@ -807,13 +933,9 @@ Result<std::vector<XmlSignature>> ReadXmlSignatures(ByteSpan xml,
   RegisterIds(doc.get(), xmlDocGetRootElement(doc.get()), duplicates);
   std::vector<xmlNode*> nodes;
   CollectSignatures(xmlDocGetRootElement(doc.get()), nodes);
-  struct ResolverScope {
-    explicit ResolverScope(const XmlDetachedResolver* r) { tl_resolver = r; }
-    ~ResolverScope() { tl_resolver = nullptr; }
-  } scope(&detached_resolver);
   std::vector<XmlSignature> out;
   out.reserve(nodes.size());
-  for (xmlNode* sig : nodes) out.push_back(CheckSignature(doc.get(), sig, duplicates));
+  for (xmlNode* sig : nodes) out.push_back(CheckSignature(doc.get(), sig, duplicates, detached_resolver));
   return out;
 }
 

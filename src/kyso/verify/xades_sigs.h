@@ -41,7 +41,20 @@ struct XmlSignature {
   // signing_certificate_ok: xades:SigningCertificate(V2) is absent, or its first CertDigest
   // matches signer_cert.
   bool signing_certificate_ok = false;
-  std::string problem;  // English, first failure; empty when all checks passed
+  std::string problem;  // English, the most serious failure; empty when all checks passed
+  // sub_indication names the most serious failure in ETSI EN 319 102-1 terms, empty when all
+  // checks passed. TOTAL-FAILED ones (the checks prove the signature wrong): "FORMAT_FAILURE"
+  // (signature wrapping, unsigned SignedProperties, a counter-signature that does not cover its
+  // parent, an unprocessable Reference), "HASH_FAILURE" (a Reference digest mismatch),
+  // "SIG_CRYPTO_FAILURE" (the SignatureValue does not verify with the key found). INDETERMINATE
+  // ones (the checks could not be completed): "SIGNED_DATA_NOT_FOUND" (a detached Reference the
+  // resolver could not supply, or a Reference without URI), "NO_SIGNING_CERTIFICATE_FOUND" (no
+  // key to check the SignatureValue, or SigningCertificate(V2) names no carried certificate),
+  // "CRYPTO_CONSTRAINTS_FAILURE" (an unsupported SignatureMethod or CanonicalizationMethod).
+  std::string sub_indication;
+  // unresolved_references: the URIs of the References whose data was not available ("" for a
+  // Reference without URI).
+  std::vector<std::string> unresolved_references;
   std::optional<Time> signing_time;      // xades:SigningTime
   std::vector<Bytes> timestamp_tokens;   // xades:SignatureTimeStamp/EncapsulatedTimeStamp (DER)
   // signature_value_c14n: the canonical form of ds:SignatureValue (exclusive C14N, or the first
@@ -52,6 +65,9 @@ struct XmlSignature {
   // effort; empty otherwise.
   std::string attack;
 };
+
+// XmlSignatureFailed tells whether `sig`'s sub_indication is one of the TOTAL-FAILED ones.
+bool XmlSignatureFailed(const XmlSignature& sig);
 
 // XmlDetachedResolver gives the bytes of the external file a Reference URI (not
 // same-document) names, or nullopt: that Reference then fails. Called on the caller's thread
