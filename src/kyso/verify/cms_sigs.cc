@@ -175,16 +175,10 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
     s.signature_value.assign(ASN1_STRING_get0_data(value), ASN1_STRING_get0_data(value) + ASN1_STRING_length(value));
     s.signing_time = SigningTime(si);
     s.timestamp_tokens = TimestampTokens(si);
-    // A signature algorithm that names a hash (sha256WithRSAEncryption, ecdsa-with-SHA384)
-    // must name the SignerInfo's digest algorithm: anything else is a mismatch a verifier must
-    // not paper over (EU DSS judges such signatures not valid; RFC 5652 5.6).
     X509_ALGOR* digest_alg = nullptr;
     X509_ALGOR* sig_alg = nullptr;
     CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &sig_alg);
-    int md_of_sig = NID_undef, pk_of_sig = NID_undef;
-    const bool mismatch = digest_alg != nullptr && sig_alg != nullptr &&
-                          OBJ_find_sigid_algs(OBJ_obj2nid(sig_alg->algorithm), &md_of_sig, &pk_of_sig) == 1 &&
-                          md_of_sig != NID_undef && md_of_sig != OBJ_obj2nid(digest_alg->algorithm);
+    const bool mismatch = DigestAlgorithmsDisagree(digest_alg, sig_alg);
     if (signer == nullptr) {
       s.problem = "the signer's certificate is not in the message";
     } else if (mismatch) {
@@ -267,6 +261,13 @@ Result<CmsMessage> ReadSmime(ByteSpan eml) {
     if (eol) BIO_write(canonical.get(), "\r\n", 2);
   }
   return Check(cms.get(), canonical.get());
+}
+
+bool DigestAlgorithmsDisagree(const X509_ALGOR* digest_alg, const X509_ALGOR* signature_alg) {
+  int md_of_sig = NID_undef, pk_of_sig = NID_undef;
+  return digest_alg != nullptr && signature_alg != nullptr &&
+         OBJ_find_sigid_algs(OBJ_obj2nid(signature_alg->algorithm), &md_of_sig, &pk_of_sig) == 1 &&
+         md_of_sig != NID_undef && md_of_sig != OBJ_obj2nid(digest_alg->algorithm);
 }
 
 bool LooksLikeSmime(ByteSpan input) {

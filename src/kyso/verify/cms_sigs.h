@@ -50,6 +50,11 @@ Result<CmsMessage> ReadCms(ByteSpan input, std::optional<ByteSpan> detached_cont
 // ReadCms, the signed MIME part being the content.
 Result<CmsMessage> ReadSmime(ByteSpan eml);
 
+// DigestAlgorithmsDisagree tells whether a SignerInfo's signature algorithm names a hash
+// (sha256WithRSAEncryption, ecdsa-with-SHA384, ...) other than its digest algorithm: a
+// mismatch a verifier must not paper over (EU DSS judges such signatures not valid).
+bool DigestAlgorithmsDisagree(const X509_ALGOR* digest_alg, const X509_ALGOR* signature_alg);
+
 // LooksLikeSmime tells whether `input` starts like a MIME message with a signed body.
 bool LooksLikeSmime(ByteSpan input);
 

@@ -1,5 +1,7 @@
 #include "kyso/verify/pdf_sigs.h"
 
+#include "kyso/verify/cms_sigs.h"
+
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
@@ -771,6 +773,10 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
     const Bytes digest = use_encap ? DigestParts(md, {encap}) : DigestParts(md, {br1, br2});
     s.hash_ok = content_ok && Equal(digest, md_attr);
     if (!s.hash_ok) fail("messageDigest does not match the signed data");
+    if (DigestAlgorithmsDisagree(digest_alg, sig_alg)) {
+      s.signature_ok = false;
+      return fail("the signature algorithm's hash is not the digest algorithm");
+    }
     CMS_SignerInfo_set1_signer_cert(si, s.signer_cert.get());
     s.signature_ok = CMS_SignerInfo_verify(si) == 1;
     ERR_clear_error();
