@@ -175,6 +175,12 @@ SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& a
     r.message = std::move(message);
     return r;
   };
+  // Attacks on the signature itself, named for the reader (PDF-Insecurity's classes).
+  for (const std::string* problem : {&s.byte_range_problem, &s.crypto_problem}) {
+    for (std::string_view attack : {"signature wrapping", "universal signature forgery"}) {
+      if (problem->find(attack) != std::string::npos) r.warnings.push_back("dấu hiệu tấn công: " + std::string(attack));
+    }
+  }
   if (!s.byte_range_ok) return fail("FORMAT_FAILURE", "vùng dữ liệu được ký (ByteRange) không hợp lệ: " + s.byte_range_problem);
   if (!s.hash_ok) return fail("HASH_FAILURE", "tài liệu đã bị sửa sau khi ký: giá trị băm không khớp");
   if (s.signer_cert == nullptr) {

@@ -758,14 +758,12 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
   xmlNode* signing_cert = XadesChild(ssp, "SigningCertificateV2");
   if (signing_cert == nullptr) signing_cert = XadesChild(ssp, "SigningCertificate");
   std::vector<X509*> candidates;
-  bool named_found = false;
   if (signing_cert != nullptr) {
     for (xmlNode* cert : Children(signing_cert)) {
       xmlNode* digest = XadesChild(cert, "CertDigest");
       for (const auto& c : out.certificates) {
         if (digest != nullptr && CertDigestMatches(digest, c.get())) {
           candidates.push_back(c.get());
-          named_found = true;
         }
       }
       break;  // the first Cert is the signer's
@@ -900,7 +898,6 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
     Fail(out, "NO_SIGNING_CERTIFICATE_FOUND",
          "SigningCertificate(V2) does not match the signer's certificate");
   }
-  (void)named_found;
   return out;
 }
 

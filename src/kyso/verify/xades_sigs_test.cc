@@ -148,6 +148,27 @@ TEST(XadesSigs, DetachedUsesTheResolverOnly) {
   EXPECT_NE(none[0].problem, "");
 }
 
+TEST(XadesSigs, NothingIsFetchedWithoutTheResolver) {
+  Signer s = MakeSigner("ec-p256", "Nguyễn Văn Ấn");
+  const std::string xml = Replace(Sign("data", s, sign::XadesPackaging::kDetached),
+                                  std::string("URI=\"") + kDetachedUri, "URI=\"file:///etc/hostname");
+  const std::vector<XmlSignature> sigs = Read(xml);
+  ASSERT_EQ(sigs.size(), 1u);
+  EXPECT_FALSE(sigs[0].references_ok);
+  EXPECT_EQ(sigs[0].unresolved_references, std::vector<std::string>{"file:///etc/hostname"});
+  EXPECT_TRUE(XmlSignatureFailed(sigs[0]));  // SignedInfo was changed: SIG_CRYPTO_FAILURE
+  EXPECT_EQ(sigs[0].sub_indication, "SIG_CRYPTO_FAILURE");
+}
+
+TEST(XadesSigs, MissingDetachedDataIsIndeterminate) {
+  Signer s = MakeSigner("ec-p256", "Nguyễn Văn Ấn");
+  const std::vector<XmlSignature> sigs = Read(Sign("data", s, sign::XadesPackaging::kDetached));
+  ASSERT_EQ(sigs.size(), 1u);
+  EXPECT_TRUE(sigs[0].signature_ok);
+  EXPECT_EQ(sigs[0].sub_indication, "SIGNED_DATA_NOT_FOUND");
+  EXPECT_FALSE(XmlSignatureFailed(sigs[0]));
+}
+
 TEST(XadesSigs, TimestampTokenCoversTheSignatureValue) {
   Signer s = MakeSigner("ec-p256", "Nguyễn Văn Ấn");
   sign::testing::InProcessTimestamper tsa(kTstTime);
@@ -382,6 +403,9 @@ TEST(XadesSigs, DssConformance) {
     ASSERT_TRUE(data.has_value()) << e.path();
     Result<std::vector<XmlSignature>> sigs = ReadXmlSignatures(*data, nullptr);
     ++files;
+    if (e.path().filename() == "xades-with-dtd-injection.xml") {
+      EXPECT_FALSE(sigs.ok());
+    }
     if (!sigs.ok()) continue;
     for (const XmlSignature& s : *sigs) attacks += s.attack == "signature_wrapping" ? 1 : 0;
     if (e.path().parent_path().filename() == "xsw") {
@@ -391,6 +415,17 @@ TEST(XadesSigs, DssConformance) {
                   << (s.attack.empty() ? "" : " attack=" + s.attack) << "]";
       }
       std::cout << "\n";
+    }
+    const std::string name = e.path().filename().string();
+    if (name == "xades-counter-signature-injected.xml" || name == "xades-fake-counter-signature.xml") {
+      ASSERT_EQ(sigs->size(), 2u) << name;
+      EXPECT_TRUE(XmlSignatureFailed((*sigs)[1])) << name;
+      EXPECT_NE((*sigs)[1].problem.find("counter-signature"), std::string::npos) << name;
+    }
+    if (name == "XSW-enveloping-fake-object.xml" || name == "XSW-enveloping-fake-manifest.xml" ||
+        name == "XSW-enveloped-fake-signedProperties.xml") {
+      ASSERT_FALSE(sigs->empty()) << name;
+      EXPECT_EQ(sigs->front().attack, "signature_wrapping") << name;
     }
     if (e.path().filename() == "XSW-enveloped-fake-content-two-same-id.xml") {
       ASSERT_FALSE(sigs->empty());
