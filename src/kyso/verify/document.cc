@@ -96,26 +96,22 @@ std::optional<Bytes> SignatureValue(ByteSpan cms_der) {
 // signature timestamp that verifies over `signature_value`, else --at, else now), with the
 // certificates and revocation data the signature or document carries added to the caller's.
 void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>& carried_certs,
-                    const std::vector<Bytes>& more_certs_der, const std::vector<Bytes>& more_crls,
+                    const std::vector<ossl::UniquePtr<X509>>& more_certs, const std::vector<Bytes>& more_crls,
                     const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens, ByteSpan signature_value,
                     const VerifyContext& base, SignatureReport& r) {
-  VerifyContext ctx;
-  for (const auto& c : base.anchors) ctx.anchors.emplace_back(X509_dup(c.get()));
-  for (const auto& c : base.untrusted) ctx.untrusted.emplace_back(X509_dup(c.get()));
-  for (const auto& c : carried_certs) ctx.untrusted.emplace_back(X509_dup(c.get()));
-  for (const Bytes& der : more_certs_der) {
-    if (auto c = pkix::ParseCertificate(der); c.ok()) ctx.untrusted.push_back(std::move(*c));
-  }
-  ctx.crls = base.crls;
-  ctx.crls.insert(ctx.crls.end(), more_crls.begin(), more_crls.end());
-  ctx.strict = base.strict;
+  // Borrowed pointers, not copies: parsing a certificate again costs a key decode in OpenSSL 3,
+  // and a PDF with a large DSS and many signatures would pay it per signature.
+  std::vector<const X509*> anchors, untrusted;
+  for (const auto& c : base.anchors) anchors.push_back(c.get());
+  for (const auto& c : base.untrusted) untrusted.push_back(c.get());
+  for (const auto& c : carried_certs) untrusted.push_back(c.get());
+  for (const auto& c : more_certs) untrusted.push_back(c.get());
+  std::vector<Bytes> crls = base.crls;
+  crls.insert(crls.end(), more_crls.begin(), more_crls.end());
   Time at = base.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
   if (!base.at && !signature_value.empty()) {
     Bytes digest(SHA256_DIGEST_LENGTH);
     SHA256(signature_value.data(), signature_value.size(), digest.data());
-    std::vector<const X509*> anchors, untrusted;
-    for (const auto& c : ctx.anchors) anchors.push_back(c.get());
-    for (const auto& c : ctx.untrusted) untrusted.push_back(c.get());
     for (const Bytes& token : tokens) {
       Result<VerifiedTimestamp> ts = VerifyTimestampToken(token, digest, anchors, untrusted);
       if (ts.ok()) {
@@ -126,7 +122,12 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
       r.warnings.push_back("dấu thời gian của chữ ký không kiểm tra được: " + ts.status().message());
     }
   }
-  PathOptions o = PathOptionsFor(ctx, at);
+  PathOptions o;
+  o.anchors = anchors;
+  o.untrusted = untrusted;
+  o.crls_der = std::move(crls);
+  o.at = at;
+  o.require_revocation = base.strict;
   o.ocsp_responses_der = ocsps;
   if (!base.offline) {
     // Revocation data the document does not carry is fetched (OCSP from the AIA, then the CRL
@@ -156,6 +157,7 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
 }
 
 SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& all,
+                                   const std::vector<ossl::UniquePtr<X509>>& dss_certs,
                                    const VerifyContext& base) {
   SignatureReport r;
   r.format = s.doc_timestamp ? "PAdES (dấu thời gian tài liệu)" : "PAdES";
@@ -194,7 +196,7 @@ SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& a
 
   std::vector<Bytes> signature_value;
   if (std::optional<Bytes> value = SignatureValue(s.cms_der)) signature_value.push_back(*value);
-  ValidateSigner(s.signer_cert.get(), s.cms_certs, all.dss.certs, all.dss.crls, all.dss.ocsps,
+  ValidateSigner(s.signer_cert.get(), s.cms_certs, dss_certs, all.dss.crls, all.dss.ocsps,
                  s.doc_timestamp ? std::vector<Bytes>{} : s.timestamp_tokens,
                  signature_value.empty() ? ByteSpan() : ByteSpan(signature_value[0]), base, r);
   return r;
@@ -208,7 +210,14 @@ FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext&
     report.error = "không đọc được tệp PDF: " + sigs.status().message();
     return report;
   }
-  for (const PdfSignature& s : sigs->signatures) report.signatures.push_back(VerifyPdfSignature(s, *sigs, ctx));
+  // The DSS's certificates are parsed once for all the document's signatures.
+  std::vector<ossl::UniquePtr<X509>> dss_certs;
+  for (const Bytes& der : sigs->dss.certs) {
+    if (auto c = pkix::ParseCertificate(der); c.ok()) dss_certs.push_back(std::move(*c));
+  }
+  for (const PdfSignature& s : sigs->signatures) {
+    report.signatures.push_back(VerifyPdfSignature(s, *sigs, dss_certs, ctx));
+  }
   return report;
 }
 

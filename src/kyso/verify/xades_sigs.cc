@@ -556,8 +556,11 @@ RefCheck CheckReferences(xmlNode* sig, xmlNode* signed_info, const XmlDetachedRe
   if (parked.size() < refs.size()) {
     std::lock_guard<std::mutex> lock(XmlsecMutex());
     tl_detached = &detached;
-    const std::string original = Attr(sm, "Algorithm");
-    xmlSetProp(sm, X("Algorithm"), X(kHmacSha256));
+    // A bare HMAC SignatureMethod in place of the real one (whose parameters, e.g. RSAPSSParams,
+    // HMAC would refuse), put back below.
+    xmlNode* hmac = xmlNewDocNode(sm->doc, sm->ns, X("SignatureMethod"), nullptr);
+    xmlSetProp(hmac, X("Algorithm"), X(kHmacSha256));
+    xmlReplaceNode(sm, hmac);
     std::unique_ptr<xmlSecDSigCtx, DsigCtxFree> ctx(xmlSecDSigCtxCreate(nullptr));
     if (!ctx) {
       digests_ok = false;
@@ -620,11 +623,8 @@ RefCheck CheckReferences(xmlNode* sig, xmlNode* signed_info, const XmlDetachedRe
         }
       }
     }
-    if (original.empty()) {
-      xmlUnsetProp(sm, X("Algorithm"));
-    } else {
-      xmlSetProp(sm, X("Algorithm"), X(original.c_str()));
-    }
+    xmlReplaceNode(hmac, sm);
+    xmlFreeNode(hmac);
     tl_detached = nullptr;
   }
   for (auto& [ref, placeholder] : parked) {

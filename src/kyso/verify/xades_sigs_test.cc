@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "kyso/pkix/signer.h"
 #include "kyso/pkix/testing.h"
@@ -198,6 +200,30 @@ TEST(XadesSigs, PersonThenAgencyBothVerify) {
   ExpectValid(sigs[0], person.cert.get());
   ExpectValid(sigs[1], agency.cert.get());
   EXPECT_NE(sigs[0].id, sigs[1].id);
+}
+
+TEST(XadesSigs, ConcurrentCallsAgree) {
+  Signer s = MakeSigner("ec-p256", "Nguyễn Văn Ấn");
+  const std::string content = "detached content";
+  const std::string enveloped = Sign(kDocument, s, sign::XadesPackaging::kEnveloped);
+  const std::string detached = Sign(content, s, sign::XadesPackaging::kDetached);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        const bool use_detached = (t + i) % 2 == 0;
+        Result<std::vector<XmlSignature>> sigs = ReadXmlSignatures(
+            AsBytes(use_detached ? detached : enveloped),
+            [&](std::string_view) -> std::optional<Bytes> { return Bytes(content.begin(), content.end()); });
+        if (sigs.ok() && sigs->size() == 1 && (*sigs)[0].references_ok && (*sigs)[0].signature_ok) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 40);
 }
 
 TEST(XadesSigs, ChangedTextBreaksTheReference) {
