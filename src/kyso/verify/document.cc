@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <filesystem>
 
 #include "kyso/base/file.h"
@@ -284,20 +285,18 @@ FileReport VerifyXml(const std::string& file, ByteSpan xml, const VerifyContext&
     r.signing_time = s.signing_time;
     Describe(s.signer_cert.get(), r);
     if (!s.attack.empty()) r.warnings.push_back("dấu hiệu tấn công: " + s.attack);
-    if (!s.references_ok) {
-      r.indication = std::string(kFailed);
-      r.sub_indication = "HASH_FAILURE";
-      r.message = "dữ liệu đã bị sửa sau khi ký, hoặc không tìm thấy dữ liệu được ký";
-    } else if (!s.signer_cert) {
-      r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
-      r.message = "không tìm thấy chứng thư số của người ký trong chữ ký";
-    } else if (!s.signature_ok) {
-      r.indication = std::string(kFailed);
-      r.sub_indication = "SIG_CRYPTO_FAILURE";
-      r.message = "chữ ký không khớp với khóa công khai của chứng thư số";
-    } else if (!s.signing_certificate_ok) {
-      r.sub_indication = "NO_SIGNING_CERTIFICATE_FOUND";
-      r.message = "chứng thư số ký không khớp với chứng thư được chỉ định trong chữ ký (SigningCertificate)";
+    static const std::map<std::string, std::string, std::less<>> kWhy = {
+        {"FORMAT_FAILURE", "chữ ký XML sai cấu trúc"},
+        {"HASH_FAILURE", "dữ liệu đã bị sửa sau khi ký"},
+        {"SIG_CRYPTO_FAILURE", "chữ ký không khớp với khóa công khai của chứng thư số"},
+        {"SIGNED_DATA_NOT_FOUND", "không tìm thấy dữ liệu được ký (chữ ký tách rời: --content FILE)"},
+        {"NO_SIGNING_CERTIFICATE_FOUND", "không xác định được chứng thư số của người ký"},
+        {"CRYPTO_CONSTRAINTS_FAILURE", "thuật toán của chữ ký không được chấp nhận"}};
+    if (!s.sub_indication.empty()) {
+      r.indication = std::string(XmlSignatureFailed(s) ? kFailed : kUndetermined);
+      r.sub_indication = s.sub_indication;
+      const auto why = kWhy.find(s.sub_indication);
+      r.message = (why != kWhy.end() ? why->second : s.sub_indication) + (s.problem.empty() ? "" : " (" + s.problem + ")");
     } else {
       ValidateSigner(s.signer_cert.get(), s.certificates, {}, s.crls, s.ocsp_responses, s.timestamp_tokens,
                      s.signature_value_c14n, ctx, r);

@@ -642,9 +642,13 @@ RefCheck CheckReferences(xmlNode* sig, xmlNode* signed_info, const XmlDetachedRe
 // ---- one signature --------------------------------------------------------------------------
 
 bool CertDigestMatches(xmlNode* cert_digest, X509* cert) {
+  // ds:DigestMethod/ds:DigestValue; XAdES 1.1.1 put them in its own namespace.
   xmlNode* dm = DsChild(cert_digest, "DigestMethod");
+  if (dm == nullptr) dm = XadesChild(cert_digest, "DigestMethod");
+  xmlNode* dv = DsChild(cert_digest, "DigestValue");
+  if (dv == nullptr) dv = XadesChild(cert_digest, "DigestValue");
   const EVP_MD* md = DigestByUri(Attr(dm, "Algorithm"));
-  const std::optional<Bytes> want = Base64Decode(Text(DsChild(cert_digest, "DigestValue")));
+  const std::optional<Bytes> want = Base64Decode(Text(dv));
   if (md == nullptr || !want) return false;
   unsigned char* der = nullptr;
   const int len = i2d_X509(cert, &der);
@@ -799,7 +803,14 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
       Fail(out, "FORMAT_FAILURE", "Id \"" + id + "\" is declared more than once (signature wrapping)");
     }
     xmlNode* target = ElementById(doc, id);
-    if (signed_props != nullptr && target == signed_props) signed_props_referenced = true;
+    const std::string type = Attr(ref, "Type");
+    const bool sp_type = type.size() >= 17 && type.compare(type.size() - 17, 17, "#SignedProperties") == 0;
+    // The SignedProperties are signed by a Reference to them, or (XAdES 1.1.1 style) by a
+    // SignedProperties-typed Reference to the ds:Object of this signature that holds them.
+    if (signed_props != nullptr && target != nullptr &&
+        (target == signed_props || (sp_type && IsAncestor(sig, target) && IsAncestor(target, signed_props)))) {
+      signed_props_referenced = true;
+    }
     if (countersigned_value != nullptr && target == countersigned_value) countersigned_covered = true;
     // Elements a verifier looks for in fixed places (XML-DSig 4.5, 5.1; XAdES 4.1): one moved
     // elsewhere while its Id stays referenced is the usual wrapping of signed content.
@@ -827,9 +838,7 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
       Fail(out, "FORMAT_FAILURE",
            "the enveloped content \"" + id + "\" sits inside its own signature (signature wrapping)");
     }
-    const std::string type = Attr(ref, "Type");
-    if (type.size() >= 17 && type.compare(type.size() - 17, 17, "#SignedProperties") == 0 &&
-        target != nullptr && (!IsXades(target, "SignedProperties") || !IsAncestor(sig, target))) {
+    if (sp_type && target != nullptr && !IsAncestor(sig, target)) {
       out.attack = "signature_wrapping";
       refs_ok = false;
       Fail(out, "FORMAT_FAILURE",
