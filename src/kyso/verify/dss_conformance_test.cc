@@ -18,47 +18,16 @@
 #include "kyso/pkix/signer.h"
 #include "kyso/pkix/testing.h"
 #include "kyso/verify/document.h"
+#include "kyso/verify/dss_expected.h"
 
 namespace kyso::verify {
 namespace {
 
 namespace fs = std::filesystem;
 
-enum class Want { kNotFailed, kFailed, kNotPassed };
-
-std::optional<Want> Classify(const std::string& expectation, const std::string& hints) {
-  std::vector<std::string> parts;
-  std::istringstream in(expectation);
-  std::string part;
-  while (std::getline(in, part, '|')) {
-    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
-    while (!part.empty() && part.back() == ' ') part.pop_back();
-    if (!part.empty() && part.rfind("n/a", 0) != 0) parts.push_back(part);
-  }
-  if (parts.empty()) return std::nullopt;
-  bool all_valid = true, all_not = true;
-  for (const std::string& p : parts) {
-    all_valid &= p == "intact+valid";
-    all_not &= p.rfind("NOT", 0) == 0;
-  }
-  if (all_valid) return hints.find("TOTAL_FAILED") != std::string::npos ? Want::kFailed : Want::kNotFailed;
-  if (all_not) {
-    return hints.find("INDETERMINATE") != std::string::npos ||
-                   hints.find("signing certificate NOT identified") != std::string::npos
-               ? Want::kNotPassed
-               : Want::kFailed;
-  }
-  return std::nullopt;
-}
-
-bool Agrees(Want want, std::string_view indication) {
-  switch (want) {
-    case Want::kNotFailed: return indication != kFailed;
-    case Want::kFailed: return indication == kFailed;
-    case Want::kNotPassed: return indication != kPassed;
-  }
-  return false;
-}
+using dss::Agrees;
+using dss::Classify;
+using dss::Want;
 
 TEST(DssConformance, PadesCadesXades) {
   const fs::path dir = fs::path(KYSO_SOURCE_DIR) / ".." / "shared" / "testdata" / "dss-signatures";

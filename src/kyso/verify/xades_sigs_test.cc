@@ -3,6 +3,7 @@
 // EU DSS's XAdES samples (../shared/testdata/dss-signatures/xades) with the agreement rule of
 // issue 6 (the same as dss_conformance_test.cc).
 #include "kyso/verify/xades_sigs.h"
+#include "kyso/verify/dss_expected.h"
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
@@ -300,46 +301,10 @@ TEST(XadesSigs, HostileXmlIsRefused) {
 
 // ---- DSS conformance ------------------------------------------------------------------------
 
-enum class Want { kNotFailed, kFailed, kNotPassed };
-
-// Classify and Agrees are dss_conformance_test.cc's, unchanged.
-std::optional<Want> Classify(const std::string& expectation, const std::string& hints) {
-  std::vector<std::string> parts;
-  std::istringstream in(expectation);
-  std::string part;
-  while (std::getline(in, part, '|')) {
-    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
-    while (!part.empty() && part.back() == ' ') part.pop_back();
-    if (!part.empty() && part.rfind("n/a", 0) != 0) parts.push_back(part);
-  }
-  if (parts.empty()) return std::nullopt;
-  bool all_valid = true, all_not = true;
-  for (const std::string& p : parts) {
-    all_valid &= p == "intact+valid";
-    all_not &= p.rfind("NOT", 0) == 0;
-  }
-  if (all_valid) return hints.find("TOTAL_FAILED") != std::string::npos ? Want::kFailed : Want::kNotFailed;
-  if (all_not) {
-    return hints.find("INDETERMINATE") != std::string::npos ||
-                   hints.find("signing certificate NOT identified") != std::string::npos
-               ? Want::kNotPassed
-               : Want::kFailed;
-  }
-  return std::nullopt;
-}
-
-constexpr std::string_view kPassed = "TOTAL-PASSED";
-constexpr std::string_view kFailed = "TOTAL-FAILED";
-constexpr std::string_view kIndeterminate = "INDETERMINATE";
-
-bool Agrees(Want want, std::string_view indication) {
-  switch (want) {
-    case Want::kNotFailed: return indication != kFailed;
-    case Want::kFailed: return indication == kFailed;
-    case Want::kNotPassed: return indication != kPassed;
-  }
-  return false;
-}
+using dss::Agrees;
+using dss::Classify;
+using dss::Want;
+constexpr std::string_view kIndeterminate = kUndetermined;
 
 std::optional<Bytes> ReadBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
