@@ -1,6 +1,8 @@
 #include "kyso/sign/pdf_signer.h"
 
 #include <gtest/gtest.h>
+
+#include "kyso/base/mutate_testing.h"
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <zlib.h>
@@ -509,20 +511,7 @@ TEST(PdfSignerTest, MutatedInputsNeverCrash) {
     }
     for (int i = 0; i < 400; ++i) {
       Bytes mutated = input;
-      const int flips = 1 + static_cast<int>(rng() % 8);
-      for (int f = 0; f < flips; ++f) {
-        const std::size_t at = rng() % mutated.size();
-        switch (rng() % 3) {
-          case 0:
-            mutated[at] = static_cast<uint8_t>(rng());
-            break;
-          case 1:
-            mutated[at] = static_cast<uint8_t>("0123456789 <>[]/()R\n"[rng() % 20]);
-            break;
-          default:
-            mutated.erase(mutated.begin() + static_cast<std::ptrdiff_t>(at));
-        }
-      }
+      kyso::testutil::MutatePdfLike(mutated, rng);
       (void)PrepareStatus(mutated);
     }
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kyso/base/mutate_testing.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -603,20 +605,7 @@ TEST(PdfSigsTest, MutatedInputsNeverCrash) {
   const int num_mutations = env != nullptr ? std::atoi(env) : 150;
   for (int i = 0; i < num_mutations; ++i) {
     Bytes mutated = two;
-    const int flips = 1 + static_cast<int>(rng() % 8);
-    for (int f = 0; f < flips; ++f) {
-      const std::size_t at = rng() % mutated.size();
-      switch (rng() % 3) {
-        case 0:
-          mutated[at] = static_cast<uint8_t>(rng());
-          break;
-        case 1:
-          mutated[at] = static_cast<uint8_t>("0123456789 <>[]/()R\n"[rng() % 20]);
-          break;
-        default:
-          mutated.erase(mutated.begin() + static_cast<std::ptrdiff_t>(at));
-      }
-    }
+    kyso::testutil::MutatePdfLike(mutated, rng);
     (void)ReadPdfSignatures(mutated);
   }
 }
