@@ -377,16 +377,16 @@ int RunCli(int argc, char** argv) {
 
   VerifyArgs verify_args;
   auto* c_verify_docs = app.add_subcommand(
-      "verify", "validate signed documents (PDF) and certificate paths: ETSI EN 319 102-1 indications, "
-                "report in Vietnamese (text) or JSON; exit 0 only when every signature is TOTAL-PASSED");
-  c_verify_docs->add_option("files", verify_args.files, "PDF files, CMS signatures (.p7s/.p7m), S/MIME messages (.eml) or certificates (PEM/DER)")->required();
+      "verify", "validate signed documents (PDF, XML, CMS, S/MIME) and certificate paths: ETSI EN 319 102-1 "
+                "indications, report in Vietnamese (text, html) or JSON; exit 0 only when every signature is TOTAL-PASSED");
+  c_verify_docs->add_option("files", verify_args.files, "PDF files, XML (XAdES), CMS signatures (.p7s/.p7m), S/MIME messages (.eml) or certificates (PEM/DER)")->required();
   c_verify_docs->add_option("--home", verify_args.home, "a deployment: its root is a trust anchor, its CRLs are used");
   c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER; repeatable");
   c_verify_docs->add_option("--untrusted", verify_args.untrusted, "intermediate certificates to build paths from; repeatable");
   c_verify_docs->add_option("--crl", verify_args.crls, "a CRL, PEM or DER; repeatable");
   c_verify_docs->add_flag("--offline", verify_args.offline,
                           "fetch no revocation data: only the document's, --crl and --home's");
-  c_verify_docs->add_option("--content", verify_args.content, "the data a detached CMS signature (.p7s) signed");
+  c_verify_docs->add_option("--content", verify_args.content, "the data a detached signature (.p7s, detached XAdES) signed");
   c_verify_docs->add_option("--at", verify_args.at, "validation time, ISO 8601 UTC (default: a verified timestamp, else now)");
   c_verify_docs->add_option("--policy", verify_args.policy,
                             "revocation policy: national (default, TT15 Appendix II) or strict (every certificate needs status)");
