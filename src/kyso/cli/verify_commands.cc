@@ -64,6 +64,7 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
   if (a.jobs < 0 || a.jobs > 256) return InvalidArgumentError("--jobs từ 1 đến 256");
   verify::VerifyContext ctx;
   ctx.strict = a.policy == "strict";
+  ctx.memo = verify::NewPathMemo();
   ctx.offline = a.offline;
   if (!a.at.empty()) { KYSO_ASSIGN_OR_RETURN(ctx.at, ParseAt(a.at)); }
   std::optional<FileContents> content;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <filesystem>
 
 #include "kyso/base/file.h"
@@ -18,6 +19,37 @@
 #include "kyso/verify/xades_sigs.h"
 
 namespace kyso::verify {
+
+// The outcome of one path validation, as FromPath writes it into a report.
+struct PathOutcome {
+  std::string indication, sub_indication, message;
+  std::vector<std::string> added_warnings;
+  Revocation revocation;
+  std::optional<Time> timestamp_time;
+};
+
+class PathMemo {
+ public:
+  std::optional<PathOutcome> Get(const Bytes& key) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(Bytes key, PathOutcome outcome) {
+    std::lock_guard lock(mu_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.emplace(std::move(key), std::move(outcome));
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::mutex mu_;
+  std::map<Bytes, PathOutcome> entries_;
+};
+
+std::shared_ptr<PathMemo> NewPathMemo() { return std::make_shared<PathMemo>(); }
+
 namespace {
 
 constexpr std::size_t kMaxVerifyInputLen = kMaxVerifyPdfLen;
@@ -96,10 +128,10 @@ std::optional<Bytes> SignatureValue(ByteSpan cms_der) {
 // ValidateSigner validates the signer's certificate path at the best signature time (a
 // signature timestamp that verifies over `signature_value`, else --at, else now), with the
 // certificates and revocation data the signature or document carries added to the caller's.
-void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>& carried_certs,
-                    const std::vector<ossl::UniquePtr<X509>>& more_certs, const std::vector<Bytes>& more_crls,
-                    const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens, ByteSpan signature_value,
-                    const VerifyContext& base, SignatureReport& r) {
+void ValidateSignerUncached(const X509* signer, const std::vector<ossl::UniquePtr<X509>>& carried_certs,
+                            const std::vector<ossl::UniquePtr<X509>>& more_certs, const std::vector<Bytes>& more_crls,
+                            const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens,
+                            ByteSpan signature_value, const VerifyContext& base, SignatureReport& r) {
   // Borrowed pointers, not copies: parsing a certificate again costs a key decode in OpenSSL 3,
   // and a PDF with a large DSS and many signatures would pay it per signature.
   std::vector<const X509*> anchors, untrusted;
@@ -155,6 +187,75 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
     return;
   }
   FromPath(*path, r);
+}
+
+// MemoKey names a path validation within one context: the signer, the time, and what the
+// document carried (the context's own anchors, pool and CRLs are fixed for its lifetime).
+Bytes MemoKey(const X509* signer, Time at, const std::vector<ossl::UniquePtr<X509>>& carried,
+              const std::vector<ossl::UniquePtr<X509>>& more, const std::vector<Bytes>& crls,
+              const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens, ByteSpan signature_value) {
+  ossl::UniquePtr<EVP_MD_CTX> md(EVP_MD_CTX_new());
+  EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr);
+  auto cert = [&md](const X509* c) {
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (c != nullptr && X509_digest(c, EVP_sha256(), h, &n) == 1) EVP_DigestUpdate(md.get(), h, n);
+  };
+  auto blob = [&md](ByteSpan b) {
+    const uint64_t len = b.size();
+    EVP_DigestUpdate(md.get(), &len, sizeof len);
+    EVP_DigestUpdate(md.get(), b.data(), b.size());
+  };
+  cert(signer);
+  const int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  EVP_DigestUpdate(md.get(), &seconds, sizeof seconds);
+  for (const auto& c : carried) cert(c.get());
+  EVP_DigestUpdate(md.get(), "|", 1);
+  for (const auto& c : more) cert(c.get());
+  EVP_DigestUpdate(md.get(), "|", 1);
+  for (const Bytes& b : crls) blob(b);
+  EVP_DigestUpdate(md.get(), "|", 1);
+  for (const Bytes& b : ocsps) blob(b);
+  EVP_DigestUpdate(md.get(), "|", 1);
+  for (const Bytes& b : tokens) blob(b);
+  // The signature value only matters through a timestamp over it.
+  if (!tokens.empty()) blob(signature_value);
+  Bytes key(EVP_MAX_MD_SIZE);
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(md.get(), key.data(), &n);
+  key.resize(n);
+  return key;
+}
+
+// ValidateSigner is ValidateSignerUncached, remembered in the context's memo: in a batch of
+// documents by the same signer, the path is built and its revocation data fetched once.
+void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>& carried_certs,
+                    const std::vector<ossl::UniquePtr<X509>>& more_certs, const std::vector<Bytes>& more_crls,
+                    const std::vector<Bytes>& ocsps, const std::vector<Bytes>& tokens, ByteSpan signature_value,
+                    const VerifyContext& base, SignatureReport& r) {
+  if (!base.memo) {
+    return ValidateSignerUncached(signer, carried_certs, more_certs, more_crls, ocsps, tokens, signature_value,
+                                  base, r);
+  }
+  const Time at = base.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  Bytes key = MemoKey(signer, at, carried_certs, more_certs, more_crls, ocsps, tokens, signature_value);
+  std::optional<PathOutcome> outcome = base.memo->Get(key);
+  if (!outcome) {
+    SignatureReport fresh = r;
+    ValidateSignerUncached(signer, carried_certs, more_certs, more_crls, ocsps, tokens, signature_value, base,
+                           fresh);
+    outcome = PathOutcome{fresh.indication, fresh.sub_indication, fresh.message,
+                          std::vector<std::string>(fresh.warnings.begin() + static_cast<std::ptrdiff_t>(r.warnings.size()),
+                                                   fresh.warnings.end()),
+                          fresh.revocation, fresh.timestamp_time};
+    base.memo->Put(std::move(key), *outcome);
+  }
+  r.indication = outcome->indication;
+  r.sub_indication = outcome->sub_indication;
+  r.message = outcome->message;
+  r.warnings.insert(r.warnings.end(), outcome->added_warnings.begin(), outcome->added_warnings.end());
+  r.revocation = outcome->revocation;
+  r.timestamp_time = outcome->timestamp_time;
 }
 
 SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& all,

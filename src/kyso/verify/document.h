@@ -3,6 +3,7 @@
 // One document, every signature in it validated (ETSI EN 319 102-1): what `kyso verify` does
 // per file, as a library so that conformance runs and the future web interface share it.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@
 #include "kyso/verify/report.h"
 
 namespace kyso::verify {
+
+// PathMemo remembers path-validation outcomes within one VerifyContext (a batch): the same
+// signer, at the same time, with the same document-carried certificates and revocation data,
+// is validated (and its revocation data fetched) once. Thread-safe; bounded.
+class PathMemo;
 
 // VerifyContext is what every file is checked against.
 struct VerifyContext {
@@ -25,7 +31,13 @@ struct VerifyContext {
   // missing is fetched (OCSP, CRL distribution points) within cert_check's time bounds.
   bool offline = false;
   std::optional<ByteSpan> content;               // the data of a detached CMS signature
+  // memo, when set, is shared by every file verified with this context. The anchors, the
+  // pool and the CRLs above must not change while it is in use.
+  std::shared_ptr<PathMemo> memo;
 };
+
+// NewPathMemo makes the memo a batch shares.
+std::shared_ptr<PathMemo> NewPathMemo();
 
 // VerifyFile reads `file` and validates it: a PDF (every signature and document timestamp), a
 // CMS signature (.p7s/.p7m, DER or PEM), an S/MIME message, or a certificate (validated as a

@@ -1074,7 +1074,8 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
   for (const RawSig& r : raws) first = std::min(first, r.sig.revision);
   std::map<int, PdfRevisionChange> changes;
   std::unique_ptr<Snapshot> before;
-  for (int k = first; k <= result.revisions && !raws.empty(); ++k) {
+  // Nothing to compare when every signature is in the last revision (the usual case).
+  for (int k = first; k <= result.revisions && !raws.empty() && first < result.revisions; ++k) {
     auto now = std::make_unique<Snapshot>();
     bool ok = false;
     if (k - first <= kMaxClassifiedRevisions) {
