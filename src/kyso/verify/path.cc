@@ -904,6 +904,23 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
       first.sub == SubIndication::kTryLater) {
     return first;
   }
+  // No certificate at all names an anchor as its issuer (and none is an anchor): no other path
+  // can reach one, so the retries below would only repeat the failure (documents from another
+  // trust domain, checked against the wrong roots, are the common case).
+  if (first.sub == SubIndication::kNoCertificateChainFound) {
+    bool reachable = false;
+    std::vector<const X509*> all = options.untrusted;
+    all.push_back(cert);
+    for (const X509* c : all) {
+      for (const X509* a : options.anchors) {
+        if (c != nullptr && a != nullptr &&
+            (X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(a)) == 0 || X509_cmp(c, a) == 0)) {
+          reachable = true;
+        }
+      }
+    }
+    if (!reachable) return first;
+  }
   // OpenSSL builds one path, taking the first issuer that matches, and does not backtrack.
   // When that path fails, try again without each pooled certificate of the failed path
   // (breadth first, at most kMaxPathAttempts runs): another path through the pool may be
