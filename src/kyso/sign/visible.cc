@@ -172,17 +172,10 @@ Result<Placement> PlaceInDisplay(ByteSpan pdf, const PlacementOptions& o) {
 }  // namespace
 
 std::string FormatIso8601Vn(Time t) {
-  using namespace std::chrono;
-  const sys_seconds local = floor<seconds>(t) + hours(7);
-  const sys_days day = floor<days>(local);
-  const year_month_day ymd(day);
-  const hh_mm_ss<seconds> hms(local - day);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld+07:00", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
-                static_cast<long>(hms.minutes().count()),
-                static_cast<long long>(hms.seconds().count()));
-  return buf;
+  // Vietnam has no daylight saving: local time is UTC+7 all year.
+  std::string local = FormatIso8601Utc(t + std::chrono::hours(7));
+  local.pop_back();  // the 'Z'
+  return local + "+07:00";
 }
 
 Result<Placement> Place(ByteSpan pdf, const PlacementOptions& o) {

@@ -1,5 +1,7 @@
 #include "kyso/verify/report.h"
 
+#include "kyso/verify/cert_check.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -12,35 +14,8 @@ int Rank(std::string_view indication) {
   return 0;
 }
 
-// Iso gives an instant as ISO 8601 in UTC ("2026-11-25T07:03:09Z").
-std::string Iso(Time t) {
-  using namespace std::chrono;
-  const sys_days day = floor<days>(t);
-  const year_month_day ymd(day);
-  const hh_mm_ss<seconds> hms(floor<seconds>(t) - day);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long>(hms.hours().count()),
-                static_cast<long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
-  return buf;
-}
-
-// Vn gives an instant in Vietnam time for people: "25/11/2026 14:03:09 (UTC+7)".
-std::string Vn(Time t) {
-  using namespace std::chrono;
-  const sys_seconds local = floor<seconds>(t) + hours(7);
-  const sys_days day = floor<days>(local);
-  const year_month_day ymd(day);
-  const hh_mm_ss<seconds> hms(local - day);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%02u/%02u/%04d %02ld:%02ld:%02lld (UTC+7)", unsigned(ymd.day()),
-                unsigned(ymd.month()), int(ymd.year()), static_cast<long>(hms.hours().count()),
-                static_cast<long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
-  return buf;
-}
-
 nlohmann::json OptionalTime(const std::optional<Time>& t) {
-  return t ? nlohmann::json(Iso(*t)) : nlohmann::json(nullptr);
+  return t ? nlohmann::json(FormatIso8601Utc(*t)) : nlohmann::json(nullptr);
 }
 
 std::string_view ClassVi(std::string_view klass) {
@@ -128,13 +103,13 @@ std::string ToText(const FileReport& r) {
            (s.sub_indication.empty() ? "" : "/" + s.sub_indication) + ")\n";
     if (!s.signer.empty()) out += "    người ký: " + s.signer + "\n";
     if (!s.issuer.empty()) out += "    cấp bởi: " + s.issuer + "\n";
-    if (s.timestamp_time) out += "    thời gian (dấu thời gian): " + Vn(*s.timestamp_time) + "\n";
-    if (s.signing_time) out += "    thời gian ký (tự khai): " + Vn(*s.signing_time) + "\n";
+    if (s.timestamp_time) out += "    thời gian (dấu thời gian): " + FormatTimeVn(*s.timestamp_time) + "\n";
+    if (s.signing_time) out += "    thời gian ký (tự khai): " + FormatTimeVn(*s.signing_time) + "\n";
     if (s.not_before && s.not_after) {
-      out += "    chứng thư có hiệu lực: " + Vn(*s.not_before) + " đến " + Vn(*s.not_after) + "\n";
+      out += "    chứng thư có hiệu lực: " + FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after) + "\n";
     }
     if (s.revocation.status == "revoked" && s.revocation.revoked_at) {
-      out += "    chứng thư đã bị thu hồi ngày " + Vn(*s.revocation.revoked_at) +
+      out += "    chứng thư đã bị thu hồi ngày " + FormatTimeVn(*s.revocation.revoked_at) +
              (s.revocation.reason.empty() ? "" : " (lý do: " + s.revocation.reason + ")") + "\n";
     }
     if (!s.format.empty() && s.format == "PAdES") {
@@ -219,14 +194,14 @@ std::string ToHtml(const std::vector<FileReport>& reports) {
       if (!s.message.empty()) row("Lý do", s.message);
       row("Người ký", s.signer);
       row("Tổ chức cấp chứng thư số", s.issuer);
-      if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", Vn(*s.not_before) + " đến " + Vn(*s.not_after));
-      row("Thời gian ký (tự khai)", s.signing_time ? Vn(*s.signing_time) : "không có");
-      row("Thời gian theo dấu thời gian", s.timestamp_time ? Vn(*s.timestamp_time) : "không có");
+      if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after));
+      row("Thời gian ký (tự khai)", s.signing_time ? FormatTimeVn(*s.signing_time) : "không có");
+      row("Thời gian theo dấu thời gian", s.timestamp_time ? FormatTimeVn(*s.timestamp_time) : "không có");
       std::string revocation = s.revocation.status == "good"      ? "chưa bị thu hồi"
                                : s.revocation.status == "revoked" ? "đã bị thu hồi"
                                : s.revocation.status == "unknown" ? "không kiểm tra được"
                                                                   : "chưa kiểm tra";
-      if (s.revocation.revoked_at) revocation += " ngày " + Vn(*s.revocation.revoked_at);
+      if (s.revocation.revoked_at) revocation += " ngày " + FormatTimeVn(*s.revocation.revoked_at);
       if (!s.revocation.reason.empty()) revocation += " (lý do: " + s.revocation.reason + ")";
       row("Trạng thái chứng thư số", revocation);
       if (s.format.rfind("PAdES", 0) == 0) {
