@@ -10,7 +10,11 @@
 #include <openssl/objects.h>
 #include <openssl/rand.h>
 
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFWriter.hh>
+
 #include <cstdint>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -142,5 +146,36 @@ class InProcessTimestamper final : public Timestamper {
   Bytes last_digest_;
   std::optional<Status> failure_;
 };
+
+// MakePdf builds a small PDF with `num_pages` pages of text: classic cross-reference table,
+// or (xref_stream) object streams and a cross-reference stream.
+inline Bytes MakePdf(bool xref_stream, int num_pages = 1, bool linearize = false) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle font = pdf.makeIndirectObject(
+      QPDFObjectHandle::parse("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"));
+  for (int i = 0; i < num_pages; ++i) {
+    QPDFObjectHandle page = pdf.makeIndirectObject(
+        QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595 842] >>"));
+    page.replaceKey("/Contents",
+                    QPDFObjectHandle::newStream(
+                        &pdf, "BT /F1 18 Tf 72 760 Td (Quyet dinh so " + std::to_string(i + 1) +
+                                  ") Tj ET\n"));
+    QPDFObjectHandle fonts = QPDFObjectHandle::newDictionary();
+    fonts.replaceKey("/F1", font);
+    QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
+    resources.replaceKey("/Font", fonts);
+    page.replaceKey("/Resources", resources);
+    pdf.addPage(page, false);
+  }
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setStaticID(true);
+  writer.setObjectStreamMode(xref_stream ? qpdf_o_generate : qpdf_o_disable);
+  writer.setLinearization(linearize);
+  writer.write();
+  std::shared_ptr<Buffer> buf = writer.getBufferSharedPointer();
+  return Bytes(buf->getBuffer(), buf->getBuffer() + buf->getSize());
+}
 
 }  // namespace kyso::sign::testing
