@@ -30,6 +30,8 @@ struct PathOutcome {
 
 class PathMemo {
  public:
+  ParsedRevocationCache& parsed_revocation() { return parsed_revocation_; }
+
   std::optional<PathOutcome> Get(const Bytes& key) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
@@ -44,6 +46,7 @@ class PathMemo {
 
  private:
   static constexpr std::size_t kMaxEntries = 4096;
+  ParsedRevocationCache parsed_revocation_;  // the batch's CRLs and OCSP responses, parsed once
   std::mutex mu_;
   std::map<Bytes, PathOutcome> entries_;
 };
@@ -162,6 +165,7 @@ void ValidateSignerUncached(const X509* signer, const std::vector<ossl::UniquePt
   o.at = at;
   o.require_revocation = base.strict;
   o.ocsp_responses_der = ocsps;
+  if (base.memo) o.revocation_cache = &base.memo->parsed_revocation();
   if (!base.offline) {
     // Revocation data the document does not carry is fetched (OCSP from the AIA, then the CRL
     // distribution points; bounded, CRLs cached) and added to what the path is judged with.

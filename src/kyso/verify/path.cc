@@ -152,7 +152,7 @@ struct State {
   X509_STORE* ocsp_store = nullptr;  // anchors only, no CRL flags: for OCSP_basic_verify
   STACK_OF(X509) * pool = nullptr;
   STACK_OF(X509_CRL) * crls = nullptr;
-  std::vector<ossl::UniquePtr<OCSP_BASICRESP>> ocsps;
+  std::vector<std::shared_ptr<const OCSP_BASICRESP>> ocsps;  // read-only; may be shared by threads
   std::optional<OcspRevocation> ocsp_revoked;
   std::vector<std::string> warnings;
   std::vector<std::string> notes;    // English, for the diagnostic
@@ -189,11 +189,14 @@ enum class OcspVerdict { kNone, kGood, kRevoked };
 OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& revoked_at,
                        pkix::CrlReason& reason) {
   const time_t at = static_cast<time_t>(s.options.at.time_since_epoch().count());
-  for (const auto& basic : s.ocsps) {
+  for (const auto& shared : s.ocsps) {
+    // OCSP_basic_verify and OCSP_resp_find_status only read the response (it is encoded
+    // afresh for the signature check); the casts are for OpenSSL 3.0's non-const signatures.
+    OCSP_BASICRESP* basic = const_cast<OCSP_BASICRESP*>(shared.get());
     CertStack certs(sk_X509_new_null());
     Push(certs.get(), issuer);
     for (int i = 0; i < sk_X509_num(s.pool); ++i) Push(certs.get(), sk_X509_value(s.pool, i));
-    if (OCSP_basic_verify(basic.get(), certs.get(), s.ocsp_store, 0) != 1) {
+    if (OCSP_basic_verify(basic, certs.get(), s.ocsp_store, 0) != 1) {
       ERR_clear_error();
       const std::string note = "an OCSP response does not verify";
       if (std::find(s.notes.begin(), s.notes.end(), note) == s.notes.end()) s.notes.push_back(note);
@@ -206,7 +209,7 @@ OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& rev
       ASN1_GENERALIZEDTIME* rev = nullptr;
       ASN1_GENERALIZEDTIME* this_update = nullptr;
       ASN1_GENERALIZEDTIME* next_update = nullptr;
-      if (!id || OCSP_resp_find_status(basic.get(), id.get(), &status, &r, &rev, &this_update,
+      if (!id || OCSP_resp_find_status(basic, id.get(), &status, &r, &rev, &this_update,
                                        &next_update) != 1) {
         continue;
       }
@@ -688,7 +691,7 @@ namespace {
 
 // ValidateOnce is one X509_verify_cert run with `untrusted` as the pool.
 Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
-                                const std::vector<const X509*>& untrusted) {
+                                const std::vector<const X509*>& untrusted, ParsedRevocationCache& cache) {
   if (cert == nullptr) return InvalidArgumentError("no certificate to validate");
 
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
@@ -707,13 +710,10 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
 
   CrlStack crls(sk_X509_CRL_new_null());
   for (const Bytes& der : options.crls_der) {
-    const unsigned char* p = der.data();
-    X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()));
-    if (crl == nullptr) return ossl::Error(Code::kInvalidArgument, "malformed CRL");
-    if (sk_X509_CRL_push(crls.get(), crl) <= 0) {
-      X509_CRL_free(crl);
-      return ossl::Error("sk_X509_CRL_push");
-    }
+    ossl::UniquePtr<X509_CRL> crl = cache.Crl(der);
+    if (!crl) return ossl::Error(Code::kInvalidArgument, "malformed CRL");
+    if (sk_X509_CRL_push(crls.get(), crl.get()) <= 0) return ossl::Error("sk_X509_CRL_push");
+    (void)crl.release();  // the stack owns the reference now
   }
   CertStack pool(sk_X509_new_null());
   State state{options, ocsp_store.get(), pool.get(), crls.get(), {}, {}, {}, {}, {}};
@@ -736,12 +736,9 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
     if (u != nullptr) Push(pool.get(), use(u));
   }
   for (const Bytes& der : options.ocsp_responses_der) {
-    const unsigned char* p = der.data();
-    ossl::UniquePtr<OCSP_RESPONSE> r(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
-    if (!r) return ossl::Error(Code::kInvalidArgument, "malformed OCSP response");
-    if (OCSP_response_status(r.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) continue;
-    ossl::UniquePtr<OCSP_BASICRESP> basic(OCSP_response_get1_basic(r.get()));
-    if (basic) state.ocsps.push_back(std::move(basic));
+    ParsedRevocationCache::OcspResponse r = cache.Ocsp(der);
+    if (r.malformed) return ossl::Error(Code::kInvalidArgument, "malformed OCSP response");
+    if (r.basic) state.ocsps.push_back(std::move(r.basic));
   }
   ERR_clear_error();
 
@@ -897,8 +894,54 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
 
 }  // namespace
 
+ossl::UniquePtr<X509_CRL> ParsedRevocationCache::Crl(ByteSpan der) {
+  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = crls_.find(key); it != crls_.end()) {
+      if (!it->second || X509_CRL_up_ref(it->second.get()) != 1) return nullptr;
+      return ossl::UniquePtr<X509_CRL>(it->second.get());
+    }
+  }
+  // Parsed outside the lock: two threads may parse the same CRL once each; the first kept wins.
+  const unsigned char* p = der.data();
+  ossl::UniquePtr<X509_CRL> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  std::lock_guard lock(mu_);
+  if (bytes_ + der.size() > kMaxBytes) return crl;
+  auto [it, inserted] = crls_.try_emplace(std::move(key));
+  if (inserted) {
+    bytes_ += der.size();
+    if (crl && X509_CRL_up_ref(crl.get()) == 1) it->second.reset(crl.get(), X509_CRL_free);
+  }
+  return crl;
+}
+
+ParsedRevocationCache::OcspResponse ParsedRevocationCache::Ocsp(ByteSpan der) {
+  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = ocsps_.find(key); it != ocsps_.end()) return it->second;
+  }
+  OcspResponse out;
+  const unsigned char* p = der.data();
+  ossl::UniquePtr<OCSP_RESPONSE> r(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  if (!r) {
+    out.malformed = true;
+  } else if (OCSP_response_status(r.get()) == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    if (OCSP_BASICRESP* basic = OCSP_response_get1_basic(r.get())) out.basic.reset(basic, OCSP_BASICRESP_free);
+  }
+  ERR_clear_error();
+  std::lock_guard lock(mu_);
+  if (bytes_ + der.size() <= kMaxBytes && ocsps_.try_emplace(std::move(key), out).second) bytes_ += der.size();
+  return out;
+}
+
 Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
-  KYSO_ASSIGN_OR_RETURN(PathResult first, ValidateOnce(cert, options, options.untrusted));
+  // Without a caller's cache, the attempts below still share one parse.
+  ParsedRevocationCache local;
+  ParsedRevocationCache& cache = options.revocation_cache != nullptr ? *options.revocation_cache : local;
+  KYSO_ASSIGN_OR_RETURN(PathResult first, ValidateOnce(cert, options, options.untrusted, cache));
   // Revoked and TRY_LATER mean the path itself held; those are not retried.
   if (first.passed() || options.untrusted.empty() || first.sub == SubIndication::kRevoked ||
       first.sub == SubIndication::kTryLater) {
@@ -948,7 +991,7 @@ Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options) {
       std::vector<const X509*> pool = queue[q].pool;
       std::erase(pool, drop);
       ++attempts;
-      KYSO_ASSIGN_OR_RETURN(PathResult r, ValidateOnce(cert, options, pool));
+      KYSO_ASSIGN_OR_RETURN(PathResult r, ValidateOnce(cert, options, pool, cache));
       if (r.passed()) {
         r.diagnostic += "; found after " + std::to_string(attempts) + " path attempts";
         return r;

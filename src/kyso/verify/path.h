@@ -5,9 +5,12 @@
 // signature validators (CMS, PAdES, XAdES) and `kyso verify CERT` are built on ValidatePath.
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kyso/base/bytes.h"
@@ -62,12 +65,41 @@ std::string_view SubIndicationName(SubIndication sub);
 // the key usage that goes with it). kAny checks none: RFC 5280 path validation itself does not.
 enum class KeyPurpose { kAny, kServerAuth, kClientAuth, kTimeStamping };
 
+// ParsedRevocationCache keeps CRLs and OCSP responses parsed, keyed by their DER, for validations
+// that share them: the signatures and timestamps of one document judged against its DSS, the
+// path-building attempts of one validation, a batch of documents from the same CA. Parsing a
+// large CRL costs more than the rest of a path validation. Thread-safe; bounded: DER beyond
+// kMaxBytes in total is parsed for the call and not kept.
+class ParsedRevocationCache {
+ public:
+  static constexpr std::size_t kMaxBytes = std::size_t{256} * 1024 * 1024;
+
+  // Crl gives the parsed CRL (a new reference), or null when `der` is not a CRL.
+  ossl::UniquePtr<X509_CRL> Crl(ByteSpan der);
+  // OcspResponse is a parsed OCSPResponse: its BasicOCSPResponse when the response status is
+  // successful (null otherwise), shared and read-only.
+  struct OcspResponse {
+    bool malformed = false;
+    std::shared_ptr<const OCSP_BASICRESP> basic;
+  };
+  OcspResponse Ocsp(ByteSpan der);
+
+ private:
+  std::mutex mu_;
+  std::size_t bytes_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<X509_CRL>> crls_;  // null: not a CRL
+  std::unordered_map<std::string, OcspResponse> ocsps_;
+};
+
 // PathOptions controls ValidatePath. Every pointer is borrowed for the call only.
 struct PathOptions {
   std::vector<const X509*> anchors;       // trust anchors; at least one
   std::vector<const X509*> untrusted;     // pool to build the path from (order does not matter)
   std::vector<Bytes> crls_der;            // CRLs (DER): complete, delta and indirect ones
   std::vector<Bytes> ocsp_responses_der;  // OCSPResponses (DER) for certificates of the path
+  // revocation_cache, when set, parses crls_der and ocsp_responses_der once for every call
+  // that shares it; without one, a ValidatePath call parses them once for its attempts.
+  ParsedRevocationCache* revocation_cache = nullptr;
   Time at{};                              // validation time; required
 
   // Revocation. true (EN 319 102-1, PKITS, `--policy strict`): every certificate of the path
@@ -136,7 +168,8 @@ struct PathResult {
 // the pool (OpenSSL does not backtrack). Every configured anchor is a trust anchor, also one
 // that is not self-signed (RFC 5280 6.1.1 (d)).
 // It fails (Status) only when it cannot run: null `cert`, no anchor, a malformed CRL, OCSP
-// response, policy OID or peer name (kInvalidArgument). Thread-safe; nothing is cached.
+// response, policy OID or peer name (kInvalidArgument). Thread-safe; nothing is cached beyond
+// `options.revocation_cache`.
 Result<PathResult> ValidatePath(const X509* cert, const PathOptions& options);
 
 }  // namespace kyso::verify
