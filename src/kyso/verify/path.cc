@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <iterator>
 
 #include "kyso/pkix/x509.h"
 #include "kyso/verify/cert_check.h"
@@ -149,7 +151,6 @@ struct OcspRevocation {
 // data (of the context itself or, for CRL issuer paths, of its parent).
 struct State {
   const PathOptions& options;
-  X509_STORE* ocsp_store = nullptr;  // anchors only, no CRL flags: for OCSP_basic_verify
   STACK_OF(X509) * pool = nullptr;
   STACK_OF(X509_CRL) * crls = nullptr;
   std::vector<std::shared_ptr<const OCSP_BASICRESP>> ocsps;  // read-only; may be shared by threads
@@ -184,58 +185,28 @@ std::string SubjectOf(const X509* cert) { return pkix::NameUtf8(X509_get_subject
 
 enum class OcspVerdict { kNone, kGood, kRevoked };
 
-// OcspStatus looks for a usable answer about `cert` among the supplied responses: signed by
-// the issuer or its delegated responder, current at the validation time.
+// OcspStatus looks for a usable answer about `cert` among the supplied responses: a revoked
+// answer from any of them wins, then a good one.
 OcspVerdict OcspStatus(State& s, const X509* cert, const X509* issuer, Time& revoked_at,
                        pkix::CrlReason& reason) {
-  const time_t at = static_cast<time_t>(s.options.at.time_since_epoch().count());
-  for (const auto& shared : s.ocsps) {
-    // OCSP_basic_verify and OCSP_resp_find_status only read the response (it is encoded
-    // afresh for the signature check); the casts are for OpenSSL 3.0's non-const signatures.
-    OCSP_BASICRESP* basic = const_cast<OCSP_BASICRESP*>(shared.get());
-    CertStack certs(sk_X509_new_null());
-    Push(certs.get(), issuer);
-    for (int i = 0; i < sk_X509_num(s.pool); ++i) Push(certs.get(), sk_X509_value(s.pool, i));
-    if (OCSP_basic_verify(basic, certs.get(), s.ocsp_store, 0) != 1) {
-      ERR_clear_error();
-      const std::string note = "an OCSP response does not verify";
-      if (std::find(s.notes.begin(), s.notes.end(), note) == s.notes.end()) s.notes.push_back(note);
-      continue;
+  std::vector<const X509*> pool;
+  for (int i = 0; i < sk_X509_num(s.pool); ++i) pool.push_back(sk_X509_value(s.pool, i));
+  OcspVerdict verdict = OcspVerdict::kNone;
+  for (const auto& basic : s.ocsps) {
+    const OcspCheck c = CheckOcspResponse(basic.get(), cert, issuer, pool, s.options.at);
+    if (c.status == OcspCertStatus::kRevoked) {
+      if (c.revoked_at) revoked_at = *c.revoked_at;
+      reason = c.reason;
+      return OcspVerdict::kRevoked;
     }
-    for (const EVP_MD* md : {EVP_sha1(), EVP_sha256()}) {
-      ossl::UniquePtr<OCSP_CERTID> id(OCSP_cert_to_id(md, cert, issuer));
-      int status = -1;
-      int r = -1;
-      ASN1_GENERALIZEDTIME* rev = nullptr;
-      ASN1_GENERALIZEDTIME* this_update = nullptr;
-      ASN1_GENERALIZEDTIME* next_update = nullptr;
-      if (!id || OCSP_resp_find_status(basic, id.get(), &status, &r, &rev, &this_update,
-                                       &next_update) != 1) {
-        continue;
-      }
-      // Current: thisUpdate <= at <= nextUpdate (5 minutes of skew; no nextUpdate: 1 hour).
-      if (this_update == nullptr) continue;
-      const time_t skewed = at + 300;
-      if (X509_cmp_time(this_update, const_cast<time_t*>(&skewed)) > 0) continue;
-      if (next_update != nullptr) {
-        if (X509_cmp_time(next_update, const_cast<time_t*>(&at)) < 0) continue;
-      } else {
-        const time_t hour_ago = at - 3600;
-        if (X509_cmp_time(this_update, const_cast<time_t*>(&hour_ago)) < 0) continue;
-      }
-      if (status == V_OCSP_CERTSTATUS_GOOD) return OcspVerdict::kGood;
-      if (status == V_OCSP_CERTSTATUS_REVOKED) {
-        if (rev != nullptr) {
-          Result<Time> t = pkix::ToTime(rev);
-          if (t.ok()) revoked_at = *t;
-        }
-        if (r >= 0 && r <= 10 && r != 7) reason = static_cast<pkix::CrlReason>(r);
-        return OcspVerdict::kRevoked;
-      }
+    if (c.status == OcspCertStatus::kGood) {
+      verdict = OcspVerdict::kGood;
+    } else if (c.problem.find("signed") != std::string::npos) {
+      const std::string note = "an OCSP response does not verify: " + c.problem;
+      if (std::find(s.notes.begin(), s.notes.end(), note) == s.notes.end()) s.notes.push_back(note);
     }
   }
-  ERR_clear_error();
-  return OcspVerdict::kNone;
+  return verdict;
 }
 
 // PublishesRevocation says whether the national policy wants a status for `cert`: it names a
@@ -695,18 +666,15 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
   if (cert == nullptr) return InvalidArgumentError("no certificate to validate");
 
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
-  ossl::UniquePtr<X509_STORE> ocsp_store(X509_STORE_new());
-  if (!store || !ocsp_store) return ossl::Error("X509_STORE_new");
+  if (!store) return ossl::Error("X509_STORE_new");
   int num_anchors = 0;
   for (const X509* a : options.anchors) {
     if (a == nullptr) continue;
     if (X509_STORE_add_cert(store.get(), const_cast<X509*>(a)) == 1) ++num_anchors;
-    X509_STORE_add_cert(ocsp_store.get(), const_cast<X509*>(a));
   }
   ERR_clear_error();  // duplicates are not errors
   if (num_anchors == 0) return InvalidArgumentError("no trust anchor given");
   const auto at = static_cast<time_t>(options.at.time_since_epoch().count());
-  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(ocsp_store.get()), at);
 
   CrlStack crls(sk_X509_CRL_new_null());
   for (const Bytes& der : options.crls_der) {
@@ -716,7 +684,7 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
     (void)crl.release();  // the stack owns the reference now
   }
   CertStack pool(sk_X509_new_null());
-  State state{options, ocsp_store.get(), pool.get(), crls.get(), {}, {}, {}, {}, {}};
+  State state{options, pool.get(), crls.get(), {}, {}, {}, {}, {}};
   // RFC 5280 6.1.4 (f): DSA keys without parameters are replaced by completed copies.
   std::vector<const X509*> all = options.anchors;
   all.insert(all.end(), untrusted.begin(), untrusted.end());
@@ -893,6 +861,141 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
 }
 
 }  // namespace
+
+namespace {
+
+// KnownOcspExtension: the OCSP extensions kyso knows the meaning of (and may ignore).
+bool KnownOcspExtension(const X509_EXTENSION* ext) {
+  static const char* const kKnown[] = {
+      "1.3.6.1.5.5.7.48.1.2",     // nonce
+      "1.3.6.1.5.5.7.48.1.3",     // CRL references
+      "1.3.6.1.5.5.7.48.1.6",     // archive cutoff
+      "1.3.6.1.5.5.7.48.1.9",     // extended revoke
+      "1.3.6.1.4.1.11129.2.4.5",  // CT: signed certificate timestamp list
+  };
+  char oid[80];
+  if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)), 1) <= 0) {
+    return false;
+  }
+  return std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return std::strcmp(k, oid) == 0; });
+}
+
+template <typename GetCount, typename GetExt>
+bool HasUnknownCriticalExtension(GetCount count, GetExt get) {
+  for (int i = 0; i < count(); ++i) {
+    const X509_EXTENSION* ext = get(i);
+    if (ext != nullptr && X509_EXTENSION_get_critical(ext) == 1 && !KnownOcspExtension(ext)) return true;
+  }
+  return false;
+}
+
+// ValidAt tells whether `cert`'s validity period contains `at`.
+bool ValidAt(const X509* cert, time_t at) {
+  return X509_cmp_time(X509_get0_notBefore(cert), &at) <= 0 && X509_cmp_time(X509_get0_notAfter(cert), &at) >= 0;
+}
+
+}  // namespace
+
+OcspCheck CheckOcspResponse(const OCSP_BASICRESP* basic_const, const X509* cert, const X509* issuer,
+                            const std::vector<const X509*>& pool, Time at,
+                            std::optional<std::chrono::seconds> max_age) {
+  OcspCheck out;
+  auto unknown = [&out](std::string why) {
+    out.status = OcspCertStatus::kUnknown;
+    out.problem = std::move(why);
+    ERR_clear_error();
+    return out;
+  };
+  if (basic_const == nullptr || cert == nullptr || issuer == nullptr) return unknown("nothing to check");
+  // OpenSSL 3.0's accessors take non-const pointers; none of the calls below modifies the
+  // response (its signature is checked over a fresh encoding).
+  OCSP_BASICRESP* basic = const_cast<OCSP_BASICRESP*>(basic_const);
+  const time_t t = static_cast<time_t>(at.time_since_epoch().count());
+
+  // The signature, by the signer the ResponderID names.
+  CertStack extra(sk_X509_new_null());
+  Push(extra.get(), issuer);
+  for (const X509* c : pool) Push(extra.get(), c);
+  if (OCSP_basic_verify(basic, extra.get(), nullptr, OCSP_NOVERIFY) != 1) {
+    return unknown("not signed by a certificate it names, or the signature does not verify");
+  }
+  X509* signer = nullptr;
+  if (OCSP_resp_get0_signer(basic, &signer, extra.get()) != 1 || signer == nullptr) {
+    return unknown("its signer is not found");
+  }
+  // Authorised (RFC 6960 4.2.2.2): the issuer itself, or a responder the issuer delegated to.
+  const bool by_issuer = X509_cmp(signer, issuer) == 0 ||
+                         (X509_NAME_cmp(X509_get_subject_name(signer), X509_get_subject_name(issuer)) == 0 &&
+                          EVP_PKEY_eq(X509_get0_pubkey(signer), X509_get0_pubkey(issuer)) == 1);
+  if (!by_issuer) {
+    if (X509_check_issued(const_cast<X509*>(issuer), signer) != X509_V_OK ||
+        X509_verify(signer, X509_get0_pubkey(issuer)) != 1) {
+      return unknown("signed by a responder the certificate's issuer did not certify");
+    }
+    if ((X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) == 0 ||
+        (X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN) == 0) {
+      return unknown("signed by a delegated responder without id-kp-OCSPSigning");
+    }
+    if (!ValidAt(signer, t)) return unknown("signed by a delegated responder outside its validity period");
+  }
+  if (HasUnknownCriticalExtension([&] { return OCSP_BASICRESP_get_ext_count(basic); },
+                                  [&](int i) { return OCSP_BASICRESP_get_ext(basic, i); })) {
+    return unknown("an unknown critical extension in ResponseData");
+  }
+  const ASN1_GENERALIZEDTIME* produced = OCSP_resp_get0_produced_at(basic);
+  if (produced == nullptr || ASN1_TIME_compare(produced, X509_get0_notBefore(cert)) < 0 ||
+      ASN1_TIME_compare(produced, X509_get0_notAfter(cert)) > 0) {
+    return unknown("producedAt is outside the certificate's validity period");
+  }
+
+  bool found = false, any_unknown = false;
+  for (int i = 0; i < OCSP_resp_count(basic); ++i) {
+    OCSP_SINGLERESP* single = OCSP_resp_get0(basic, i);
+    const OCSP_CERTID* id = OCSP_SINGLERESP_get0_id(single);
+    ASN1_OBJECT* md_oid = nullptr;
+    if (id == nullptr || OCSP_id_get0_info(nullptr, &md_oid, nullptr, nullptr, const_cast<OCSP_CERTID*>(id)) != 1) {
+      continue;
+    }
+    const EVP_MD* md = EVP_get_digestbyobj(md_oid);
+    if (md == nullptr) continue;
+    ossl::UniquePtr<OCSP_CERTID> want(OCSP_cert_to_id(md, cert, issuer));
+    if (!want || OCSP_id_cmp(want.get(), id) != 0) continue;
+    found = true;
+    if (HasUnknownCriticalExtension([&] { return OCSP_SINGLERESP_get_ext_count(single); },
+                                    [&](int k) { return OCSP_SINGLERESP_get_ext(single, k); })) {
+      return unknown("an unknown critical extension in a SingleResponse");
+    }
+    int reason = -1;
+    ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+    const int status = OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update);
+    const time_t skewed = t + 300;
+    if (this_update == nullptr || X509_cmp_time(this_update, const_cast<time_t*>(&skewed)) > 0) {
+      return unknown("thisUpdate is after the validation time");
+    }
+    if (next_update != nullptr && X509_cmp_time(next_update, const_cast<time_t*>(&t)) <= 0) {
+      return unknown("nextUpdate is before the validation time");
+    }
+    if (max_age || next_update == nullptr) {
+      const time_t oldest = t - static_cast<time_t>(max_age.value_or(std::chrono::hours(1)).count());
+      if (X509_cmp_time(this_update, const_cast<time_t*>(&oldest)) < 0) return unknown("thisUpdate is too old");
+    }
+    if (status == V_OCSP_CERTSTATUS_REVOKED) {
+      out.status = OcspCertStatus::kRevoked;
+      if (revoked != nullptr) {
+        if (Result<Time> when = pkix::ToTime(revoked); when.ok()) out.revoked_at = *when;
+      }
+      if (reason >= 0 && reason <= 10 && reason != 7) out.reason = static_cast<pkix::CrlReason>(reason);
+      ERR_clear_error();
+      return out;
+    }
+    if (status != V_OCSP_CERTSTATUS_GOOD) any_unknown = true;
+  }
+  ERR_clear_error();
+  if (!found) return unknown("no answer about the certificate");
+  if (any_unknown) return unknown("the responder does not know the certificate");
+  out.status = OcspCertStatus::kGood;
+  return out;
+}
 
 ossl::UniquePtr<X509_CRL> ParsedRevocationCache::Crl(ByteSpan der) {
   std::string key(reinterpret_cast<const char*>(der.data()), der.size());

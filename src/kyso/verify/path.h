@@ -4,6 +4,7 @@
 // terms of ETSI EN 319 102-1 (indication + sub-indication). The first piece of issue 6: the
 // signature validators (CMS, PAdES, XAdES) and `kyso verify CERT` are built on ValidatePath.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -154,6 +155,34 @@ struct PathResult {
 
   bool passed() const { return indication == Indication::kTotalPassed; }
 };
+
+// OcspCertStatus is what one OCSP response says about one certificate.
+enum class OcspCertStatus { kGood, kRevoked, kUnknown };
+
+struct OcspCheck {
+  OcspCertStatus status = OcspCertStatus::kUnknown;
+  std::optional<Time> revoked_at;  // with kRevoked
+  pkix::CrlReason reason = pkix::CrlReason::kUnspecified;
+  std::string problem;  // English: why the response gives no status (kUnknown)
+};
+
+// CheckOcspResponse judges what a BasicOCSPResponse says about `cert`, whose issuer `issuer`
+// is a certificate of the path being validated, at time `at` (RFC 6960 3.2). The response
+// counts only if
+//   - it is signed by `issuer` (named by name or by key hash), or by a delegated responder
+//     certificate (carried in the response or found in `pool`) that `issuer` signed, that
+//     carries id-kp-OCSPSigning and is valid at `at`;
+//   - ResponseData and the SingleResponses about `cert` carry no critical extension kyso does
+//     not know (known: nonce, extended revoke, CRL ID, archive cutoff, and the CT SCT list);
+//   - producedAt falls within `cert`'s validity period;
+//   - every SingleResponse about `cert` (a CertID under any hash) is current: thisUpdate at
+//     most 5 minutes after `at`, `at` before nextUpdate, and thisUpdate no older than
+//     `max_age` when given, else (no nextUpdate) no older than an hour.
+// Several SingleResponses about `cert`: revoked if one says revoked, else unknown if one says
+// unknown, else good. Thread-safe; `basic` is only read.
+OcspCheck CheckOcspResponse(const OCSP_BASICRESP* basic, const X509* cert, const X509* issuer,
+                            const std::vector<const X509*>& pool, Time at,
+                            std::optional<std::chrono::seconds> max_age = std::nullopt);
 
 // ValidatePath builds a path from `cert` through `options.untrusted` to one of
 // `options.anchors` and validates it per RFC 5280 6.1 at `options.at`: OpenSSL's
