@@ -378,7 +378,7 @@ int RunCli(int argc, char** argv) {
   VerifyArgs verify_args;
   auto* c_verify_docs = app.add_subcommand(
       "verify", "validate signed documents (PDF, XML, CMS, S/MIME) and certificate paths: ETSI EN 319 102-1 "
-                "indications, report in Vietnamese (text, html) or JSON; exit 0 only when every signature is TOTAL-PASSED");
+                "indications, report in Vietnamese (text, html, pdf) or JSON; exit 0 only when every signature is TOTAL-PASSED");
   c_verify_docs->add_option("files", verify_args.files, "PDF files, XML (XAdES), CMS signatures (.p7s/.p7m), S/MIME messages (.eml) or certificates (PEM/DER)")->required();
   c_verify_docs->add_option("--home", verify_args.home, "a deployment: its root is a trust anchor, its CRLs are used");
   c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER; repeatable");
@@ -391,7 +391,7 @@ int RunCli(int argc, char** argv) {
   c_verify_docs->add_option("--policy", verify_args.policy,
                             "revocation policy: national (default, TT15 Appendix II) or strict (every certificate needs status)");
   c_verify_docs->add_option("--format", verify_args.format,
-                            "text (Vietnamese, default), json, or html (the R6.3 report, Vietnamese)");
+                            "text (Vietnamese, default), json, html or pdf (the R6.3 report, Vietnamese; pdf is A4 with an embedded font)");
   c_verify_docs->add_option("--jobs", verify_args.jobs, "files verified at once (default: one per core)");
   c_verify_docs->add_option("--out", verify_args.out, "write the report to this file");
 
