@@ -26,7 +26,11 @@ done
 podofosign -in "$D/doc.pdf" -out "$D/podofo.pdf" -cert "$D/an.pem" -pkey "$D/an.csr.key" -digest SHA256 >/dev/null 2>&1 ||
   fail "podofosign failed"
 ok sign pdf "$D/podofo.pdf" --out "$D/podofo-kyso.pdf" --level B-LT --home "$H" "${TOKEN[@]}"
-for f in B-B B-T B-LT B-LTA podofo podofo-kyso; do
+# poppler's own signer (NSS): the signer's PKCS#12 imported into the NSS database sign_setup made.
+pk12util -i "$D/an.p12" -d "sql:$WORK/nss" -W p12-pass-2026 >/dev/null 2>&1 || fail "pk12util cannot import an.p12"
+pdfsig -nssdir "sql:$WORK/nss" -add-signature -nick "$(certutil -L -d "sql:$WORK/nss" | awk '/u,u,u/ {sub(/ +u,u,u.*/, ""); print; exit}')" \
+  -digest SHA256 "$D/doc.pdf" "$D/pdfsig.pdf" >"$WORK/add.txt" 2>&1 || fail "pdfsig -add-signature: $(cat "$WORK/add.txt")"
+for f in B-B B-T B-LT B-LTA podofo podofo-kyso pdfsig; do
   ok verify "$D/$f.pdf" --home "$H" --format json --out "$D/$f.json"
   [[ $(json_get "$D/$f.json" 'd["indication"]') == TOTAL-PASSED ]] || fail "$f.pdf: $(cat "$D/$f.json")"
 done
@@ -39,7 +43,7 @@ for key in indication subIndication signer issuer signingTime timestampTime cert
 done
 [[ $(json_get "$D/B-LT.json" 'd["signatures"][0]["modificationsAfter"][0]["class"]') == dss ]] ||
   fail "B-LT: the DSS update is not classified dss: $(cat "$D/B-LT.json")"
-note "B-B, B-T, B-LT, B-LTA and a podofosign-first PDF: TOTAL-PASSED"
+note "B-B, B-T, B-LT, B-LTA, a podofosign-first PDF and a pdfsig-signed PDF: TOTAL-PASSED"
 
 # CMS: kyso's CAdES (detached B-LT with --content, attached B-T) and plain CMS from openssl.
 ok sign cms "$D/doc.pdf" --detached --level B-LT --out "$D/doc.p7s" --home "$H" "${TOKEN[@]}"

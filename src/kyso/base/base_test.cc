@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "kyso/base/bytes.h"
 #include "kyso/base/clock.h"
@@ -130,6 +133,28 @@ TEST(FileTest, MappedFileAndAtomicFile) {
   EXPECT_EQ(FileContents::Read(path, 5).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(FileContents::Read(dir.path(), 5).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(FileContents::Read(dir / "none", 5).status().code(), Code::kNotFound);
+}
+
+TEST(FileTest, LargeFileIsReadWholeInParallelOrWithProgress) {
+  TempDir dir("kyso-file");
+  const auto path = dir / "big.bin";
+  std::string content(std::size_t{40} * 1024 * 1024 + 3, '\0');  // above the parallel threshold
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + (i >> 20));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+  }
+  Result<FileContents> whole = FileContents::Read(path, content.size());
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  EXPECT_TRUE(AsString(whole->bytes()) == content);
+  std::vector<std::size_t> seen;
+  Result<FileContents> stepped =
+      FileContents::Read(path, content.size(), [&](ByteSpan ready) { seen.push_back(ready.size()); });
+  ASSERT_TRUE(stepped.ok());
+  EXPECT_TRUE(AsString(stepped->bytes()) == content);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), content.size());
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 }
 
 }  // namespace

