@@ -315,6 +315,61 @@ Result<RevStatus> EvalOcsp(Check& c, OCSP_RESPONSE* resp, const X509* cert, cons
   return FromOcspStatus(status, reason, revoked);
 }
 
+// DpNamesMatch tells whether a name of `a` is a name of `b` (full names compared as general
+// names, a name relative to the CRL issuer as the directory name it completes).
+bool DpNamesMatch(const DIST_POINT_NAME* a, const GENERAL_NAMES* b_names, const X509_NAME* b_dpname) {
+  auto matches_b = [&](const GENERAL_NAME* n) {
+    for (int j = 0; b_names != nullptr && j < sk_GENERAL_NAME_num(b_names); ++j) {
+      if (GENERAL_NAME_cmp(const_cast<GENERAL_NAME*>(n), sk_GENERAL_NAME_value(b_names, j)) == 0) return true;
+    }
+    return b_dpname != nullptr && n->type == GEN_DIRNAME && X509_NAME_cmp(n->d.directoryName, b_dpname) == 0;
+  };
+  if (a->type == 0) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(a->name.fullname); ++i) {
+      if (matches_b(sk_GENERAL_NAME_value(a->name.fullname, i))) return true;
+    }
+    return false;
+  }
+  if (a->dpname == nullptr) return false;
+  if (b_dpname != nullptr && X509_NAME_cmp(a->dpname, b_dpname) == 0) return true;
+  for (int j = 0; b_names != nullptr && j < sk_GENERAL_NAME_num(b_names); ++j) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(b_names, j);
+    if (n->type == GEN_DIRNAME && X509_NAME_cmp(n->d.directoryName, a->dpname) == 0) return true;
+  }
+  return false;
+}
+
+// IdpCoversCertificate is RFC 5280 6.3.3 (b)(2)(i): a CRL whose issuing distribution point
+// has a name covers `cert` only if one of its names is a name of one of the certificate's CRL
+// distribution points (or, for a point without a name, of its cRLIssuer); a certificate
+// without CRL distribution points is covered only if the name is the CRL issuer's.
+bool IdpCoversCertificate(ISSUING_DIST_POINT* idp, X509_CRL* crl, const X509* cert) {
+  if (idp->distpoint == nullptr) return true;
+  if (DIST_POINT_set_dpname(idp->distpoint, X509_CRL_get_issuer(crl)) != 1) return false;
+  using DpStack = std::unique_ptr<STACK_OF(DIST_POINT), decltype([](STACK_OF(DIST_POINT)* s) {
+                                    sk_DIST_POINT_pop_free(s, DIST_POINT_free);
+                                  })>;
+  DpStack dps(static_cast<STACK_OF(DIST_POINT)*>(
+      X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
+  if (!dps) {
+    const X509_NAME* issuer = X509_CRL_get_issuer(crl);
+    return DpNamesMatch(idp->distpoint, nullptr, issuer);
+  }
+  for (int i = 0; i < sk_DIST_POINT_num(dps.get()); ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);
+    if (dp->distpoint != nullptr) {
+      if (DIST_POINT_set_dpname(dp->distpoint, X509_get_issuer_name(cert)) != 1) continue;
+      if (DpNamesMatch(idp->distpoint, dp->distpoint->type == 0 ? dp->distpoint->name.fullname : nullptr,
+                       dp->distpoint->dpname)) {
+        return true;
+      }
+    } else if (dp->CRLissuer != nullptr && DpNamesMatch(idp->distpoint, dp->CRLissuer, nullptr)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // CrlInScope refuses CRLs this check does not handle (delta, indirect, partitioned by reason,
 // unknown critical extensions) and CRLs whose scope leaves `cert` out (RFC 5280 5.2.5).
 Status CrlInScope(X509_CRL* crl, const X509* cert) {
@@ -337,7 +392,9 @@ Status CrlInScope(X509_CRL* crl, const X509* cert) {
   } else if ((idp->onlyuser && is_ca) || (idp->onlyCA && !is_ca)) {
     s = Unusable("CRL does not cover this kind of certificate");
   }
-  // TODO(verify): match the IDP's distributionPoint against the certificate's CRL DP (issue 6).
+  if (s.ok() && !IdpCoversCertificate(idp, crl, cert)) {
+    s = Unusable("CRL's issuing distribution point is not one of the certificate's");
+  }
   ISSUING_DIST_POINT_free(idp);
   return s;
 }

@@ -496,5 +496,26 @@ TEST_F(PkitsTest, BadCrlSignature_4_4_4) {
             CertCheckStatus::kRevocationUnknown);
 }
 
+// PKITS 4.14: a CRL with an issuing distribution point covers only the certificates whose
+// CRL distribution point it names (RFC 5280 6.3.3 (b)(2)(i)).
+TEST_F(PkitsTest, DistributionPoints_4_14) {
+  const std::vector<std::string> one = {"distributionPoint1CACert.crt"};
+  const std::vector<std::string> one_crl = {"distributionPoint1CACRL.crl"};
+  const std::vector<std::string> two = {"distributionPoint2CACert.crt"};
+  const std::vector<std::string> two_crl = {"distributionPoint2CACRL.crl"};
+  EXPECT_EQ(Run("ValiddistributionPointTest1EE.crt", one, one_crl), CertCheckStatus::kOk);
+  EXPECT_EQ(Run("InvaliddistributionPointTest2EE.crt", one, one_crl), CertCheckStatus::kRevoked);
+  EXPECT_EQ(Run("InvaliddistributionPointTest3EE.crt", one, one_crl), CertCheckStatus::kRevocationUnknown);
+  EXPECT_EQ(Run("ValiddistributionPointTest4EE.crt", one, one_crl), CertCheckStatus::kOk);
+  EXPECT_EQ(Run("ValiddistributionPointTest5EE.crt", two, two_crl), CertCheckStatus::kOk);
+  EXPECT_EQ(Run("InvaliddistributionPointTest6EE.crt", two, two_crl), CertCheckStatus::kRevoked);
+  EXPECT_EQ(Run("ValiddistributionPointTest7EE.crt", two, two_crl), CertCheckStatus::kOk);
+  EXPECT_EQ(Run("InvaliddistributionPointTest8EE.crt", two, two_crl), CertCheckStatus::kRevocationUnknown);
+  EXPECT_EQ(Run("InvaliddistributionPointTest9EE.crt", two, two_crl), CertCheckStatus::kRevocationUnknown);
+  EXPECT_EQ(Run("ValidNoissuingDistributionPointTest10EE.crt", {"NoissuingDistributionPointCACert.crt"},
+                {"NoissuingDistributionPointCACRL.crl"}),
+            CertCheckStatus::kOk);
+}
+
 }  // namespace
 }  // namespace kyso::verify
