@@ -57,7 +57,22 @@ ok verify "$D/openssl.p7s" --content "$D/doc.pdf" --home "$H"
 run_kyso verify "$D/doc.p7s" --content "$D/doc.p7m" --home "$H" --format json --out "$D/wrong.json"
 [[ $(json_get "$D/wrong.json" 'd["signatures"][0]["subIndication"]') == HASH_FAILURE ]] || fail "wrong content: $(cat "$D/wrong.json")"
 refused_unchanged "$H" "detached without --content" "content" verify "$D/doc.p7s" --home "$H"
-note "CMS: CAdES B-LT detached, B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
+# The usual pairing, X.p7s beside X: no --content needed.
+cp "$D/doc.p7s" "$D/doc.pdf.p7s"
+ok verify "$D/doc.pdf.p7s" --home "$H"
+note "CMS: CAdES B-LT detached (with --content, or beside its file), B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
+
+# A folder: the signed documents under it, recursively (other files and hidden ones skipped).
+mkdir -p "$D/folder/sub" "$D/folder/.hidden" "$D/nothing"
+cp "$D/B-LT.pdf" "$D/podofo.pdf" "$D/folder/"
+cp "$D/B-T.pdf" "$D/folder/sub/B-T.PDF"
+echo "ghi chú" >"$D/folder/notes.txt"
+cp "$D/doc.pdf" "$D/folder/.hidden/unsigned.pdf"
+echo "ghi chú" >"$D/nothing/notes.txt"
+ok verify "$D/folder" --home "$H" --format json --out "$D/folder.json"
+[[ $(json_get "$D/folder.json" 'len(d)') == 3 ]] || fail "folder: not the 3 signed files: $(cat "$D/folder.json")"
+refused_unchanged "$H" "a folder without signed documents" "thư mục" verify "$D/nothing" --home "$H"
+note "a folder: its signed documents verified, other and hidden files skipped"
 
 # XAdES: enveloped B-T, the person then the agency in one document, detached next to its file.
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<VanBan><SoKyHieu>12/QĐ-UBND</SoKyHieu><TrichYeu>Về việc phê duyệt</TrichYeu></VanBan>\n' >"$D/vb.xml"

@@ -4,11 +4,16 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
-#include <mutex>
+#include <algorithm>
+#include <cctype>
 #include <ctime>
-#include <thread>
+#include <filesystem>
+#include <iterator>
+#include <mutex>
 #include <ostream>
 #include <sstream>
+#include <string_view>
+#include <thread>
 
 #include "kyso/base/file.h"
 #include "kyso/base/parallel.h"
@@ -54,6 +59,50 @@ Status AddCertificates(const std::string& path, std::vector<ossl::UniquePtr<X509
   return OkStatus();
 }
 
+// kFolderExtensions are the files `kyso verify FOLDER` picks up: signed documents.
+constexpr std::string_view kFolderExtensions[] = {".pdf", ".xml", ".p7m", ".p7s", ".eml"};
+// kMaxFolderFiles bounds what one folder argument expands to.
+constexpr std::size_t kMaxFolderFiles = 100000;
+
+// ExpandFolders replaces each folder among `args` by the signed documents under it (recursively,
+// sorted, hidden files and folders skipped, symbolic links not followed); files stay as given.
+Result<std::vector<std::string>> ExpandFolders(const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (!fs::is_directory(arg, ec)) {
+      files.push_back(arg);
+      continue;
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(arg, fs::directory_options::skip_permission_denied, ec);
+    if (ec) return InvalidArgumentError("không đọc được thư mục " + arg);
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) return InvalidArgumentError("không đọc được thư mục " + arg);
+      const fs::path& p = it->path();
+      if (p.filename().string().starts_with(".")) {
+        if (it->is_directory(ec)) it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+      std::string ext = p.extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (std::find(std::begin(kFolderExtensions), std::end(kFolderExtensions), ext) == std::end(kFolderExtensions)) {
+        continue;
+      }
+      if (found.size() >= kMaxFolderFiles) {
+        return InvalidArgumentError("thư mục " + arg + " có hơn " + std::to_string(kMaxFolderFiles) + " tệp cần kiểm tra");
+      }
+      found.push_back(p.string());
+    }
+    if (found.empty()) return InvalidArgumentError("thư mục " + arg + " không có tệp PDF, XML, .p7m, .p7s hay .eml nào");
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
 }  // namespace
 
 Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
@@ -95,16 +144,17 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
   if (ctx.anchors.empty()) {
     return InvalidArgumentError("cần chứng thư số gốc tin cậy: --trust PEM (gốc của nhà cung cấp, gốc quốc gia) hoặc --home DIR");
   }
+  KYSO_ASSIGN_OR_RETURN(const std::vector<std::string> files, ExpandFolders(a.files));
   // Files are verified in parallel (each alone: no state is shared but the read-only context).
-  std::vector<FileReport> reports(a.files.size());
+  std::vector<FileReport> reports(files.size());
   ProgressBar progress("kiểm tra");
   std::size_t done = 0;
   std::mutex progress_mu;
   const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ParallelFor(a.files.size(), jobs, [&](std::size_t i) {
-    reports[i] = verify::VerifyFile(a.files[i], ctx);
+  ParallelFor(files.size(), jobs, [&](std::size_t i) {
+    reports[i] = verify::VerifyFile(files[i], ctx);
     std::lock_guard lock(progress_mu);
-    progress.Update(++done, a.files.size());
+    progress.Update(++done, files.size());
   });
   std::ostringstream text;
   if (a.format == "json") {

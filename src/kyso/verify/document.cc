@@ -3,6 +3,8 @@
 #include <openssl/cms.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -440,6 +442,18 @@ FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::Uniq
   return report;
 }
 
+// DetachedContentName is the file a detached signature "X.p7s" is conventionally beside: "X",
+// when it exists and is a regular file; otherwise "".
+std::string DetachedContentName(const std::string& file) {
+  std::filesystem::path p(file);
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext != ".p7s") return "";
+  p.replace_extension();
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) ? p.string() : "";
+}
+
 FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   FileReport report;
   report.file = file;
@@ -469,7 +483,18 @@ FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   if (LooksLikeSmime(data->bytes())) return VerifyCmsMessage(file, ReadSmime(data->bytes()), ctx);
   if (!head.empty() && (der || head.find("-----BEGIN CMS") != std::string_view::npos ||
                         head.find("-----BEGIN PKCS7") != std::string_view::npos)) {
-    if (Result<CmsMessage> msg = ReadCms(data->bytes(), ctx.content); msg.ok() ||
+    // A detached signature without --content: the signed file beside it ("X" for "X.p7s").
+    std::optional<ByteSpan> content = ctx.content;
+    std::optional<FileContents> beside;
+    if (!content) {
+      if (std::string name = DetachedContentName(file); !name.empty()) {
+        if (Result<FileContents> b = FileContents::Read(name, kMaxCmsInputLen); b.ok()) {
+          beside = std::move(*b);
+          content = beside->bytes();
+        }
+      }
+    }
+    if (Result<CmsMessage> msg = ReadCms(data->bytes(), content); msg.ok() ||
         msg.status().message().find("CMS (.p7s") == std::string::npos) {
       return VerifyCmsMessage(file, std::move(msg), ctx);
     }
