@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "kyso/verify/signer_info.h"
+
 namespace kyso::verify {
 namespace {
 
@@ -120,6 +122,68 @@ ossl::UniquePtr<X509> InheritDsaParameters(const X509* cert, const std::vector<o
   return nullptr;
 }
 
+// CheckSignedAttributes fills `s` for SignerInfo `si` that has signed attributes: their RFC 5652
+// rules and the signature over their DER encoding, as EU DSS checks them (signer_info.h).
+void CheckSignedAttributes(CMS_SignerInfo* si, X509* signer, bool counter_signature,
+                           const std::vector<ossl::UniquePtr<X509>>& pool, CmsSignature& s) {
+  ossl::UniquePtr<X509> inherited = InheritDsaParameters(signer, pool);
+  if (std::string bad = SignedAttributesProblem(si, counter_signature); !bad.empty()) {
+    s.problem = "signed attributes: " + bad;
+  } else if (Status v = VerifySignerInfoSignature(
+                 si, X509_get0_pubkey(inherited ? inherited.get() : signer));
+             !v.ok()) {
+    s.problem = "signature: " + v.message();
+  } else {
+    s.signature_ok = true;
+  }
+  ERR_clear_error();
+}
+
+// AddCounterSignatures appends the countersignatures of `si` (RFC 5652 11.4), and theirs, to
+// `out`: each one's messageDigest is checked against `si`'s signature value, its signature like
+// a SignerInfo's. A countersignature without signed attributes is not listed (not supported).
+void AddCounterSignatures(CMS_SignerInfo* si, const std::vector<ossl::UniquePtr<X509>>& pool,
+                          std::vector<CmsSignature>& out, int depth) {
+  if (depth > 4 || out.size() >= 64) return;
+  const ASN1_OCTET_STRING* parent_value = CMS_SignerInfo_get0_signature(si);
+  const ByteSpan countersigned(ASN1_STRING_get0_data(parent_value),
+                               static_cast<std::size_t>(ASN1_STRING_length(parent_value)));
+  for (CounterSignature& c : CounterSignatures(si)) {
+    if (CMS_signed_get_attr_count(c.signer_info) <= 0) continue;
+    CmsSignature s;
+    s.counter_signature = true;
+    for (const auto& cert : pool) {
+      if (CMS_SignerInfo_cert_cmp(c.signer_info, cert.get()) == 0) {
+        X509_up_ref(cert.get());
+        s.signer_cert.reset(cert.get());
+        break;
+      }
+    }
+    const ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(c.signer_info);
+    s.signature_value.assign(ASN1_STRING_get0_data(value),
+                             ASN1_STRING_get0_data(value) + ASN1_STRING_length(value));
+    s.signing_time = SigningTime(c.signer_info);
+    s.timestamp_tokens = TimestampTokens(c.signer_info);
+    X509_ALGOR* digest_alg = nullptr;
+    X509_ALGOR* sig_alg = nullptr;
+    CMS_SignerInfo_get0_algs(c.signer_info, nullptr, nullptr, &digest_alg, &sig_alg);
+    if (!s.signer_cert) {
+      s.problem = "the countersigner's certificate is not in the message";
+    } else if (DigestAlgorithmsDisagree(digest_alg, sig_alg)) {
+      s.hash_ok = true;
+      s.problem = "the signature algorithm's hash is not the SignerInfo's digest algorithm";
+    } else {
+      CheckSignedAttributes(c.signer_info, s.signer_cert.get(), true, pool, s);
+      const Status digest = VerifyCounterSignatureDigest(c.signer_info, countersigned);
+      s.hash_ok = digest.ok();
+      if (!s.hash_ok && s.problem.empty()) s.problem = digest.message();
+    }
+    out.push_back(std::move(s));
+    AddCounterSignatures(c.signer_info, pool, out, depth + 1);
+  }
+  ERR_clear_error();
+}
+
 // Check verifies every SignerInfo of `cms` over `content` (null: the encapsulated content).
 Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
   if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
@@ -185,11 +249,9 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
       s.hash_ok = true;
       s.problem = "the signature algorithm's hash is not the SignerInfo's digest algorithm";
     } else if (CMS_signed_get_attr_count(si) >= 0) {
-      if (ossl::UniquePtr<X509> inherited = InheritDsaParameters(signer, msg.certificates)) {
-        CMS_SignerInfo_set1_signer_cert(si, inherited.get());  // takes its own reference
-      }
-      s.signature_ok = CMS_SignerInfo_verify(si) == 1;
-      if (!s.signature_ok) s.problem = "signature: " + LastError();
+      // Over the DER signed attributes, as RFC 5652 5.4 and EU DSS: not CMS_SignerInfo_verify,
+      // which hashes them in the order received (signer_info.h).
+      CheckSignedAttributes(si, signer, false, msg.certificates, s);
       s.hash_ok = CMS_SignerInfo_verify_content(si, chain.get()) == 1;
       if (!s.hash_ok && s.problem.empty()) s.problem = "message digest: " + LastError();
     } else {
@@ -198,6 +260,7 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
       if (!s.hash_ok) s.problem = "signature over the content: " + LastError();
     }
     msg.signatures.push_back(std::move(s));
+    AddCounterSignatures(si, msg.certificates, msg.signatures, 0);
   }
   ERR_clear_error();
   return msg;

@@ -18,7 +18,8 @@ namespace kyso::verify {
 // kMaxCmsInputLen bounds a .p7s/.p7m/.eml (attached content included).
 inline constexpr std::size_t kMaxCmsInputLen = std::size_t{256} * 1024 * 1024;
 
-// CmsSignature is one SignerInfo.
+// CmsSignature is one SignerInfo: of the SignedData, or a countersignature (RFC 5652 11.4),
+// listed after the SignerInfo it countersigns.
 struct CmsSignature {
   ossl::UniquePtr<X509> signer_cert;  // found among the message's certificates; may be null
   // hash_ok: the messageDigest attribute (or, without signed attributes, the signature) matches
@@ -29,6 +30,9 @@ struct CmsSignature {
   std::optional<Time> signing_time;      // the signingTime attribute
   std::vector<Bytes> timestamp_tokens;   // id-aa-signatureTimeStampToken values
   Bytes signature_value;                 // what a signature timestamp covers
+  // counter_signature: a countersignature, whose "content" is the signature value it
+  // countersigns (hash_ok: its messageDigest matches that value).
+  bool counter_signature = false;
 };
 
 // CmsMessage is a parsed message: its signatures and what it carries for path validation.
