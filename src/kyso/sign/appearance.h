@@ -9,6 +9,7 @@
 #include "kyso/base/bytes.h"
 #include "kyso/base/status.h"
 #include "kyso/sign/font.h"
+#include "kyso/sign/pdf_text.h"  // PdfObjectSpec
 #include "kyso/sign/png.h"
 
 namespace kyso::sign {
@@ -19,18 +20,9 @@ inline constexpr std::size_t kMaxAppearanceLineLen = 256;  // bytes of UTF-8
 // kTextLeading is the distance between baselines, in multiples of the font size.
 inline constexpr double kTextLeading = 1.2;
 
-// PdfObjectSpec is one PDF object of an appearance. In `dict`, a reference to another object
-// of the same Appearance is written "{ref:N}", N its index in Appearance::objects; the PDF
-// writer replaces it by "num gen R" once it numbers the objects. `dict` is the whole
-// dictionary, "<< ... >>". For a stream, `dict` has the /Length (and /Filter) of `stream`.
-struct PdfObjectSpec {
-  std::string dict;
-  bool is_stream = false;
-  Bytes stream;
-};
-
-// Appearance is the objects of one widget appearance. objects[0] is the Form XObject that
-// becomes the widget's /AP /N: /Type /XObject /Subtype /Form /BBox [0 0 w h] /Resources.
+// Appearance is the objects (PdfObjectSpec, pdf_text.h) of one widget appearance. objects[0]
+// is the Form XObject that becomes the widget's /AP /N: /Type /XObject /Subtype /Form
+// /BBox [0 0 w h] /Resources.
 struct Appearance {
   std::vector<PdfObjectSpec> objects;
 };

@@ -19,6 +19,7 @@
 
 #include "kyso/pkix/der.h"
 #include "kyso/pkix/ossl.h"
+#include "kyso/sign/pdf_text.h"
 
 namespace kyso::sign {
 namespace {
@@ -55,15 +56,6 @@ std::string Ref(QPDFObjectHandle h) { return Ref(h.getObjectID(), h.getGeneratio
 // Get is dict[key], or null when `dict` is not a dictionary (qpdf would warn on stderr).
 QPDFObjectHandle Get(QPDFObjectHandle dict, const std::string& key) {
   return dict.isDictionary() ? dict.getKey(key) : QPDFObjectHandle::newNull();
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  std::string s = buf;
-  s.erase(s.find_last_not_of('0') + 1);
-  if (s.back() == '.') s.pop_back();
-  return s == "-0" ? "0" : s;
 }
 
 // FindStartXref reads the offset after the last "startxref" (ISO 32000-1 7.5.5) and tells
@@ -486,8 +478,8 @@ Result<std::string> Widget(const Plan& plan, const PdfSignOptions& options, int 
   }
   if (!options.rect) return widget + " /Rect [0 0 0 0] >>";
   const PdfRect& r = *options.rect;
-  return widget + " /Rect [" + FormatNumber(r.x) + " " + FormatNumber(r.y) + " " +
-         FormatNumber(r.x + r.w) + " " + FormatNumber(r.y + r.h) + "] /AP << /N " +
+  return widget + " /Rect [" + FormatPdfNumber(r.x) + " " + FormatPdfNumber(r.y) + " " +
+         FormatPdfNumber(r.x + r.w) + " " + FormatPdfNumber(r.y + r.h) + "] /AP << /N " +
          Ref(ap_num, 0) + " >> >>";
 }
 
@@ -570,8 +562,8 @@ Result<Update> WriteUpdate(ByteSpan input, const Plan& plan, const PdfSignOption
     // No drawing asked for: an empty appearance (PDF 2.0 12.5.5 wants /AP on every widget
     // with a non-zero box).
     w.Object(ap_num, 0,
-             "<< /Type /XObject /Subtype /Form /BBox [0 0 " + FormatNumber(options.rect->w) + " " +
-                 FormatNumber(options.rect->h) + "] /Length 0 >>\nstream\n\nendstream");
+             "<< /Type /XObject /Subtype /Form /BBox [0 0 " + FormatPdfNumber(options.rect->w) + " " +
+                 FormatPdfNumber(options.rect->h) + "] /Length 0 >>\nstream\n\nendstream");
     last_num = ap_num;
   }
   for (const NewObject& o : plan.rewritten) w.Object(o.num, o.gen, o.body);

@@ -18,18 +18,6 @@ nlohmann::json OptionalTime(const std::optional<Time>& t) {
   return t ? nlohmann::json(FormatIso8601Utc(*t)) : nlohmann::json(nullptr);
 }
 
-std::string_view ClassVi(std::string_view klass) {
-  if (klass == "signature") return "thêm chữ ký";
-  if (klass == "timestamp") return "thêm dấu thời gian";
-  if (klass == "dss") return "thêm dữ liệu kiểm tra (DSS)";
-  if (klass == "form_fill") return "điền biểu mẫu";
-  if (klass == "annotation") return "thêm chú thích";
-  if (klass == "page_content") return "nội dung trang bị thay đổi";
-  if (klass == "pages") return "thêm hoặc bớt trang";
-  if (klass == "catalog") return "thay đổi cấu trúc tài liệu";
-  return "thay đổi khác";
-}
-
 }  // namespace
 
 std::string_view Worst(std::string_view a, std::string_view b) {
@@ -42,6 +30,28 @@ std::string_view VerdictVi(std::string_view indication) {
   if (indication == kPassed) return "hợp lệ";
   if (indication == kFailed) return "không hợp lệ";
   return "chưa xác định được";
+}
+
+std::string_view ModificationVi(std::string_view klass) {
+  if (klass == "signature") return "thêm chữ ký";
+  if (klass == "timestamp") return "thêm dấu thời gian";
+  if (klass == "dss") return "thêm dữ liệu kiểm tra (DSS)";
+  if (klass == "form_fill") return "điền biểu mẫu";
+  if (klass == "annotation") return "thêm chú thích";
+  if (klass == "page_content") return "nội dung trang bị thay đổi";
+  if (klass == "pages") return "thêm hoặc bớt trang";
+  if (klass == "catalog") return "thay đổi cấu trúc tài liệu";
+  return "thay đổi khác";
+}
+
+std::string RevocationVi(const Revocation& r) {
+  std::string out = r.status == "good"      ? "chưa bị thu hồi"
+                    : r.status == "revoked" ? "đã bị thu hồi"
+                    : r.status == "unknown" ? "không kiểm tra được"
+                                            : "chưa kiểm tra";
+  if (r.revoked_at) out += " ngày " + FormatTimeVn(*r.revoked_at);
+  if (!r.reason.empty()) out += " (lý do: " + r.reason + ")";
+  return out;
 }
 
 void Finish(FileReport& report) {
@@ -116,7 +126,7 @@ std::string ToText(const FileReport& r) {
       out += std::string("    phủ toàn bộ tài liệu: ") + (s.covers_whole_document ? "có" : "không") + "\n";
     }
     for (const Modification& m : s.modifications_after) {
-      out += "    sau khi ký, bản sửa " + std::to_string(m.revision) + ": " + std::string(ClassVi(m.klass)) +
+      out += "    sau khi ký, bản sửa " + std::to_string(m.revision) + ": " + std::string(ModificationVi(m.klass)) +
              (m.allowed ? "" : " — CẢNH BÁO: nội dung đã bị thay đổi sau khi ký") +
              (m.attack.empty() ? "" : " (dấu hiệu tấn công: " + m.attack + ")") + "\n";
     }
@@ -197,19 +207,13 @@ std::string ToHtml(const std::vector<FileReport>& reports) {
       if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after));
       row("Thời gian ký (tự khai)", s.signing_time ? FormatTimeVn(*s.signing_time) : "không có");
       row("Thời gian theo dấu thời gian", s.timestamp_time ? FormatTimeVn(*s.timestamp_time) : "không có");
-      std::string revocation = s.revocation.status == "good"      ? "chưa bị thu hồi"
-                               : s.revocation.status == "revoked" ? "đã bị thu hồi"
-                               : s.revocation.status == "unknown" ? "không kiểm tra được"
-                                                                  : "chưa kiểm tra";
-      if (s.revocation.revoked_at) revocation += " ngày " + FormatTimeVn(*s.revocation.revoked_at);
-      if (!s.revocation.reason.empty()) revocation += " (lý do: " + s.revocation.reason + ")";
-      row("Trạng thái chứng thư số", revocation);
+      row("Trạng thái chứng thư số", RevocationVi(s.revocation));
       if (s.format.rfind("PAdES", 0) == 0) {
         row("Phủ toàn bộ tài liệu", s.covers_whole_document ? "có" : "không");
       }
       for (const Modification& m : s.modifications_after) {
         row("Sau khi ký, bản sửa " + std::to_string(m.revision),
-            std::string(ClassVi(m.klass)) + (m.allowed ? "" : ": nội dung đã bị thay đổi sau khi ký") +
+            std::string(ModificationVi(m.klass)) + (m.allowed ? "" : ": nội dung đã bị thay đổi sau khi ký") +
                 (m.attack.empty() ? "" : " (dấu hiệu tấn công: " + m.attack + ")"),
             m.allowed ? "" : "warn");
       }

@@ -43,6 +43,16 @@ struct Revocation {
   std::string reason;  // RFC 5280 reason name when revoked
 };
 
+// ModificationVi is the officer's words for a Modification::klass: "thêm chữ ký" for
+// "signature", "điền biểu mẫu" for "form_fill", ...; "thay đổi khác" for a class it does not
+// know. ToText, ToHtml and the PDF report (report_pdf.h) say it the same way.
+std::string_view ModificationVi(std::string_view klass);
+
+// RevocationVi is the revocation status as ToHtml and the PDF report show it: "chưa bị thu hồi"
+// (good), "đã bị thu hồi" (revoked), "không kiểm tra được" (unknown), else "chưa kiểm tra",
+// then " ngày <FormatTimeVn(revoked_at)>" and " (lý do: <reason>)" when they are set.
+std::string RevocationVi(const Revocation& revocation);
+
 struct SignatureReport {
   std::string indication = std::string(kUndetermined);
   std::string sub_indication;  // empty when TOTAL-PASSED

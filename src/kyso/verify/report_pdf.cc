@@ -1,10 +1,7 @@
 #include "kyso/verify/report_pdf.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <exception>
-#include <iterator>
 #include <map>
 #include <qpdf/Buffer.hh>
 #include <qpdf/QPDF.hh>
@@ -12,15 +9,17 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "kyso/sign/pdf_text.h"
 #include "kyso/verify/cert_check.h"
 
 namespace kyso::verify {
 namespace {
+
+using sign::FormatPdfNumber;
 
 // A4 in points, 2 cm margins; the footer sits in the bottom margin.
 constexpr double kPageW = 595.28;
@@ -38,8 +37,6 @@ constexpr double kHangingIndent = 24;  // the wrapped lines of a row's value
 constexpr std::size_t kMaxValueLen = 16 * 1024;
 // Pieces of an unbreakable word stay well under sign::kMaxShapeTextLen.
 constexpr std::size_t kMaxPieceLen = 1024;
-// bfchar sections hold at most 100 entries (Adobe technical note 5411).
-constexpr std::size_t kMaxBfcharEntries = 100;
 
 struct Rgb {
   double r = 0, g = 0, b = 0;
@@ -54,58 +51,6 @@ Rgb VerdictColour(std::string_view indication) {
   if (indication == kPassed) return kGreen;
   if (indication == kFailed) return kRed;
   return kAmber;
-}
-
-// ModificationVi and RevocationVi say what ToHtml says (report.cc keeps its own copies
-// internal).
-std::string_view ModificationVi(std::string_view klass) {
-  if (klass == "signature") return "thêm chữ ký";
-  if (klass == "timestamp") return "thêm dấu thời gian";
-  if (klass == "dss") return "thêm dữ liệu kiểm tra (DSS)";
-  if (klass == "form_fill") return "điền biểu mẫu";
-  if (klass == "annotation") return "thêm chú thích";
-  if (klass == "page_content") return "nội dung trang bị thay đổi";
-  if (klass == "pages") return "thêm hoặc bớt trang";
-  if (klass == "catalog") return "thay đổi cấu trúc tài liệu";
-  return "thay đổi khác";
-}
-
-std::string RevocationVi(const Revocation& r) {
-  std::string out = r.status == "good"      ? "chưa bị thu hồi"
-                    : r.status == "revoked" ? "đã bị thu hồi"
-                    : r.status == "unknown" ? "không kiểm tra được"
-                                            : "chưa kiểm tra";
-  if (r.revoked_at) out += " ngày " + FormatTimeVn(*r.revoked_at);
-  if (!r.reason.empty()) out += " (lý do: " + r.reason + ")";
-  return out;
-}
-
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  std::string s = buf;
-  s.erase(s.find_last_not_of('0') + 1);
-  if (s.back() == '.') s.pop_back();
-  return s == "-0" ? "0" : s;
-}
-
-std::string Hex4(uint32_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04X", static_cast<unsigned>(v & 0xffff));
-  return buf;
-}
-
-std::string Utf16Hex(const std::u32string& cps) {
-  std::string out;
-  for (char32_t cp : cps) {
-    if (cp >= 0x10000) {
-      const uint32_t v = cp - 0x10000;
-      out += Hex4(0xd800 + (v >> 10)) + Hex4(0xdc00 + (v & 0x3ff));
-    } else {
-      out += Hex4(cp);
-    }
-  }
-  return out;
 }
 
 void AppendUtf8(char32_t cp, std::string* out) {
@@ -152,26 +97,19 @@ std::u32string LenientDecode(std::string_view text) {
   return out;
 }
 
-// FaceUse is one embedded font: the glyphs the pages use and the text each stands for.
-struct FaceUse {
-  const sign::Font* font = nullptr;
-  std::set<uint32_t> gids;
-  std::map<uint32_t, std::u32string> to_unicode;
-};
-
 // Layout places text top to bottom on A4 pages, wrapping lines and starting pages; after
 // max_pages it draws nothing more and remembers that the report was cut.
 class Layout final {
  public:
   Layout(const ReportFonts& fonts, std::size_t max_pages) : max_pages_(max_pages) {
-    faces_.push_back({fonts.regular.get()});
-    if (fonts.bold != nullptr) faces_.push_back({fonts.bold.get()});
+    faces_.emplace_back(*fonts.regular);
+    if (fonts.bold != nullptr) faces_.emplace_back(*fonts.bold);
   }
 
   int regular() const { return 0; }
   int bold() const { return faces_.size() > 1 ? 1 : 0; }
   bool truncated() const { return truncated_; }
-  std::vector<FaceUse>& faces() { return faces_; }
+  std::vector<sign::PdfFont>& faces() { return faces_; }
   std::vector<std::string>& pages() { return pages_; }
 
   // Centred is one line of text centred on the page.
@@ -222,8 +160,9 @@ class Layout final {
   void Rule() {
     if (!NeedLine(8)) return;
     const double y = y_ - 4;
-    pages_.back() += "q 0.5 w 0.6 G " + Num(kMargin) + " " + Num(y) + " m " +
-                     Num(kPageW - kMargin) + " " + Num(y) + " l S Q\n";
+    pages_.back() += "q 0.5 w 0.6 G " + FormatPdfNumber(kMargin) + " " + FormatPdfNumber(y) +
+                     " m " + FormatPdfNumber(kPageW - kMargin) + " " + FormatPdfNumber(y) +
+                     " l S Q\n";
     y_ -= 8;
   }
 
@@ -292,7 +231,7 @@ class Layout final {
     std::string utf8;
     AppendUtf8(cp, &utf8);
     bool ok = true;
-    for (const FaceUse& f : faces_) ok = ok && f.font->Shape(utf8).ok();
+    for (const sign::PdfFont& f : faces_) ok = ok && f.font().Shape(utf8).ok();
     covered_.emplace(cp, ok);
     return ok;
   }
@@ -300,7 +239,7 @@ class Layout final {
   // Width of clean text; one code point at a time for pieces of unbreakable words.
   double Width(int face, std::string_view clean, double size) {
     if (clean.empty()) return 0;
-    Result<double> w = faces_[face].font->Width(clean, size);
+    Result<double> w = faces_[face].font().Width(clean, size);
     return w.ok() ? *w : size * 0.5 * static_cast<double>(clean.size());
   }
 
@@ -383,77 +322,17 @@ class Layout final {
   void Draw(std::size_t page, int face, const std::string& text, double size, double x,
             double baseline, Rgb colour) {
     if (text.empty()) return;
-    FaceUse& f = faces_[face];
-    Result<std::vector<sign::ShapedGlyph>> shaped = f.font->Shape(text);
+    sign::PdfFont& f = faces_[face];
+    Result<std::vector<sign::ShapedGlyph>> shaped = f.AddText(text);
     if (!shaped.ok()) return;  // Clean leaves nothing Shape refuses; draw nothing rather than fail
-    RecordText(f, text, *shaped);
-    const double upem = f.font->units_per_em();
-    const double unit = size / upem;
-    std::string& c = pages_[page];
-    c += "BT /F" + std::to_string(face) + " " + Num(size) + " Tf " + Num(colour.r) + " " +
-         Num(colour.g) + " " + Num(colour.b) + " rg\n";
-    // As sign/appearance.cc: TJ runs with kerning as adjustments; a glyph HarfBuzz moved off
-    // the baseline or sideways (a mark) is placed on its own with Tm.
-    long long pen = 0;
-    bool in_run = false, in_hex = false;
-    for (const sign::ShapedGlyph& g : *shaped) {
-      if (g.x_offset != 0 || g.y_offset != 0) {
-        if (in_run) c += in_hex ? ">] TJ\n" : "] TJ\n";
-        in_run = in_hex = false;
-        c += "1 0 0 1 " + Num(x + static_cast<double>(pen + g.x_offset) * unit) + " " +
-             Num(baseline + g.y_offset * unit) + " Tm <" + Hex4(g.gid) + "> Tj\n";
-      } else {
-        if (!in_run) {
-          c +=
-              "1 0 0 1 " + Num(x + static_cast<double>(pen) * unit) + " " + Num(baseline) + " Tm [";
-          in_run = true;
-        }
-        c += (in_hex ? "" : "<") + Hex4(g.gid);
-        in_hex = true;
-        const double adjust = (f.font->GlyphAdvance(g.gid) - g.x_advance) * 1000.0 / upem;
-        if (std::fabs(adjust) > 1e-6) {
-          c += "> " + Num(adjust) + " ";
-          in_hex = false;
-        }
-      }
-      pen += g.x_advance;
-    }
-    if (in_run) c += in_hex ? ">] TJ\n" : "] TJ\n";
-    c += "ET\n";
-  }
-
-  // RecordText keeps, per glyph, the text it stands for (as ShapeLines in sign/appearance.cc):
-  // a one-glyph cluster maps its characters; a cluster of as many glyphs as characters maps
-  // them in order; otherwise the first glyph takes the cluster. A glyph keeps its first text.
-  static void RecordText(FaceUse& f, const std::string& text,
-                         const std::vector<sign::ShapedGlyph>& glyphs) {
-    std::set<uint32_t> starts;
-    for (const sign::ShapedGlyph& g : glyphs) {
-      starts.insert(g.cluster);
-      f.gids.insert(g.gid);
-    }
-    for (auto it = starts.begin(); it != starts.end(); ++it) {
-      const std::size_t begin = *it;
-      const auto next = std::next(it);
-      const std::size_t end = next == starts.end() ? text.size() : *next;
-      Result<std::u32string> cps =
-          sign::DecodeUtf8(std::string_view(text).substr(begin, end - begin));
-      if (!cps.ok() || cps->empty()) continue;
-      std::vector<uint32_t> gids;
-      for (const sign::ShapedGlyph& g : glyphs) {
-        if (g.cluster == begin) gids.push_back(g.gid);
-      }
-      if (gids.size() > 1 && gids.size() == cps->size()) {
-        for (std::size_t k = 0; k < gids.size(); ++k)
-          f.to_unicode.emplace(gids[k], std::u32string(1, (*cps)[k]));
-      } else if (!gids.empty()) {
-        f.to_unicode.emplace(gids[0], *cps);
-      }
-    }
+    pages_[page] += "BT /F" + std::to_string(face) + " " + FormatPdfNumber(size) + " Tf " +
+                    FormatPdfNumber(colour.r) + " " + FormatPdfNumber(colour.g) + " " +
+                    FormatPdfNumber(colour.b) + " rg\n" +
+                    f.ShowGlyphs(*shaped, x, baseline, size) + "ET\n";
   }
 
   std::size_t max_pages_;
-  std::vector<FaceUse> faces_;
+  std::vector<sign::PdfFont> faces_;
   std::vector<std::string> pages_;
   double y_ = 0;
   bool truncated_ = false;
@@ -553,79 +432,6 @@ void NumberPages(Layout& l, std::size_t max_pages) {
 // ------------------------------------------------------------------------------------------
 // The PDF objects, with qpdf. Its exceptions stop in ToPdf.
 
-std::string SubsetTag(const std::set<uint32_t>& gids, const std::string& name) {
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the name and the glyph ids: deterministic
-  const auto mix = [&h](uint8_t b) {
-    h ^= b;
-    h *= 0x100000001b3ull;
-  };
-  for (char c : name) mix(static_cast<uint8_t>(c));
-  for (uint32_t g : gids) {
-    for (int s = 0; s < 32; s += 8) mix(static_cast<uint8_t>(g >> s));
-  }
-  std::string tag;
-  for (int i = 0; i < 6; ++i) {
-    tag += static_cast<char>('A' + h % 26);
-    h /= 26;
-  }
-  return tag;
-}
-
-std::string ToUnicodeCMap(const std::map<uint32_t, std::u32string>& to_unicode) {
-  std::string s =
-      "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-      "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-      "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-      "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n";
-  for (auto it = to_unicode.begin(); it != to_unicode.end();) {
-    std::string section;
-    std::size_t n = 0;
-    for (; it != to_unicode.end() && n < kMaxBfcharEntries; ++it, ++n) {
-      section += "<" + Hex4(it->first) + "> <" + Utf16Hex(it->second) + ">\n";
-    }
-    s += std::to_string(n) + " beginbfchar\n" + section + "endbfchar\n";
-  }
-  return s + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
-}
-
-// FontObject is the Type0 font of `f`: CIDFontType2 with /CIDToGIDMap /Identity, the subset
-// as FontFile2, and a ToUnicode CMap (as sign/appearance.cc embeds the copy stamp's font).
-Result<QPDFObjectHandle> FontObject(QPDF& pdf, const FaceUse& f) {
-  const sign::FontMetrics& m = f.font->metrics();
-  const double scale = 1000.0 / m.units_per_em;
-  const std::string base_font =
-      "/" + SubsetTag(f.gids, m.postscript_name) + "+" + m.postscript_name;
-  KYSO_ASSIGN_OR_RETURN(const Bytes subset, f.font->Subset(f.gids));
-  QPDFObjectHandle file = pdf.newStream(std::string(AsString(subset)));
-  file.getDict().replaceKey("/Length1",
-                            QPDFObjectHandle::newInteger(static_cast<long long>(subset.size())));
-  const int flags = 4 | (m.fixed_pitch ? 1 : 0) | (m.serif ? 2 : 0) | (m.italic ? 64 : 0);
-  const double stem_v = 10 + 220 * (m.weight - 50) / 900.0;
-  QPDFObjectHandle descriptor = QPDFObjectHandle::parse(
-      "<< /Type /FontDescriptor /FontName " + base_font + " /Flags " + std::to_string(flags) +
-      " /FontBBox [" + Num(std::round(m.x_min * scale)) + " " + Num(std::round(m.y_min * scale)) +
-      " " + Num(std::round(m.x_max * scale)) + " " + Num(std::round(m.y_max * scale)) +
-      "] /ItalicAngle " + Num(m.italic_angle) + " /Ascent " + Num(std::round(m.ascent * scale)) +
-      " /Descent " + Num(std::round(m.descent * scale)) + " /CapHeight " +
-      Num(std::round(m.cap_height * scale)) + " /StemV " + Num(std::round(stem_v)) + " >>");
-  descriptor.replaceKey("/FontFile2", file);
-  std::string widths;
-  for (uint32_t gid : f.gids) {
-    widths += std::to_string(gid) + " [" + Num(f.font->GlyphAdvance(gid) * scale) + "] ";
-  }
-  QPDFObjectHandle cid = QPDFObjectHandle::parse(
-      "<< /Type /Font /Subtype /CIDFontType2 /BaseFont " + base_font +
-      " /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
-      " /W [" +
-      widths + "] /CIDToGIDMap /Identity >>");
-  cid.replaceKey("/FontDescriptor", pdf.makeIndirectObject(descriptor));
-  QPDFObjectHandle type0 = QPDFObjectHandle::parse("<< /Type /Font /Subtype /Type0 /BaseFont " +
-                                                   base_font + " /Encoding /Identity-H >>");
-  type0.replaceKey("/DescendantFonts", QPDFObjectHandle::newArray({pdf.makeIndirectObject(cid)}));
-  type0.replaceKey("/ToUnicode", pdf.newStream(ToUnicodeCMap(f.to_unicode)));
-  return pdf.makeIndirectObject(type0);
-}
-
 // PdfDate is "D:20261125070309Z".
 std::string PdfDate(Time t) {
   std::string iso = FormatIso8601Utc(t);  // 2026-11-25T07:03:09Z
@@ -641,8 +447,8 @@ Result<Bytes> WritePdf(Layout& l, Time checked_at) {
   pdf.emptyPDF();
   QPDFObjectHandle font_dict = QPDFObjectHandle::newDictionary();
   for (std::size_t i = 0; i < l.faces().size(); ++i) {
-    if (l.faces()[i].gids.empty()) continue;
-    KYSO_ASSIGN_OR_RETURN(QPDFObjectHandle font, FontObject(pdf, l.faces()[i]));
+    if (l.faces()[i].empty()) continue;
+    KYSO_ASSIGN_OR_RETURN(QPDFObjectHandle font, l.faces()[i].AddToPdf(pdf));
     font_dict.replaceKey("/F" + std::to_string(i), font);
   }
   QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
@@ -650,8 +456,9 @@ Result<Bytes> WritePdf(Layout& l, Time checked_at) {
   resources = pdf.makeIndirectObject(resources);
   QPDFPageDocumentHelper pages(pdf);
   for (const std::string& content : l.pages()) {
-    QPDFObjectHandle page = QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 " + Num(kPageW) +
-                                                    " " + Num(kPageH) + "] >>");
+    QPDFObjectHandle page = QPDFObjectHandle::parse(
+        "<< /Type /Page /MediaBox [0 0 " + FormatPdfNumber(kPageW) + " " +
+        FormatPdfNumber(kPageH) + "] >>");
     page.replaceKey("/Resources", resources);
     page.replaceKey("/Contents", pdf.newStream(content));
     pages.addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);

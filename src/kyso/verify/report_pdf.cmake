@@ -1,6 +1,7 @@
 # report_pdf.cmake: the R6.3 report as PDF (report_pdf.cc). It draws with the HarfBuzz font code
-# of sign/ (Font: shaping, subsetting), and kyso_verify must not depend on kyso_sign (sign/ uses
-# verify/), so it is a module of its own that the CLI links. qpdf writes the file.
+# of sign/ (Font: shaping, subsetting; PdfFont in pdf_text.h: glyph runs, the embedded font), and
+# kyso_verify must not depend on kyso_sign (sign/ uses verify/), so it is a module of its own
+# that the CLI links. qpdf writes the file.
 kyso_module(report_pdf
   SRCS ${CMAKE_CURRENT_SOURCE_DIR}/report_pdf.cc
   DEPS kyso_verify kyso_sign kyso_base PkgConfig::QPDF)
