@@ -120,6 +120,24 @@ run_kyso verify "$D/B-B.pdf" --trust "$D/other.pem" --format json --out "$D/untr
 [[ $(json_get "$D/untrusted.json" 'd["signatures"][0]["subIndication"]') == NO_CERTIFICATE_CHAIN_FOUND ]] ||
   fail "untrusted: $(cat "$D/untrusted.json")"
 note "an unknown root: NO_CERTIFICATE_CHAIN_FOUND"
+# The deployment's trust store: a PDF signed under "Other Root" passes once the root is in
+# $H/trust/ (or given as a --trust folder), not before.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/other-leaf.key" \
+  -subj "/CN=Trần Thị Bình" -out "$D/other-leaf.csr" 2>/dev/null || fail "openssl req (leaf) failed"
+printf 'keyUsage=critical,digitalSignature,nonRepudiation\n' >"$D/other-leaf.ext"
+openssl x509 -req -in "$D/other-leaf.csr" -CA "$D/other.pem" -CAkey "$D/other.key" -CAcreateserial -days 30 \
+  -extfile "$D/other-leaf.ext" -out "$D/other-leaf.pem" 2>/dev/null || fail "openssl x509 -req failed"
+podofosign -in "$D/doc.pdf" -out "$D/other.pdf" -cert "$D/other-leaf.pem" -pkey "$D/other-leaf.key" -digest SHA256 \
+  >/dev/null 2>&1 || fail "podofosign (other root) failed"
+run_kyso verify "$D/other.pdf" --home "$H"
+((RC == 1)) || fail "other.pdf passed before its root was trusted: $(cat "$OUT")"
+mkdir -p "$H/trust" "$D/store"
+cp "$D/other.pem" "$H/trust/other-root.pem"
+cp "$D/other.pem" "$D/store/other-root.crt"
+ok verify "$D/other.pdf" --home "$H"
+ok verify "$D/other.pdf" --trust "$D/store"
+rm "$H/trust/other-root.pem"
+note "a root in DIR/trust/ or a --trust folder is a trust anchor"
 
 # --- 4. a revoked signer -----------------------------------------------------------------------
 ok sign pdf "$D/doc.pdf" --out "$D/an.pdf" --home "$H" "${P12[@]}"

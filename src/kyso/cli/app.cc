@@ -380,8 +380,8 @@ int RunCli(int argc, char** argv) {
       "verify", "validate signed documents (PDF, XML, CMS, S/MIME) and certificate paths: ETSI EN 319 102-1 "
                 "indications, report in Vietnamese (text, html, pdf) or JSON; exit 0 only when every signature is TOTAL-PASSED");
   c_verify_docs->add_option("files", verify_args.files, "PDF files, XML (XAdES), CMS signatures (.p7s/.p7m; X.p7s finds its content X beside it), S/MIME messages (.eml), certificates (PEM/DER), or folders (their .pdf/.xml/.p7m/.p7s/.eml files, recursively)")->required();
-  c_verify_docs->add_option("--home", verify_args.home, "a deployment: its root is a trust anchor, its CRLs are used");
-  c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER; repeatable");
+  c_verify_docs->add_option("--home", verify_args.home, "a deployment: its root and every certificate in DIR/trust/ are trust anchors, its CRLs are used");
+  c_verify_docs->add_option("--trust", verify_args.trust, "a trust anchor (the provider's root, the national root), PEM or DER, or a folder of them; repeatable");
   c_verify_docs->add_option("--untrusted", verify_args.untrusted, "intermediate certificates to build paths from; repeatable");
   c_verify_docs->add_option("--crl", verify_args.crls, "a CRL, PEM or DER; repeatable");
   c_verify_docs->add_flag("--offline", verify_args.offline,

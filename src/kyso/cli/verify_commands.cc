@@ -52,7 +52,25 @@ Result<Time> ParseAt(const std::string& text) {
   return Time(std::chrono::seconds(timegm(&tm)));
 }
 
+// AddCertificates adds the certificates of a file (PEM or DER), or of every .pem, .crt, .cer
+// and .der file directly in a folder (a trust store such as DIR/trust/).
 Status AddCertificates(const std::string& path, std::vector<ossl::UniquePtr<X509>>& into) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(path, ec)) {
+      std::string ext = e.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (e.is_regular_file(ec) && (ext == ".pem" || ext == ".crt" || ext == ".cer" || ext == ".der")) {
+        names.push_back(e.path().string());
+      }
+    }
+    if (ec) return InvalidArgumentError("không đọc được thư mục " + path);
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) KYSO_RETURN_IF_ERROR(AddCertificates(name, into));
+    return OkStatus();
+  }
   KYSO_ASSIGN_OR_RETURN(FileContents data, FileContents::Read(path, kMaxPkiFileLen));
   KYSO_ASSIGN_OR_RETURN(auto certs, verify::ParseCertificates(data.bytes()), path);
   for (auto& c : certs) into.push_back(std::move(c));
@@ -139,6 +157,12 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
       (role == ca::kRoot ? ctx.anchors : ctx.untrusted).push_back(std::move(c));
       KYSO_ASSIGN_OR_RETURN(std::optional<store::CrlRecord> crl, store.LatestCrl(role));
       if (crl) ctx.crls.push_back(crl->der);
+    }
+    // The deployment's trust store: the provider's and the national roots an officer put there.
+    const std::filesystem::path trust_dir = std::filesystem::path(a.home) / "trust";
+    std::error_code ec;
+    if (std::filesystem::is_directory(trust_dir, ec)) {
+      KYSO_RETURN_IF_ERROR(AddCertificates(trust_dir.string(), ctx.anchors));
     }
   }
   if (ctx.anchors.empty()) {
