@@ -122,7 +122,12 @@ Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_le
   const std::size_t half = size >= kParallelReadThreshold && std::thread::hardware_concurrency() > 1 ? size / 2 : 0;
   ssize_t second = 0;
   std::thread other;
-  if (half > 0) other = std::thread([&, fd = fd] { second = PreadAll(fd, f.data_.get() + half, size + 1 - half, half); });
+  if (half > 0) {
+    // Copies, not the structured bindings: lambdas may not capture those before C++20 in clang.
+    uint8_t* const dst = f.data_.get() + half;
+    const std::size_t len = size + 1 - half;
+    other = std::thread([&second, fd = fd, dst, len, half] { second = PreadAll(fd, dst, len, half); });
+  }
   const ssize_t first = PreadAll(fd, f.data_.get(), half > 0 ? half : size + 1, 0);
   if (other.joinable()) other.join();
   ::close(fd);
