@@ -4,8 +4,14 @@
 #   1. incremental saving (ISA): a later revision draws new page content: the signature keeps
 #      its cryptographic result, the revision is page_content, not allowed, attack
 #      incremental_saving, and the report warns "nội dung đã bị thay đổi sau khi ký";
-#   2. shadow (replace): a later revision rewrites the content stream that was signed: attack
-#      shadow;
+#   2. shadow attacks (Mainka, Mladenov, Rohlmann, NDSS 2021), each told apart by what the
+#      later revision does with what the signed revision already held (shadowpdf.py crafts a
+#      document prepared for them, kyso signs it):
+#        shadow_replace: an object shown when signed is redefined in place (the signed content
+#          stream rewritten; a font redefined so that "100" reads "900");
+#        shadow_hide: an overlay shown when signed is emptied, uncovering the text under it;
+#        shadow_hide_and_replace: the page re-pointed to a content stream that was in the
+#          signed revision but drawn by no page (no new content);
 #   3. signature wrapping (SWA): the ByteRange is rewritten so that its gap is not the
 #      signature's /Contents: TOTAL-FAILED/FORMAT_FAILURE, "signature wrapping";
 #   4. universal signature forgery (USF): /Contents emptied: TOTAL-FAILED, "universal signature
@@ -22,6 +28,9 @@ source "$(dirname "$0")/sign_setup.sh"
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
 
 ok sign pdf "$D/doc.pdf" --out "$D/signed.pdf" --home "$H" "${TOKEN[@]}"
+# Not normalised by qpdf: that would drop the hidden content stream no page draws.
+python3 "$(dirname "$0")/shadowpdf.py" base "$D/shadow-base.pdf" || fail "cannot write the shadow base PDF"
+ok sign pdf "$D/shadow-base.pdf" --out "$D/shadow-signed.pdf" --home "$H" "${TOKEN[@]}"
 
 # craft.py MODE IN OUT: appends an incremental update (classic xref table) or edits in place.
 cat >"$WORK/craft.py" <<'PY'
@@ -96,14 +105,25 @@ for mode in isa shadow pages swa usf; do
   python3 "$WORK/craft.py" "$mode" "$D/signed.pdf" "$D/$mode.pdf" || fail "cannot craft the $mode attack"
   verify_json "$D/$mode.pdf" "$D/$mode.json"
 done
+for mode in hide replace hide_and_replace; do
+  python3 "$(dirname "$0")/shadowpdf.py" "$mode" "$D/shadow-signed.pdf" "$D/shadow_$mode.pdf" ||
+    fail "cannot craft the shadow $mode attack"
+  verify_json "$D/shadow_$mode.pdf" "$D/shadow_$mode.json"
+done
 
 [[ $(json_get "$D/isa.json" 'd["signatures"][0]["modificationsAfter"][0]["attack"]') == incremental_saving ]] ||
   fail "ISA not named: $(cat "$D/isa.json")"
 [[ $(json_get "$D/isa.json" 'd["signatures"][0]["modificationsAfter"][0]["allowed"]') == False ]] || fail "ISA allowed"
 run_kyso verify "$D/isa.pdf" --home "$H"
 grep -q "nội dung đã bị thay đổi sau khi ký" "$OUT" || fail "ISA: no warning for people: $(cat "$OUT")"
-[[ $(json_get "$D/shadow.json" 'd["signatures"][0]["modificationsAfter"][0]["attack"]') == shadow ]] ||
-  fail "shadow not named: $(cat "$D/shadow.json")"
+[[ $(json_get "$D/shadow.json" 'd["signatures"][0]["modificationsAfter"][0]["attack"]') == shadow_replace ]] ||
+  fail "shadow (content stream rewritten) not named shadow_replace: $(cat "$D/shadow.json")"
+for mode in hide replace hide_and_replace; do
+  [[ $(json_get "$D/shadow_$mode.json" 'd["signatures"][0]["modificationsAfter"][0]["attack"]') == "shadow_$mode" ]] ||
+    fail "shadow $mode not named shadow_$mode: $(cat "$D/shadow_$mode.json")"
+  [[ $(json_get "$D/shadow_$mode.json" 'd["signatures"][0]["modificationsAfter"][0]["allowed"]') == False ]] ||
+    fail "shadow $mode allowed: $(cat "$D/shadow_$mode.json")"
+done
 [[ $(json_get "$D/pages.json" 'd["signatures"][0]["indication"] + "/" + d["signatures"][0]["subIndication"]') == TOTAL-FAILED/FORMAT_FAILURE ]] ||
   fail "pages added: $(cat "$D/pages.json")"
 [[ $(json_get "$D/swa.json" 'd["signatures"][0]["indication"]') == TOTAL-FAILED ]] || fail "SWA: $(cat "$D/swa.json")"
@@ -112,4 +132,4 @@ grep -q "signature wrapping" "$D/swa.json" || fail "SWA not named: $(cat "$D/swa
 grep -q "universal signature forgery" "$D/usf.json" || fail "USF not named: $(cat "$D/usf.json")"
 
 finish_checks
-pass "incremental saving, shadow, pages added, signature wrapping and universal forgery: each detected and named"
+pass "incremental saving, shadow hide/replace/hide-and-replace, pages added, signature wrapping and universal forgery: each detected and named"

@@ -263,12 +263,33 @@ void WalkFields(QPDFObjectHandle root, const FieldVisitor& visit) {
   }
 }
 
+// CappedBuffer keeps what a stream decodes to. Past `cap` bytes, or past what is left of the
+// shared `budget`, it throws, which stops qpdf's decoding (a compression bomb costs no more
+// than the cap).
+class CappedBuffer final : public Pipeline {
+ public:
+  CappedBuffer(std::size_t cap, std::size_t& budget)
+      : Pipeline("capped", nullptr), cap_(cap), budget_(budget) {}
+  void write(unsigned char const* data, size_t len) override {
+    if (out_.size() + len > cap_ || len > budget_) throw std::length_error("stream too long");
+    budget_ -= len;
+    out_.insert(out_.end(), data, data + len);
+  }
+  void finish() override {}
+  Bytes out_;
+
+ private:
+  std::size_t cap_;
+  std::size_t& budget_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Snapshot: what one revision holds, for comparing it with the next.
 
 struct FieldState {
   bool sig = false;
   bool has_value = false;
+  std::string name;  // fully qualified
 };
 
 struct Snapshot {
@@ -280,6 +301,7 @@ struct Snapshot {
   std::vector<std::vector<QPDFObjGen>> page_annots;
   std::set<QPDFObjGen> page_tree;                // /Pages nodes
   std::set<QPDFObjGen> drawn;                    // reachable from a page's /Contents or /Resources
+  std::set<QPDFObjGen> content_streams;          // the streams of the pages' /Contents
   std::set<QPDFObjGen> annots_arrays;            // indirect /Annots arrays
   std::map<QPDFObjGen, std::string> annots;      // annotation -> class of a change to it
   std::map<QPDFObjGen, std::string> appearance;  // objects of annotations' /AP -> class
@@ -289,6 +311,10 @@ struct Snapshot {
   std::set<QPDFObjGen> dss;           // the DSS and everything in it
   std::set<QPDFObjGen> form_extra;    // reachable from the AcroForm but not by /Fields (/DR)
   std::set<QPDFObjGen> structure;     // the logical structure tree (not drawn)
+  // field_of names the form fields (fully qualified) of each field, its widgets, its indirect
+  // /V and what its /AP reaches, for FieldMDP.
+  // An appearance's font or other resource may serve several fields: all are named (up to 16).
+  std::map<QPDFObjGen, std::vector<std::string>> field_of;
 };
 
 // AnnotClass is the class of adding or changing annotation `a`.
@@ -340,6 +366,11 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
   for (const QPDFObjGen& og : s.pages) {
     QPDFObjectHandle page = q.getObjectByObjGen(og);
     Reach(page.getKey("/Contents"), s.drawn, budget);
+    QPDFObjectHandle contents = page.getKey("/Contents");
+    for (QPDFObjectHandle c : contents.isArray() ? contents.getArrayAsVector()
+                                                 : std::vector<QPDFObjectHandle>{contents}) {
+      if (c.isIndirect() && c.isStream()) s.content_streams.insert(c.getObjGen());
+    }
     // Inherited resources are reached through the page tree node that holds them.
     QPDFObjectHandle res = page.getKey("/Resources");
     for (int up = 0; up < 32 && res.isNull(); ++up) {
@@ -366,14 +397,39 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
     }
   }
 
-  WalkFields(root, [&](const std::string&, QPDFObjectHandle f, const std::string& ft) {
+  std::size_t field_budget = kMaxWalk;  // field_of's own, so that a large form starves no walk
+  WalkFields(root, [&](const std::string& name, QPDFObjectHandle f, const std::string& ft) {
     if (!f.isIndirect()) return;
     FieldState st;
     st.sig = ft == "/Sig";
+    st.name = name;
     QPDFObjectHandle v = f.getKey("/V");
     st.has_value = !v.isNull();
     s.fields[f.getObjGen()] = st;
     if (v.isIndirect()) (st.sig ? s.sig_values : s.field_values).insert(v.getObjGen());
+    // What belongs to this field: its value, its widgets (itself when merged, else its /Kids)
+    // and their appearances. A signature value is the signature's own business.
+    auto belongs = [&](const QPDFObjGen& og) {
+      std::vector<std::string>& names = s.field_of[og];
+      if (names.size() < 16 && std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    };
+    belongs(f.getObjGen());
+    if (v.isIndirect() && !st.sig) belongs(v.getObjGen());
+    std::vector<QPDFObjectHandle> widgets{f};
+    QPDFObjectHandle kids = f.getKey("/Kids");
+    if (kids.isArray()) {
+      for (QPDFObjectHandle k : kids.getArrayAsVector()) {
+        if (widgets.size() < 64) widgets.push_back(k);
+      }
+    }
+    for (QPDFObjectHandle w : widgets) {
+      if (w.isIndirect()) belongs(w.getObjGen());
+      std::set<QPDFObjGen> ap;
+      Reach(Get(w, "/AP"), ap, field_budget);
+      for (const QPDFObjGen& x : ap) belongs(x);
+    }
   });
 
   QPDFObjectHandle dss = Get(root, "/DSS");
@@ -419,20 +475,125 @@ std::string ObjName(const QPDFObjGen& og) {
   return "object " + std::to_string(og.getObj()) + " " + std::to_string(og.getGen());
 }
 
-// Diff classifies what `now` changed relative to `before` (the revision before it).
+// Change is one change of a revision. `shadow` is how it takes part in a shadow attack (see
+// PdfRevisionChange::attack): "replace" (an object shown when signed redefined in place),
+// "hide" (one made to show nothing), "hide_and_replace" (a hidden one now shown), or empty.
 struct Change {
   std::string klass;
   std::string detail;
-  bool shadow = false;
+  std::string shadow;
+  std::vector<std::string> fields;  // the form fields it changes (fully qualified), for FieldMDP
 };
 
+// kMaxPaintCheckLen bounds what PaintsNothing decodes of one stream (longer ones paint), and
+// kMaxPaintCheckTotalLen what it decodes for one revision (past it, streams paint).
+constexpr std::size_t kMaxPaintCheckLen = std::size_t{64} << 10;
+constexpr std::size_t kMaxPaintCheckTotalLen = std::size_t{16} << 20;
+
+// IsPainting tells whether `h` paints on a page of `s`: one of its content streams, or a form
+// or image XObject. Fonts, colour spaces and the like only serve what these paint.
+bool IsPainting(QPDFObjectHandle h, const Snapshot& s) {
+  if (!h.isStream()) return false;
+  if (h.isIndirect() && s.content_streams.count(h.getObjGen())) return true;
+  const std::string sub = NameOf(h.getDict().getKey("/Subtype"));
+  return sub == "/Form" || sub == "/Image";
+}
+
+// BlankContent tells whether content stream operators `ops` paint nothing: only white space,
+// comments and the graphics state operators q and Q.
+bool BlankContent(std::string_view ops) {
+  for (std::size_t i = 0; i < ops.size();) {
+    if (IsPdfSpace(ops[i])) {
+      ++i;
+    } else if (ops[i] == '%') {
+      while (i < ops.size() && ops[i] != '\n' && ops[i] != '\r') ++i;
+    } else if ((ops[i] == 'q' || ops[i] == 'Q') &&
+               (i + 1 == ops.size() || IsPdfSpace(ops[i + 1]))) {
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// PaintsNothing tells whether `now`, the new version of `old` (an object drawn or shown when
+// signed), no longer paints: a form or image XObject that is no longer one, a content or form
+// stream reduced to blank content, a form whose /BBox has no area, an image that gained a mask
+// (/SMask, /Mask). That is what is done to an overlay to uncover what it covers. A stream that
+// cannot be decoded, or not within what is left of `decode_budget`, paints.
+bool PaintsNothing(QPDFObjectHandle old, QPDFObjectHandle now, std::size_t& decode_budget) {
+  auto xobject = [](QPDFObjectHandle h) {
+    const std::string sub = h.isStream() ? NameOf(h.getDict().getKey("/Subtype")) : "";
+    return sub == "/Form" || sub == "/Image" ? sub : std::string();
+  };
+  // A form or image whose object number now leads to something else (EU DSS dss-2236/hide.pdf:
+  // the overlay image's cross-reference entry points at the XMP stream).
+  if (!xobject(old).empty() && xobject(now).empty()) return true;
+  if (!now.isStream()) return false;
+  QPDFObjectHandle dict = now.getDict();
+  const std::string sub = NameOf(dict.getKey("/Subtype"));
+  if (sub == "/Image") {
+    QPDFObjectHandle od = old.isStream() ? old.getDict() : old;
+    return (dict.hasKey("/SMask") && Get(od, "/SMask").isNull()) ||
+           (dict.hasKey("/Mask") && Get(od, "/Mask").isNull());
+  }
+  QPDFObjectHandle bbox = dict.getKey("/BBox");
+  if (sub == "/Form" && bbox.isArray() && bbox.getArrayNItems() == 4) {
+    std::array<double, 4> b{};
+    bool numbers = true;
+    for (int i = 0; i < 4; ++i) {
+      QPDFObjectHandle x = bbox.getArrayItem(i);
+      numbers = numbers && x.isNumber();
+      if (numbers) b[static_cast<std::size_t>(i)] = x.getNumericValue();
+    }
+    if (numbers && (b[2] - b[0]) * (b[3] - b[1]) == 0) return true;
+  }
+  try {
+    CappedBuffer buf(kMaxPaintCheckLen, decode_budget);
+    if (!now.pipeStreamData(&buf, 0, qpdf_dl_generalized, true)) return false;
+    return BlankContent(AsString(buf.out_));
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// kHiddenFlags are the annotation flags Hidden (2) and NoView (32) (ISO 32000-1 12.5.3).
+constexpr long long kHiddenFlags = 2 | 32;
+
+// AnnotHidden tells whether annotation `now` stopped showing what `old` showed: a Hidden or
+// NoView flag set, or its appearance removed.
+bool AnnotHidden(QPDFObjectHandle old, QPDFObjectHandle now) {
+  auto flags = [](QPDFObjectHandle a) {
+    QPDFObjectHandle f = Get(a, "/F");
+    return f.isInteger() ? f.getIntValue() : 0LL;
+  };
+  if ((flags(now) & kHiddenFlags) != 0 && (flags(old) & kHiddenFlags) == 0) return true;
+  return Get(old, "/AP").isDictionary() && !Get(now, "/AP").isDictionary();
+}
+
+// Diff classifies what `now` changed relative to `before` (the revision before it).
 std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
   std::vector<Change> out;
-  auto add = [&](std::string klass, std::string detail, bool shadow = false) {
-    if (out.size() < 200) out.push_back({std::move(klass), std::move(detail), shadow});
+  auto add = [&](std::string klass, std::string detail, std::string shadow = {}) {
+    if (out.size() < 200) {
+      out.push_back({std::move(klass), std::move(detail), std::move(shadow), {}});
+    }
+  };
+  // The form field of a change to `og`, when `og` belonged to one.
+  auto field_of = [&](const QPDFObjGen& og) {
+    auto it = before.field_of.find(og);
+    return it == before.field_of.end() ? std::vector<std::string>() : it->second;
+  };
+  auto add_field = [&](std::string klass, std::string detail, std::string shadow,
+                       const QPDFObjGen& og) {
+    if (out.size() < 200) {
+      out.push_back({std::move(klass), std::move(detail), std::move(shadow), field_of(og)});
+    }
   };
   QPDF& q = *now.q;
   QPDF& old_q = *before.q;
+  std::size_t decode_budget = kMaxPaintCheckTotalLen;
   for (const auto& [og, entry] : now.xref) {
     auto it = before.xref.find(og);
     if (it == before.xref.end()) {
@@ -480,27 +641,42 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
         add("page_content", "page " + std::to_string(p->second + 1) + " " + k);
       }
     } else if (before.drawn.count(og)) {
-      add("page_content", ObjName(og) + " drawn on a page", /*shadow=*/true);
+      const bool blank =
+          PaintsNothing(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og), decode_budget);
+      add("page_content",
+          ObjName(og) + (blank ? " drawn on a page, now blank" : " drawn on a page"),
+          blank ? "hide" : "replace");
     } else if (auto f = before.fields.find(og); f != before.fields.end()) {
       if (!f->second.sig) {
-        add("form_fill", ObjName(og) + " form field");
+        add_field(
+            "form_fill", ObjName(og) + " form field",
+            AnnotHidden(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og)) ? "hide" : "replace",
+            og);
       } else if (f->second.has_value) {
-        add("other", ObjName(og) + " signed signature field changed");
+        add_field("other", ObjName(og) + " signed signature field changed", "", og);
       } else {
-        add(SigValueClass(q.getObjectByObjGen(og).getKey("/V")), ObjName(og) + " signature field");
+        add_field(SigValueClass(q.getObjectByObjGen(og).getKey("/V")),
+                  ObjName(og) + " signature field", "", og);
       }
     } else if (auto an = before.annots.find(og); an != before.annots.end()) {
-      add(an->second == "signature" || an->second == "timestamp" ? "other" : an->second,
-          ObjName(og) + " annotation");
+      add_field(
+          an->second == "signature" || an->second == "timestamp" ? "other" : an->second,
+          ObjName(og) + " annotation",
+          AnnotHidden(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og)) ? "hide" : "replace",
+          og);
     } else if (before.field_values.count(og)) {
-      add("form_fill", ObjName(og) + " field value");
+      add_field("form_fill", ObjName(og) + " field value", "replace", og);
     } else if (before.dss.count(og)) {
       add("dss", ObjName(og) + " in the DSS");
     } else if (before.sig_values.count(og)) {
       add("other", ObjName(og) + " signature dictionary changed");
     } else if (auto ap = before.appearance.find(og); ap != before.appearance.end()) {
-      add(ap->second == "signature" || ap->second == "timestamp" ? "other" : ap->second,
-          ObjName(og) + " annotation appearance");
+      add_field(ap->second == "signature" || ap->second == "timestamp" ? "other" : ap->second,
+                ObjName(og) + " annotation appearance",
+                PaintsNothing(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og), decode_budget)
+                    ? "hide"
+                    : "replace",
+                og);
     } else if (before.form_extra.count(og)) {
       add("form_fill", ObjName(og) + " form resources");
     } else if (before.structure.count(og)) {
@@ -522,8 +698,10 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
           add(now.annots[og], "page " + std::to_string(i + 1) + " new " + ObjName(og));
       }
       for (const QPDFObjGen& og : a) {
-        if (!b.count(og))
-          add("annotation", "page " + std::to_string(i + 1) + " removed " + ObjName(og));
+        if (!b.count(og)) {
+          add_field("annotation", "page " + std::to_string(i + 1) + " removed " + ObjName(og),
+                    "hide", og);
+        }
       }
     }
   }
@@ -537,12 +715,67 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
     }
   }
   for (const auto& og : before.fields) {
-    if (!now.fields.count(og.first)) add("other", "form field removed " + ObjName(og.first));
+    if (!now.fields.count(og.first)) {
+      add_field("other", "form field removed " + ObjName(og.first), "", og.first);
+    }
+  }
+
+  // What the pages draw now against what they drew. Content that was in the revision before,
+  // unchanged, but drawn by no page (nor an annotation's appearance), and that a page draws now
+  // is a hidden alternative swapped in by a re-pointed reference. Content no page draws any
+  // more, while nothing new is drawn, is uncovering what it hid.
+  bool new_painting = false;
+  std::vector<QPDFObjGen> swapped_in;
+  std::size_t checked = 0;
+  for (const QPDFObjGen& og : now.drawn) {
+    if (before.drawn.count(og) || ++checked > kMaxWalk) continue;
+    QPDFObjectHandle h = q.getObjectByObjGen(og);
+    if (!IsPainting(h, now)) continue;
+    auto was = before.xref.find(og);
+    auto is = now.xref.find(og);
+    const bool unchanged =
+        was != before.xref.end() && is != now.xref.end() && was->second.getType() != 0 &&
+        (SameEntry(was->second, is->second) || SameObject(old_q.getObjectByObjGen(og), h));
+    if (unchanged && !before.appearance.count(og)) {
+      swapped_in.push_back(og);
+    } else {
+      new_painting = true;
+    }
+  }
+  for (const QPDFObjGen& og : swapped_in) {
+    add("page_content", ObjName(og) + " drawn now, present before but drawn by no page",
+        "hide_and_replace");
+  }
+  if (!new_painting && before.pages == now.pages) {
+    checked = 0;
+    for (const QPDFObjGen& og : before.drawn) {
+      if (now.drawn.count(og) || ++checked > kMaxWalk) continue;
+      if (IsPainting(old_q.getObjectByObjGen(og), before)) {
+        add("page_content", ObjName(og) + " drawn before, now drawn by no page", "hide");
+      }
+    }
   }
   return out;
 }
 
-PdfRevisionChange Judge(int revision, const std::vector<Change>& changes, int docmdp_p) {
+// Locks tells whether `lock` locks the field named `field` (fully qualified).
+bool Locks(const PdfFieldLock& lock, const std::string& field) {
+  bool named = false;
+  for (const std::string& n : lock.fields) {
+    named =
+        named || field == n ||
+        (field.size() > n.size() && field.compare(0, n.size(), n) == 0 && field[n.size()] == '.');
+  }
+  if (lock.action == "All") return true;
+  if (lock.action == "Include") return named;
+  if (lock.action == "Exclude") return !named;
+  return false;
+}
+
+// Judge sums up the changes of one revision: `docmdp_p` is DocMDP /P in force (0: the default
+// rule), `locks` the FieldMDP locks of the signatures made before it.
+PdfRevisionChange Judge(int revision, const std::vector<Change>& changes, int docmdp_p,
+                        const std::vector<PdfFieldLock>& locks) {
   PdfRevisionChange r;
   r.revision = revision;
   r.allowed = true;
@@ -551,18 +784,33 @@ PdfRevisionChange Judge(int revision, const std::vector<Change>& changes, int do
     return r;
   }
   int worst = -1;
-  bool shadow = false;
+  int shadow = 0;  // the strongest shadow part of a change not allowed
+  const std::vector<std::string> kShadow = {"", "replace", "hide", "hide_and_replace"};
   for (const Change& c : changes) {
     worst = std::max(worst, SeverityOf(c.klass));
-    if (!Allowed(c.klass, docmdp_p)) {
-      r.allowed = false;
-      shadow = shadow || c.shadow;
+    std::string locked_field;
+    for (const std::string& field : c.fields) {
+      for (const PdfFieldLock& lock : locks) {
+        if (locked_field.empty() && Locks(lock, field)) locked_field = field;
+      }
     }
-    if (r.details.size() < 32) r.details.push_back(c.klass + ": " + c.detail);
+    const bool locked = !locked_field.empty();
+    if (locked || !Allowed(c.klass, docmdp_p)) {
+      r.allowed = false;
+      const auto it = std::find(kShadow.begin(), kShadow.end(), c.shadow);
+      if (it != kShadow.end()) shadow = std::max(shadow, static_cast<int>(it - kShadow.begin()));
+    }
+    if (r.details.size() < 32) {
+      r.details.push_back(c.klass + ": " + c.detail +
+                          (locked ? " (field \"" + locked_field + "\" locked by FieldMDP)" : ""));
+    }
   }
   r.klass = kSeverity[static_cast<std::size_t>(worst)];
-  if (!r.allowed && worst >= SeverityOf("other"))
-    r.attack = shadow ? "shadow" : "incremental_saving";
+  if (!r.allowed && shadow > 0) {
+    r.attack = "shadow_" + kShadow[static_cast<std::size_t>(shadow)];
+  } else if (!r.allowed && worst >= SeverityOf("other")) {
+    r.attack = "incremental_saving";
+  }
   return r;
 }
 
@@ -716,6 +964,12 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &sig_alg);
   const ASN1_OBJECT* dobj = nullptr;
   if (digest_alg != nullptr) X509_ALGOR_get0(&dobj, nullptr, nullptr, digest_alg);
+  // RFC 5652 5.3: digestAlgorithm names a digest. A signature algorithm there (some writers put
+  // sha256WithRSAEncryption) is a malformed SignerInfo, refused as EU DSS does.
+  int sig_md_nid = 0, sig_pk_nid = 0;
+  if (dobj != nullptr && OBJ_find_sigid_algs(OBJ_obj2nid(dobj), &sig_md_nid, &sig_pk_nid) == 1) {
+    return fail("the digest algorithm is a signature algorithm (malformed SignerInfo)");
+  }
   const EVP_MD* md = DigestFor(dobj);
   if (md == nullptr) return fail("unknown digest algorithm");
   if (!ranges_usable) fail("the ByteRange cannot be hashed");
@@ -750,10 +1004,11 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
       content_ok = false;
       fail("the timestamp's message imprint is not the digest of the ByteRange");
     }
-  } else if (attached && !encap.empty()) {
-    // An enveloping CMS is accepted when what it encapsulates is exactly the ByteRange.
+  } else if (attached) {
+    // An enveloping CMS (eContent present, even empty) signs its eContent (RFC 5652 5.4), so it
+    // covers the document only when what it encapsulates is exactly the ByteRange.
     const bool same =
-        encap.size() == br1.size() + br2.size() &&
+        ranges_usable && encap.size() == br1.size() + br2.size() &&
         std::equal(br1.begin(), br1.end(), encap.begin()) &&
         std::equal(br2.begin(), br2.end(), encap.begin() + static_cast<std::ptrdiff_t>(br1.size()));
     if (!same) {
@@ -836,6 +1091,30 @@ std::optional<Time> ParsePdfDate(std::string d) {
     }
   }
   return t;
+}
+
+// kMaxLockedFields bounds the field names read from one FieldMDP lock.
+constexpr std::size_t kMaxLockedFields = 1024;
+
+// ReadLock reads a FieldMDP lock: FieldMDP /TransformParams or a signature field's /Lock
+// (ISO 32000-1 Tables 233 and 255). Nothing when /Action is not All, Include or Exclude.
+std::optional<PdfFieldLock> ReadLock(QPDFObjectHandle d) {
+  if (!d.isDictionary()) return std::nullopt;
+  const std::string action = NameOf(d.getKey("/Action"));
+  if (action != "/All" && action != "/Include" && action != "/Exclude") return std::nullopt;
+  PdfFieldLock lock;
+  lock.action = action.substr(1);
+  QPDFObjectHandle fields = d.getKey("/Fields");
+  if (fields.isArray()) {
+    const int n = fields.getArrayNItems();
+    for (int i = 0; i < n && lock.fields.size() < kMaxLockedFields; ++i) {
+      QPDFObjectHandle name = fields.getArrayItem(i);
+      if (name.isString()) lock.fields.push_back(name.getUTF8Value());
+    }
+  }
+  QPDFObjectHandle p = d.getKey("/P");
+  if (p.isInteger()) lock.p = static_cast<int>(std::clamp(p.getIntValue(), 1LL, 3LL));
+  return lock;
 }
 
 // RawSig is what the field tree gives about one signature before the checks.
@@ -922,26 +1201,6 @@ bool CheckByteRange(RawSig& r, std::string_view text, const std::vector<Revision
   return true;
 }
 
-// CappedBuffer keeps what a stream decodes to. Past `cap` bytes, or past what is left of the
-// shared `budget`, it throws, which stops qpdf's decoding (a compression bomb costs no more
-// than the cap).
-class CappedBuffer final : public Pipeline {
- public:
-  CappedBuffer(std::size_t cap, std::size_t& budget)
-      : Pipeline("capped", nullptr), cap_(cap), budget_(budget) {}
-  void write(unsigned char const* data, size_t len) override {
-    if (out_.size() + len > cap_ || len > budget_) throw std::length_error("stream too long");
-    budget_ -= len;
-    out_.insert(out_.end(), data, data + len);
-  }
-  void finish() override {}
-  Bytes out_;
-
- private:
-  std::size_t cap_;
-  std::size_t& budget_;
-};
-
 void ReadDss(QPDFObjectHandle root, PdfDss& dss) {
   QPDFObjectHandle d = Get(root, "/DSS");
   const std::pair<const char*, std::vector<Bytes>*> arrays[] = {
@@ -1021,12 +1280,17 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
       QPDFObjectHandle refs = v.getKey("/Reference");
       if (refs.isArray()) {
         for (QPDFObjectHandle ref : refs.getArrayAsVector()) {
+          if (NameOf(Get(ref, "/TransformMethod")) == "/FieldMDP" && !r.sig.field_lock) {
+            r.sig.field_lock = ReadLock(Get(ref, "/TransformParams"));
+          }
           if (NameOf(Get(ref, "/TransformMethod")) != "/DocMDP") continue;
           QPDFObjectHandle pv = Get(Get(ref, "/TransformParams"), "/P");
           long long pval = pv.isInteger() ? pv.getIntValue() : 2;
           r.sig.certification_p = static_cast<int>(std::clamp(pval, 1LL, 3LL));
         }
       }
+      // FieldMDP without a /Reference: the field's /Lock, written with the signature.
+      if (!r.sig.field_lock) r.sig.field_lock = ReadLock(f.getKey("/Lock"));
       raws.push_back(std::move(r));
     });
     ReadDss(root, result.dss);
@@ -1069,6 +1333,25 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
     }
   }
 
+  // A document timestamp whose token is, byte for byte, one an earlier signature or document
+  // timestamp carries is a replayed token (EU DSS pades-lta-copied-doctst.pdf,
+  // pades-t-duplicated-doctst.pdf): its imprint is that of other data.
+  for (RawSig& r : raws) {
+    PdfSignature& s = r.sig;
+    if (!s.doc_timestamp || s.hash_ok || s.cms_der.empty()) continue;
+    for (const RawSig& o : raws) {
+      if (&o == &r || o.sig.revision > s.revision || !s.copy_of.empty()) continue;
+      const bool copy = (o.sig.doc_timestamp && o.sig.cms_der == s.cms_der) ||
+                        std::find(o.sig.timestamp_tokens.begin(), o.sig.timestamp_tokens.end(),
+                                  s.cms_der) != o.sig.timestamp_tokens.end();
+      if (copy) s.copy_of = o.sig.field_name;
+    }
+    if (!s.copy_of.empty()) {
+      s.crypto_problem = "the token is a copy of the timestamp of signature field \"" + s.copy_of +
+                         "\" (replayed): its message imprint is not this revision's";
+    }
+  }
+
   // What every revision after the first signature changed.
   int first = result.revisions;
   for (const RawSig& r : raws) first = std::min(first, r.sig.revision);
@@ -1087,7 +1370,16 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
       }
     }
     if (k > first) {
-      const int p = certified_revision != 0 && certified_revision < k ? certified_p : 0;
+      int p = certified_revision != 0 && certified_revision < k ? certified_p : 0;
+      // FieldMDP locks of the signatures made before revision k; a PDF 2.0 lock's /P is DocMDP.
+      std::vector<PdfFieldLock> locks;
+      for (const RawSig& r : raws) {
+        if (!r.sig.field_lock || r.sig.revision >= k) continue;
+        locks.push_back(*r.sig.field_lock);
+        if (r.sig.field_lock->p != 0) {
+          p = p == 0 ? r.sig.field_lock->p : std::min(p, r.sig.field_lock->p);
+        }
+      }
       if (ok && before) {
         std::vector<Change> diff;
         try {
@@ -1095,7 +1387,7 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
         } catch (const std::exception& e) {
           diff = {{"other", "cannot compare: " + OneLine(e.what())}};
         }
-        changes[k] = Judge(k, diff, p);
+        changes[k] = Judge(k, diff, p, locks);
       } else {
         PdfRevisionChange c;
         c.revision = k;

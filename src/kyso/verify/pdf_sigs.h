@@ -2,8 +2,9 @@
 
 // Extraction and cryptographic validation of the signatures in a PDF, with the PDF-specific
 // checks of issue 6 (item 3): the ByteRange of every signature, the revision (incremental
-// update) that holds it, and what each later revision changed, classified and judged against
-// DocMDP. No path validation and no revocation here: that is the caller's (verify/path).
+// update) that holds it, and what each later revision changed, classified, judged against
+// DocMDP and FieldMDP, and named when it is an attack (incremental saving, the three shadow
+// attacks). No path validation and no revocation here: that is the caller's (verify/path).
 // qpdf only reads; its exceptions stop in pdf_sigs.cc.
 
 #include <array>
@@ -38,13 +39,31 @@ inline constexpr int kMaxClassifiedRevisions = 64;
 //   allowed: per DocMDP /P of a certification signature made in an earlier revision (P1: dss
 //     and timestamp only; P2: also signature and form_fill; P3: also annotation), otherwise the
 //     default rule (signature, timestamp, dss, form_fill, annotation allowed; page_content,
-//     pages, catalog, other not). FieldMDP (/Lock) is not yet evaluated.
-//   attack: empty, or "incremental_saving" for a change that is not allowed and alters what a
-//     reader sees (page_content, pages, catalog, other), "shadow" when a not-allowed change
-//     rewrites an object that was already present and drawn on a page (shadow attacks hide,
-//     replace and hide-and-replace rewrite such objects), "too_many_revisions". Signature
-//     wrapping is named in PdfSignature::byte_range_problem and universal signature forgery
-//     (no ByteRange, empty /Contents) in byte_range_problem or crypto_problem.
+//     pages, catalog, other not). A PDF 2.0 field lock's /P counts as DocMDP /P from the revision
+//     after its signature's on (the strictest /P applies). FieldMDP: a change to a form field
+//     (its dictionary, value, widget or appearance; signing an empty signature field; removing
+//     it) that the PdfFieldLock of a signature made in an earlier revision locks is not
+//     allowed, whatever its class, and its detail says "locked by FieldMDP".
+//   attack: empty, or the attack a change that is not allowed amounts to, decided from what the
+//     revision did with the objects the revision before it already held (the strongest wins):
+//     "shadow_hide_and_replace": a page now draws content (a content stream, form or image
+//       XObject) that was already there, unchanged, but drawn by no page and no annotation: a
+//       reference (page /Contents, a resource, /Kids, catalog /Pages) was re-pointed to a
+//       hidden alternative, and the document is swapped without new content objects;
+//     "shadow_hide": something shown is made to show nothing, uncovering what it covered: a
+//       drawn form or image XObject rewritten blank (blank content, a /BBox without area, an
+//       image given a mask) or into something that is not an XObject (its cross-reference
+//       entry re-pointed), an annotation or widget removed, flagged Hidden/NoView or stripped
+//       of its appearance, or content no page draws any more while nothing new is drawn;
+//     "shadow_replace": an object shown when signed (a content stream, font, font descriptor or
+//       glyphs, XObject, form field value, widget or its appearance) redefined in place: the
+//       references stay, what they lead to changes;
+//     "incremental_saving": any other change not allowed that alters what a reader sees
+//       (page_content, pages, catalog, other), e.g. new content drawn;
+//     "too_many_revisions". An allowed change names no attack (a form fill after an approval
+//     signature is form_fill, allowed; the same fill after DocMDP P1 is shadow_replace).
+//     Signature wrapping is named in PdfSignature::byte_range_problem and universal signature
+//     forgery (no ByteRange, empty /Contents) in byte_range_problem or crypto_problem.
 //   details: the individual changes, e.g. "page 1 /Contents", for a person or a report.
 struct PdfRevisionChange {
   int revision = 0;
@@ -52,6 +71,19 @@ struct PdfRevisionChange {
   bool allowed = false;
   std::string attack;
   std::vector<std::string> details;
+};
+
+// PdfFieldLock is what a signature locks (FieldMDP, ISO 32000-1 12.7.4.5 and 12.8.2.4): read
+// from the /TransformParams of the /Reference with /TransformMethod /FieldMDP in the signature
+// dictionary, else from the signature field's /Lock (both are inside the signed range).
+//   action: "All" (every field), "Include" (the fields named), "Exclude" (every field but
+//     those named). A name also locks the fields below it ("a" locks "a.b").
+//   fields: fully qualified field names, UTF-8.
+//   p: the PDF 2.0 /P of the lock (1..3), 0 when absent.
+struct PdfFieldLock {
+  std::string action;
+  std::vector<std::string> fields;
+  int p = 0;
 };
 
 // PdfSignature is one signature field with a signature value (/V), in the order of the
@@ -76,8 +108,11 @@ struct PdfSignature {
   // hash_ok: the messageDigest signed attribute equals the digest of the ByteRange (for
   // adbe.pkcs7.sha1: the encapsulated content is the SHA-1 of the ByteRange and messageDigest
   // its digest; for a document timestamp: the TSTInfo's messageImprint is the digest of the
-  // ByteRange and messageDigest that of the TSTInfo). Without signed attributes, hash_ok and
-  // signature_ok both mean the signature over the ByteRange verifies.
+  // ByteRange and messageDigest that of the TSTInfo). A CMS that encapsulates content (eContent
+  // present, even empty) signs that content (RFC 5652 5.4): hash_ok also needs it to be exactly
+  // the ByteRange. A SignerInfo whose digestAlgorithm is a signature algorithm (RFC 5652 5.3
+  // wants a digest) is malformed: hash_ok and signature_ok false. Without signed attributes,
+  // hash_ok and signature_ok both mean the signature over the ByteRange verifies.
   bool hash_ok = false;
   // signature_ok: the signature over the signed attributes verifies with the public key of
   // signer_cert, and signing-certificate(-v2), when present, names signer_cert.
@@ -91,8 +126,15 @@ struct PdfSignature {
   // timestamp_tokens are the signature-time-stamp unsigned attributes (PAdES B-T), DER
   // TimeStampTokens, not yet verified. Empty for a document timestamp (cms_der is the token).
   std::vector<Bytes> timestamp_tokens;
+  // copy_of: for a document timestamp that fails its imprint because its token is, byte for
+  // byte, one an earlier signature (signature-time-stamp) or document timestamp carries, that
+  // signature's field_name: a replayed token, which proves nothing about this revision. It is
+  // not a change to the document: the revisions it follows keep their own results.
+  std::string copy_of;
   // certification_p is DocMDP /P (1..3) when this is the certification signature, else 0.
   int certification_p = 0;
+  // field_lock is what this signature locks (FieldMDP), if it locks anything.
+  std::optional<PdfFieldLock> field_lock;
   // modifications_after has one entry per revision after `revision`, in order.
   std::vector<PdfRevisionChange> modifications_after;
 };

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <openssl/cms.h>
+#include <openssl/evp.h>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
 #include <random>
@@ -387,6 +389,269 @@ TEST(PdfSigsTest, ByteRangeProblems) {
   EXPECT_FALSE(r4->signatures[0].hash_ok);
 }
 
+// A document timestamp whose token is a copy of an earlier one (a replayed token) fails its
+// imprint and names the one it copies; the signatures before it keep their results.
+TEST(PdfSigsTest, ReplayedDocTimestamp) {
+  sign::testing::InProcessTimestamper tsa(kSigningTime);
+  const Bytes stamped = AddDocTimestamp(Sign(MakePdf(false), TestPki().rsa, "NguoiKy"), tsa);
+  ASSERT_FALSE(stamped.empty());
+  auto first = ReadPdfSignatures(stamped);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->signatures.size(), 2u);
+  const Bytes token = first->signatures[1].cms_der;
+  auto prepared = sign::PrepareDocTimestamp(stamped, "Archive2");
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  auto update = sign::FinishDocTimestampUpdate(std::move(*prepared), token);
+  ASSERT_TRUE(update.ok()) << update.status().ToString();
+  auto read = ReadPdfSignatures(Concat(stamped, *update));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->signatures.size(), 3u);
+  ExpectIntact(read->signatures[0]);
+  ExpectIntact(read->signatures[1]);
+  EXPECT_TRUE(read->signatures[1].copy_of.empty());
+  const PdfSignature& replayed = read->signatures[2];
+  EXPECT_TRUE(replayed.byte_range_ok) << replayed.byte_range_problem;
+  EXPECT_FALSE(replayed.hash_ok);
+  EXPECT_EQ(replayed.copy_of, "Archive");
+  EXPECT_NE(replayed.crypto_problem.find("replayed"), std::string::npos) << replayed.crypto_problem;
+  ASSERT_EQ(read->signatures[0].modifications_after.size(), 2u);
+  EXPECT_TRUE(read->signatures[0].modifications_after[1].allowed);
+}
+
+// CmsKind is how ReplaceCms builds the CMS it puts into /Contents.
+enum class CmsKind {
+  kDetached,           // an ordinary detached CMS over the ByteRange
+  kEnveloping,         // the ByteRange itself as eContent
+  kEnvelopingEmpty,    // messageDigest of the ByteRange, eContent an empty OCTET STRING
+  kEnvelopingOther,    // another document as eContent, signed over it
+  kDigestAlgIsSigAlg,  // detached, digestAlgorithm ecdsa-with-SHA256 instead of sha256
+};
+
+// ReplaceCms signs the ByteRange of the last signature of `pdf` again with a fresh EC key (the
+// certificate from TestPki's root) and writes the new CMS into its /Contents, zero padded.
+// False when it does not fit.
+bool ReplaceCms(Bytes& pdf, CmsKind kind) {
+  std::string text(AsString(pdf));
+  const std::size_t at = text.rfind("/ByteRange [");
+  if (at == std::string::npos) return false;
+  std::array<long long, 4> br{};
+  std::sscanf(text.c_str() + at + 12, "%lld %lld %lld %lld", &br[0], &br[1], &br[2], &br[3]);
+  const std::string data =
+      text.substr(static_cast<std::size_t>(br[0]), static_cast<std::size_t>(br[1])) +
+      text.substr(static_cast<std::size_t>(br[2]), static_cast<std::size_t>(br[3]));
+  static EVP_PKEY* key = EVP_EC_gen("P-256");
+  static X509* cert =
+      MakeTestCert(*TestPki().root_key, TestPki().root.get(), key, "Lê Văn Cường", false).release();
+  const std::string content = kind == CmsKind::kEnvelopingOther ? "%PDF-1.7 another" : data;
+  ossl::UniquePtr<BIO> in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  const bool detached = kind != CmsKind::kEnveloping && kind != CmsKind::kEnvelopingOther;
+  ossl::UniquePtr<CMS_ContentInfo> cms(
+      CMS_sign(cert, key, nullptr, in.get(), CMS_BINARY | (detached ? CMS_DETACHED : 0)));
+  if (!cms) return false;
+  if (kind == CmsKind::kEnvelopingEmpty) {
+    ASN1_OCTET_STRING** econtent = CMS_get0_content(cms.get());
+    *econtent = ASN1_OCTET_STRING_new();
+  }
+  if (kind == CmsKind::kDigestAlgIsSigAlg) {
+    X509_ALGOR* digest_alg = nullptr;
+    CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0), nullptr,
+                             nullptr, &digest_alg, nullptr);
+    X509_ALGOR_set0(digest_alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, nullptr);
+  }
+  const Bytes der = ossl::ToDer(i2d_CMS_ContentInfo, cms.get());
+  const std::size_t gap = static_cast<std::size_t>(br[1] + 1);
+  const std::size_t room = static_cast<std::size_t>(br[2] - br[1] - 2);
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string hex;
+  for (uint8_t b : der) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  if (hex.size() > room) return false;
+  hex.append(room - hex.size(), '0');
+  std::copy(hex.begin(), hex.end(), pdf.begin() + static_cast<std::ptrdiff_t>(gap));
+  return true;
+}
+
+// An enveloping CMS (eContent present) signs its eContent: it covers the document only when
+// that is exactly the ByteRange. An empty eContent or another document is a hash failure,
+// whatever messageDigest says (EU DSS: pades-enveloping-empty-bytes-cms.pdf).
+TEST(PdfSigsTest, EnvelopingCms) {
+  sign::PdfSignOptions o = OptionsFor(TestPki().ec, "NguoiKy");
+  o.contents_len = 16384;
+  auto signed_pdf = sign::SignPdf(MakePdf(false), o, *TestPki().ec.signer);
+  ASSERT_TRUE(signed_pdf.ok()) << signed_pdf.status().ToString();
+  for (const auto& [kind, intact] :
+       {std::pair{CmsKind::kDetached, true}, std::pair{CmsKind::kEnveloping, true},
+        std::pair{CmsKind::kEnvelopingEmpty, false}, std::pair{CmsKind::kEnvelopingOther, false}}) {
+    SCOPED_TRACE(static_cast<int>(kind));
+    Bytes pdf = *signed_pdf;
+    ASSERT_TRUE(ReplaceCms(pdf, kind));
+    auto read = ReadPdfSignatures(pdf);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->signatures.size(), 1u);
+    const PdfSignature& s = read->signatures[0];
+    EXPECT_TRUE(s.byte_range_ok) << s.byte_range_problem;
+    if (intact) {
+      ExpectIntact(s);
+    } else {
+      EXPECT_FALSE(s.hash_ok);
+      EXPECT_NE(s.crypto_problem.find("encapsulated content is not the ByteRange"),
+                std::string::npos)
+          << s.crypto_problem;
+    }
+  }
+}
+
+// A signature algorithm in the SignerInfo's digestAlgorithm (RFC 5652 5.3 wants a digest) is a
+// malformed SignerInfo: not intact (EU DSS: Signature-P-HU_NET-2.pdf).
+TEST(PdfSigsTest, SignatureAlgorithmAsDigestAlgorithm) {
+  sign::PdfSignOptions o = OptionsFor(TestPki().ec, "NguoiKy");
+  o.contents_len = 16384;
+  auto signed_pdf = sign::SignPdf(MakePdf(false), o, *TestPki().ec.signer);
+  ASSERT_TRUE(signed_pdf.ok()) << signed_pdf.status().ToString();
+  Bytes pdf = *signed_pdf;
+  ASSERT_TRUE(ReplaceCms(pdf, CmsKind::kDigestAlgIsSigAlg));
+  auto read = ReadPdfSignatures(pdf);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->signatures.size(), 1u);
+  EXPECT_FALSE(read->signatures[0].hash_ok);
+  EXPECT_FALSE(read->signatures[0].signature_ok);
+  EXPECT_NE(read->signatures[0].crypto_problem.find("digest algorithm is a signature algorithm"),
+            std::string::npos)
+      << read->signatures[0].crypto_problem;
+}
+
+// ShadowPdf writes, by hand, a one-page PDF prepared for the three shadow attacks (Mainka,
+// Mladenov, Rohlmann, NDSS 2021): the page draws "So tien: 100" in font 5 0 R, then hidden text
+// "DA THANH TOAN" under a white form XObject 6 0 R (the overlay), and object 7 0 R is a content
+// stream no page draws (a hidden alternative page content).
+Bytes ShadowPdf() {
+  auto stream = [](const std::string& ops, const std::string& dict = "") {
+    return "<< " + dict + "/Length " + std::to_string(ops.size()) + " >>\nstream\n" + ops +
+           "\nendstream";
+  };
+  const std::vector<std::string> objects = {
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources "
+      "<< /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R >> >> >>",
+      stream("BT /F1 14 Tf 72 760 Td (So tien: 100) Tj ET\n"
+             "BT /F1 14 Tf 72 700 Td (DA THANH TOAN) Tj ET\nq /Fm1 Do Q"),
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+      stream("1 g 60 690 300 30 re f", "/Type /XObject /Subtype /Form /BBox [0 0 595 842] "),
+      stream("BT /F1 14 Tf 72 760 Td (So tien: 900) Tj ET"),
+  };
+  std::string out = "%PDF-1.7\n";
+  std::vector<std::size_t> offsets;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(out.size());
+    out += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  const std::size_t xref = out.size();
+  out += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (std::size_t off : offsets) {
+    char entry[32];
+    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", off);
+    out += entry;
+  }
+  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
+         " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return Bytes(out.begin(), out.end());
+}
+
+// OnlyChange reads `pdf` and returns the one change after its one signature.
+PdfRevisionChange OnlyChange(ByteSpan pdf) {
+  auto read = ReadPdfSignatures(pdf);
+  EXPECT_TRUE(read.ok()) << read.status().ToString();
+  if (!read.ok() || read->signatures.size() != 1 ||
+      read->signatures[0].modifications_after.size() != 1) {
+    ADD_FAILURE() << "not one signature with one later revision";
+    return {};
+  }
+  ExpectIntact(read->signatures[0]);
+  return read->signatures[0].modifications_after[0];
+}
+
+// PageWithContents is the body of page `page` of `pdf` with /Contents `contents`.
+std::string PageWithContents(ByteSpan pdf, const std::string& contents) {
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(pdf.data()), pdf.size());
+  QPDFObjectHandle page = q.getAllPages().at(0);
+  // A placeholder, since a reference to an object `pdf` does not have yet would parse as null.
+  page.replaceKey("/Contents", QPDFObjectHandle::newName("/KysoContents"));
+  std::string body = page.unparseResolved();
+  body.replace(body.find("/KysoContents"), 13, contents);
+  return body;
+}
+
+// The three shadow attacks are told apart by what the later revision does with what the signed
+// revision already held; new content drawn is the incremental saving attack.
+TEST(PdfSigsTest, ShadowAttacksToldApart) {
+  const Bytes signed_pdf = Sign(ShadowPdf(), TestPki().ec, "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfFacts f = FactsOf(signed_pdf);
+  ASSERT_EQ(f.contents, 4);
+
+  // Hide: the overlay emptied in place uncovers the text it hid.
+  const PdfRevisionChange hide = OnlyChange(AppendUpdate(
+      signed_pdf, 6,
+      "<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Length 0 >>\nstream\n\nendstream"));
+  EXPECT_EQ(hide.attack, "shadow_hide") << Describe(hide);
+  EXPECT_FALSE(hide.allowed);
+  EXPECT_EQ(hide.klass, "page_content");
+
+  // Hide: the overlay's cross-reference entry pointed at a stream that is not an XObject.
+  const PdfRevisionChange hide2 = OnlyChange(AppendUpdate(
+      signed_pdf, 6, "<< /Type /Metadata /Subtype /XML /Length 2 >>\nstream\n<>\nendstream"));
+  EXPECT_EQ(hide2.attack, "shadow_hide") << Describe(hide2);
+
+  // Hide: the overlay taken out of the page's resources ("/Fm1 Do" then draws nothing), and
+  // nothing new drawn.
+  {
+    QPDF q;
+    q.processMemoryFile("x", reinterpret_cast<const char*>(signed_pdf.data()), signed_pdf.size());
+    QPDFObjectHandle page = q.getAllPages().at(0);
+    page.replaceKey("/Resources", QPDFObjectHandle::parse(&q, "<< /Font << /F1 5 0 R >> >>"));
+    const PdfRevisionChange unlisted =
+        OnlyChange(AppendUpdate(signed_pdf, f.page, page.unparseResolved()));
+    EXPECT_EQ(unlisted.attack, "shadow_hide") << Describe(unlisted);
+  }
+
+  // Replace: the font redefined in place; the page's content is untouched but "100" reads "900".
+  const PdfRevisionChange replace = OnlyChange(AppendUpdate(
+      signed_pdf, 5,
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding "
+      "/Differences [49 /nine] >> >>"));
+  EXPECT_EQ(replace.attack, "shadow_replace") << Describe(replace);
+  EXPECT_FALSE(replace.allowed);
+
+  // Hide-and-replace: the page re-pointed to the hidden content stream 7 0 R, nothing new.
+  const PdfRevisionChange swap =
+      OnlyChange(AppendUpdate(signed_pdf, f.page, PageWithContents(signed_pdf, "7 0 R")));
+  EXPECT_EQ(swap.attack, "shadow_hide_and_replace") << Describe(swap);
+  EXPECT_FALSE(swap.allowed);
+  EXPECT_EQ(swap.klass, "page_content");
+
+  // Incremental saving: a new content stream drawn after the signed one.
+  const std::string extra = "BT /F1 24 Tf 72 400 Td (DA THANH TOAN) Tj ET";
+  const PdfRevisionChange isa = OnlyChange(AppendUpdate(
+      signed_pdf,
+      {{f.size,
+        "<< /Length " + std::to_string(extra.size()) + " >>\nstream\n" + extra + "\nendstream"},
+       {f.page, PageWithContents(signed_pdf, "[4 0 R " + std::to_string(f.size) + " 0 R]")}}));
+  EXPECT_EQ(isa.attack, "incremental_saving") << Describe(isa);
+
+  // The page's content replaced by a new stream that leaves the overlay out: new content, so
+  // the incremental saving attack, not a hide.
+  const std::string unveiled = "BT /F1 14 Tf 72 760 Td (So tien: 100) Tj ET\n";
+  const PdfRevisionChange repointed = OnlyChange(AppendUpdate(
+      signed_pdf, {{f.size, "<< /Length " + std::to_string(unveiled.size()) + " >>\nstream\n" +
+                                unveiled + "endstream"},
+                   {f.page, PageWithContents(signed_pdf, std::to_string(f.size) + " 0 R")}}));
+  EXPECT_EQ(repointed.attack, "incremental_saving") << Describe(repointed);
+}
+
 // A certification signature with DocMDP P2: a later signature and a DSS are allowed, and the
 // certification is reported with its /P.
 TEST(PdfSigsTest, CertificationP2AllowsSignatureAndDss) {
@@ -448,21 +713,28 @@ TEST(PdfSigsTest, AnnotationAfterSignature) {
   EXPECT_FALSE(c2.allowed) << Describe(c2);
 }
 
-// FormPdf is MakePdf(false) with a text field "HoTen" (merged with its widget) on page 1.
-Bytes FormPdf() {
+// FormPdf is MakePdf(false) with text fields (each merged with its widget) on page 1, by
+// default one named "HoTen".
+Bytes FormPdf(const std::vector<std::string>& names = {"HoTen"}) {
   const Bytes plain = MakePdf(false);
   QPDF pdf;
   pdf.processMemoryFile("plain", reinterpret_cast<const char*>(plain.data()), plain.size());
   QPDFObjectHandle page = pdf.getAllPages().at(0);
-  QPDFObjectHandle field = pdf.makeIndirectObject(QPDFObjectHandle::parse(
-      "<< /FT /Tx /T (HoTen) /Type /Annot /Subtype /Widget /Rect [100 700 300 720] /V () >>"));
-  field.replaceKey("/P", page);
   QPDFObjectHandle annots = QPDFObjectHandle::newArray();
-  annots.appendItem(field);
+  QPDFObjectHandle fields = QPDFObjectHandle::newArray();
+  int y = 700;
+  for (const std::string& name : names) {
+    QPDFObjectHandle field = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+        "<< /FT /Tx /Type /Annot /Subtype /Widget /Rect [100 " + std::to_string(y) + " 300 " +
+        std::to_string(y + 20) + "] /V () >>"));
+    field.replaceKey("/T", QPDFObjectHandle::newString(name));
+    field.replaceKey("/P", page);
+    annots.appendItem(field);
+    fields.appendItem(field);
+    y -= 40;
+  }
   page.replaceKey("/Annots", annots);
   QPDFObjectHandle form = QPDFObjectHandle::newDictionary();
-  QPDFObjectHandle fields = QPDFObjectHandle::newArray();
-  fields.appendItem(field);
   form.replaceKey("/Fields", fields);
   pdf.getRoot().replaceKey("/AcroForm", form);
   QPDFWriter writer(pdf);
@@ -472,16 +744,16 @@ Bytes FormPdf() {
   return Bytes(buf->getBuffer(), buf->getBuffer() + buf->getSize());
 }
 
-// FillField appends a new version of the field "HoTen" with a value.
-Bytes FillField(ByteSpan pdf, const std::string& value) {
+// FillField appends a new version of the field `name` with a value.
+Bytes FillField(ByteSpan pdf, const std::string& value, const std::string& name = "HoTen") {
   QPDF q;
   q.processMemoryFile("x", reinterpret_cast<const char*>(pdf.data()), pdf.size());
   for (QPDFObjectHandle f : q.getRoot().getKey("/AcroForm").getKey("/Fields").getArrayAsVector()) {
-    if (f.getKey("/T").getUTF8Value() != "HoTen") continue;
+    if (f.getKey("/T").getUTF8Value() != name) continue;
     f.replaceKey("/V", QPDFObjectHandle::newString(value));
     return AppendUpdate(pdf, f.getObjectID(), f.unparseResolved());
   }
-  ADD_FAILURE() << "no field HoTen";
+  ADD_FAILURE() << "no field " << name;
   return {};
 }
 
@@ -502,6 +774,152 @@ TEST(PdfSigsTest, FormFillAfterSignature) {
     EXPECT_EQ(c.klass, "form_fill") << Describe(c);
     EXPECT_EQ(c.allowed, certify != 1) << certify << " " << Describe(c);
   }
+}
+
+// A form fill not allowed (DocMDP P1) redefines a field shown when signed: shadow_replace. An
+// annotation removed after a certification with P2 uncovers what it covered: shadow_hide.
+TEST(PdfSigsTest, ShadowAttacksThroughFormsAndAnnotations) {
+  const Bytes certified = Sign(FormPdf(), TestPki().ec, "NguoiKy", /*certify=*/1);
+  ASSERT_FALSE(certified.empty());
+  const PdfRevisionChange fill = OnlyChange(FillField(certified, "Nguyen Van B"));
+  EXPECT_EQ(fill.klass, "form_fill") << Describe(fill);
+  EXPECT_FALSE(fill.allowed);
+  EXPECT_EQ(fill.attack, "shadow_replace") << Describe(fill);
+
+  // Allowed (no certification): no attack named.
+  const Bytes approved = Sign(FormPdf(), TestPki().ec, "NguoiKy");
+  const PdfRevisionChange allowed_fill = OnlyChange(FillField(approved, "Nguyen Van B"));
+  EXPECT_TRUE(allowed_fill.allowed) << Describe(allowed_fill);
+  EXPECT_TRUE(allowed_fill.attack.empty()) << Describe(allowed_fill);
+
+  // The text field's widget flagged Hidden after a P1 certification.
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(certified.data()), certified.size());
+  for (QPDFObjectHandle fld :
+       q.getRoot().getKey("/AcroForm").getKey("/Fields").getArrayAsVector()) {
+    if (fld.getKey("/T").getUTF8Value() != "HoTen") continue;
+    fld.replaceKey("/F", QPDFObjectHandle::newInteger(2));
+    const PdfRevisionChange hidden =
+        OnlyChange(AppendUpdate(certified, fld.getObjectID(), fld.unparseResolved()));
+    EXPECT_FALSE(hidden.allowed) << Describe(hidden);
+    EXPECT_EQ(hidden.attack, "shadow_hide") << Describe(hidden);
+  }
+
+  // A comment removed after a certification with P2 (annotations not allowed): it uncovers
+  // what it covered.
+  const Bytes noted = Sign(AddTextAnnotation(MakePdf(false)), TestPki().ec, "ChungNhan", 2);
+  ASSERT_FALSE(noted.empty());
+  QPDF n;
+  n.processMemoryFile("x", reinterpret_cast<const char*>(noted.data()), noted.size());
+  QPDFObjectHandle page = n.getAllPages().at(0);
+  QPDFObjectHandle kept = QPDFObjectHandle::newArray();
+  for (QPDFObjectHandle a : page.getKey("/Annots").getArrayAsVector()) {
+    if (a.getKey("/Subtype").getName() != "/Text") kept.appendItem(a);
+  }
+  page.replaceKey("/Annots", kept);
+  const PdfRevisionChange removed =
+      OnlyChange(AppendUpdate(noted, page.getObjectID(), page.unparseResolved()));
+  EXPECT_EQ(removed.klass, "annotation") << Describe(removed);
+  EXPECT_FALSE(removed.allowed) << Describe(removed);
+  EXPECT_EQ(removed.attack, "shadow_hide") << Describe(removed);
+}
+
+// SignLocked signs FormPdf({"HoTen", "DiaChi"}) (certified with `certify` when not 0), then puts
+// `reference` (a /Reference entry) into the signature dictionary, or `lock` (a /Lock entry) into
+// the signature field, in place of a filler of the same length inside the signed range, and
+// signs the ByteRange again (ReplaceCms): the signer does not write FieldMDP itself.
+Bytes SignLocked(const std::string& reference, const std::string& lock, int certify = 0) {
+  sign::PdfSignOptions o = OptionsFor(TestPki().ec, "NguoiKy");
+  o.certify = certify;
+  o.contents_len = 16384;
+  o.location = std::string(200, 'L');
+  o.field_label = std::string(200, 'T');
+  auto signed_pdf = sign::SignPdf(FormPdf({"HoTen", "DiaChi"}), o, *TestPki().ec.signer);
+  EXPECT_TRUE(signed_pdf.ok()) << signed_pdf.status().ToString();
+  if (!signed_pdf.ok()) return {};
+  Bytes pdf = *signed_pdf;
+  std::string text(AsString(pdf));
+  for (const auto& [key, filler, entry] :
+       {std::tuple{"/Location ", 'L', reference}, std::tuple{"/TU ", 'T', lock}}) {
+    if (entry.empty()) continue;
+    const std::size_t at = text.find(key);
+    const std::size_t end = text.find(std::string(200, filler), at) + 200 + 1;  // and ")"
+    EXPECT_NE(at, std::string::npos);
+    EXPECT_LE(entry.size(), end - at);
+    std::string padded = entry;
+    padded.resize(end - at, ' ');
+    text.replace(at, end - at, padded);
+  }
+  std::copy(text.begin(), text.end(), pdf.begin());
+  EXPECT_TRUE(ReplaceCms(pdf, CmsKind::kDetached));
+  return pdf;
+}
+
+// FieldMDP from the signature dictionary's /Reference: a fill of a locked field is not allowed
+// (and, redefining a field shown when signed, is shadow_replace); an unlocked one is.
+TEST(PdfSigsTest, FieldMdpReferenceLocksIncludedFields) {
+  const Bytes pdf = SignLocked(
+      "/Reference [<< /Type /SigRef /TransformMethod /FieldMDP /TransformParams << /Type "
+      "/TransformParams /Action /Include /Fields [(HoTen)] /V /1.2 >> >>]",
+      "");
+  ASSERT_FALSE(pdf.empty());
+  auto read = ReadPdfSignatures(pdf);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->signatures.size(), 1u);
+  ExpectIntact(read->signatures[0]);
+  ASSERT_TRUE(read->signatures[0].field_lock.has_value());
+  EXPECT_EQ(read->signatures[0].field_lock->action, "Include");
+  EXPECT_EQ(read->signatures[0].field_lock->fields, std::vector<std::string>{"HoTen"});
+  EXPECT_EQ(read->signatures[0].field_lock->p, 0);
+
+  const PdfRevisionChange locked = OnlyChange(FillField(pdf, "Nguyen Van B", "HoTen"));
+  EXPECT_EQ(locked.klass, "form_fill") << Describe(locked);
+  EXPECT_FALSE(locked.allowed) << Describe(locked);
+  EXPECT_EQ(locked.attack, "shadow_replace") << Describe(locked);
+  ASSERT_FALSE(locked.details.empty());
+  EXPECT_NE(locked.details[0].find("locked by FieldMDP"), std::string::npos) << Describe(locked);
+
+  const PdfRevisionChange free = OnlyChange(FillField(pdf, "Dong Nai", "DiaChi"));
+  EXPECT_EQ(free.klass, "form_fill") << Describe(free);
+  EXPECT_TRUE(free.allowed) << Describe(free);
+  EXPECT_TRUE(free.attack.empty()) << Describe(free);
+}
+
+// FieldMDP from the signature field's /Lock, with Exclude and All; and under a certification
+// with DocMDP P2, an unlocked field may be filled, a locked one not.
+TEST(PdfSigsTest, FieldMdpLockDictionary) {
+  const Bytes exclude =
+      SignLocked("", "/Lock << /Type /SigFieldLock /Action /Exclude /Fields [(HoTen)] >>");
+  ASSERT_FALSE(exclude.empty());
+  EXPECT_TRUE(OnlyChange(FillField(exclude, "Nguyen Van B", "HoTen")).allowed);
+  EXPECT_FALSE(OnlyChange(FillField(exclude, "Dong Nai", "DiaChi")).allowed);
+
+  const Bytes all = SignLocked("", "/Lock << /Type /SigFieldLock /Action /All >>");
+  ASSERT_FALSE(all.empty());
+  EXPECT_FALSE(OnlyChange(FillField(all, "Nguyen Van B", "HoTen")).allowed);
+  EXPECT_FALSE(OnlyChange(FillField(all, "Dong Nai", "DiaChi")).allowed);
+
+  for (int certify : {2, 3}) {
+    SCOPED_TRACE(certify);
+    const Bytes certified = SignLocked(
+        "", "/Lock << /Type /SigFieldLock /Action /Include /Fields [(HoTen)] >>", certify);
+    ASSERT_FALSE(certified.empty());
+    auto read = ReadPdfSignatures(certified);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->signatures.size(), 1u);
+    EXPECT_EQ(read->signatures[0].certification_p, certify);
+    const PdfRevisionChange free = OnlyChange(FillField(certified, "Dong Nai", "DiaChi"));
+    EXPECT_TRUE(free.allowed) << Describe(free);
+    const PdfRevisionChange locked = OnlyChange(FillField(certified, "Nguyen Van B", "HoTen"));
+    EXPECT_FALSE(locked.allowed) << Describe(locked);
+  }
+
+  // A PDF 2.0 lock's /P acts as DocMDP: with P1 no field may be filled, locked or not.
+  const Bytes p1 =
+      SignLocked("", "/Lock << /Type /SigFieldLock /Action /Include /Fields [(HoTen)] /P 1 >>");
+  ASSERT_FALSE(p1.empty());
+  const PdfRevisionChange under_p1 = OnlyChange(FillField(p1, "Dong Nai", "DiaChi"));
+  EXPECT_FALSE(under_p1.allowed) << Describe(under_p1);
 }
 
 // A page added after the signature (a new page and a new version of the page tree root).
