@@ -122,17 +122,6 @@ void Describe(const X509* cert, SignatureReport& r) {
   r.not_after = TimeOf(X509_get0_notAfter(cert));
 }
 
-// SignatureValue is the SignerInfo's signature value of a CMS: what a signature timestamp covers.
-std::optional<Bytes> SignatureValue(ByteSpan cms_der) {
-  const unsigned char* p = cms_der.data();
-  ossl::UniquePtr<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
-  if (!cms) return std::nullopt;
-  STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
-  if (infos == nullptr || sk_CMS_SignerInfo_num(infos) != 1) return std::nullopt;
-  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(sk_CMS_SignerInfo_value(infos, 0));
-  return Bytes(ASN1_STRING_get0_data(sig), ASN1_STRING_get0_data(sig) + ASN1_STRING_length(sig));
-}
-
 // ValidateSigner validates the signer's certificate path at the best signature time (a
 // signature timestamp that verifies over `signature_value`, else --at, else now), with the
 // certificates and revocation data the signature or document carries added to the caller's.
@@ -305,11 +294,8 @@ SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& a
   if (!s.signature_ok) return fail("SIG_CRYPTO_FAILURE", "chữ ký không khớp với khóa công khai của chứng thư số: " + s.crypto_problem);
   if (pages_changed) return fail("FORMAT_FAILURE", "trang tài liệu bị thêm hoặc bớt sau khi ký");
 
-  std::vector<Bytes> signature_value;
-  if (std::optional<Bytes> value = SignatureValue(s.cms_der)) signature_value.push_back(*value);
   ValidateSigner(s.signer_cert.get(), s.cms_certs, dss_certs, all.dss.crls, all.dss.ocsps,
-                 s.doc_timestamp ? std::vector<Bytes>{} : s.timestamp_tokens,
-                 signature_value.empty() ? ByteSpan() : ByteSpan(signature_value[0]), base, r);
+                 s.doc_timestamp ? std::vector<Bytes>{} : s.timestamp_tokens, s.signature_value, base, r);
   return r;
 }
 
@@ -317,8 +303,7 @@ FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext&
                      const PrefixDigest* prefix) {
   FileReport report;
   report.file = file;
-  (void)prefix;  // TODO(verify): ReadPdfSignatures(pdf, prefix) once pdf_sigs takes it
-  Result<PdfSignatures> sigs = ReadPdfSignatures(pdf);
+  Result<PdfSignatures> sigs = ReadPdfSignatures(pdf, prefix);
   if (!sigs.ok()) {
     report.error = "không đọc được tệp PDF: " + sigs.status().message();
     return report;
@@ -330,6 +315,11 @@ FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext&
   }
   for (const PdfSignature& s : sigs->signatures) {
     report.signatures.push_back(VerifyPdfSignature(s, *sigs, dss_certs, ctx));
+    if (sigs->unreferenced_signatures > 0) {
+      report.signatures.back().warnings.push_back(
+          "tệp còn " + std::to_string(sigs->unreferenced_signatures) +
+          " chữ ký không thuộc cấu trúc của tài liệu (bị tách khỏi bảng tham chiếu hoặc bị ẩn): không được kiểm tra");
+    }
   }
   return report;
 }

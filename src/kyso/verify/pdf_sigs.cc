@@ -1,11 +1,14 @@
 #include "kyso/verify/pdf_sigs.h"
 
 #include "kyso/verify/cms_sigs.h"
+#include "kyso/verify/prefix_digest.h"
+#include "kyso/verify/signer_info.h"
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <functional>
 #include <map>
@@ -902,7 +905,22 @@ bool SigningCertOk(CMS_SignerInfo* si, X509* signer) {
 }
 
 // CheckCms fills the crypto fields of `s` from s.cms_der; `br1`/`br2` are the covered parts.
-void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bool ranges_usable) {
+// DigestRanges is the digest of br1 then br2, resuming from `prefix`'s kept states when br1
+// starts at byte 0 of `pdf`.
+Bytes DigestRanges(const EVP_MD* md, ByteSpan br1, ByteSpan br2, ByteSpan pdf, const PrefixDigest* prefix) {
+  if (prefix == nullptr || br1.data() != pdf.data()) return DigestParts(md, {br1, br2});
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx || !prefix->Resume(md, pdf, br1.size(), ctx.get())) return DigestParts(md, {br1, br2});
+  if (EVP_DigestUpdate(ctx.get(), br2.data(), br2.size()) != 1) return {};
+  Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) return {};
+  out.resize(len);
+  return out;
+}
+
+void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bool ranges_usable,
+              ByteSpan pdf, const PrefixDigest* prefix) {
   auto fail = [&](const std::string& why) {
     if (s.crypto_problem.empty()) s.crypto_problem = why;
   };
@@ -929,6 +947,9 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
   if (sis == nullptr || sk_CMS_SignerInfo_num(sis) < 1) return fail("no SignerInfo");
   if (sk_CMS_SignerInfo_num(sis) > 1) fail("more than one SignerInfo; the first is checked");
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
+  if (const ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(si)) {
+    s.signature_value.assign(ASN1_STRING_get0_data(value), ASN1_STRING_get0_data(value) + ASN1_STRING_length(value));
+  }
   for (const auto& c : s.cms_certs) {
     if (CMS_SignerInfo_cert_cmp(si, c.get()) == 0) {
       X509_up_ref(c.get());
@@ -1025,17 +1046,22 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
   if (CMS_signed_get_attr_count(si) > 0) {
     const ASN1_STRING* md_attr = static_cast<const ASN1_STRING*>(CMS_signed_get0_data_by_OBJ(
         si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING));
-    const Bytes digest = use_encap ? DigestParts(md, {encap}) : DigestParts(md, {br1, br2});
+    const Bytes digest = use_encap ? DigestParts(md, {encap}) : DigestRanges(md, br1, br2, pdf, prefix);
     s.hash_ok = content_ok && Equal(digest, md_attr);
     if (!s.hash_ok) fail("messageDigest does not match the signed data");
     if (DigestAlgorithmsDisagree(digest_alg, sig_alg)) {
       s.signature_ok = false;
       return fail("the signature algorithm's hash is not the digest algorithm");
     }
-    CMS_SignerInfo_set1_signer_cert(si, s.signer_cert.get());
-    s.signature_ok = CMS_SignerInfo_verify(si) == 1;
+    // Over the DER (sorted) signed attributes, RFC 5652 5.4, as EU DSS checks it.
+    if (const std::string bad = SignedAttributesProblem(si, false); !bad.empty()) {
+      s.signature_ok = false;
+      return fail("signed attributes: " + bad);
+    }
+    const Status verified = VerifySignerInfoSignature(si, X509_get0_pubkey(s.signer_cert.get()));
+    s.signature_ok = verified.ok();
     ERR_clear_error();
-    if (!s.signature_ok) return fail("the signature does not verify");
+    if (!s.signature_ok) return fail("the signature does not verify: " + verified.message());
     if (!SigningCertOk(si, s.signer_cert.get())) {
       s.signature_ok = false;
       fail("signing-certificate does not name the signer certificate");
@@ -1226,7 +1252,37 @@ void ReadDss(QPDFObjectHandle root, PdfDss& dss) {
   }
 }
 
-Result<PdfSignatures> ReadAll(ByteSpan pdf) {
+// CountUnreferencedSignatures counts the distinct "/ByteRange [a b c d]" arrays written in
+// `text` that neither `found` nor `also_reached` has (at most 1000 looked at).
+int CountUnreferencedSignatures(std::string_view text, const std::vector<PdfSignature>& found,
+                                const std::vector<std::array<long long, 4>>& also_reached) {
+  std::set<std::array<long long, 4>> written;
+  for (std::size_t at = text.find("/ByteRange"); at != std::string_view::npos && written.size() < 1000;
+       at = text.find("/ByteRange", at + 10)) {
+    std::size_t i = at + 10;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i >= text.size() || text[i] != '[') continue;
+    ++i;
+    std::array<long long, 4> range{};
+    bool ok = true;
+    for (long long& v : range) {
+      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      const std::size_t start = i;
+      v = 0;
+      while (i < text.size() && i - start < 18 && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        v = v * 10 + (text[i] - '0');
+        ++i;
+      }
+      if (i == start) ok = false;
+    }
+    if (ok) written.insert(range);
+  }
+  for (const PdfSignature& s : found) written.erase(s.byte_range);
+  for (const auto& range : also_reached) written.erase(range);
+  return static_cast<int>(written.size());
+}
+
+Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
   const std::string_view text = AsString(pdf);
   PdfSignatures result;
   const std::vector<RevisionEnd> ends = FindRevisionEnds(text);
@@ -1236,12 +1292,25 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
   std::vector<RawSig> raws;
   QPDFObjGen certified_value;
   int certified_p = 0;
+  std::vector<std::array<long long, 4>> permission_ranges;
   try {
     std::unique_ptr<QPDF> q = Open(pdf);
     const std::map<QPDFObjGen, QPDFXRefEntry> xref = q->getXRefTable();
     QPDFObjectHandle root = q->getRoot();
     QPDFObjectHandle docmdp = Get(Get(root, "/Perms"), "/DocMDP");
     if (docmdp.isIndirect()) certified_value = docmdp.getObjGen();
+    // Usage-rights signatures (/Perms /UR3, Adobe Reader extensions) are signature dictionaries
+    // the document reaches, though not through a field.
+    for (const char* perm : {"/UR3", "/UR"}) {
+      QPDFObjectHandle br = Get(Get(Get(root, "/Perms"), perm), "/ByteRange");
+      if (!br.isArray() || br.getArrayNItems() != 4) continue;
+      std::array<long long, 4> range{};
+      for (int i = 0; i < 4; ++i) {
+        QPDFObjectHandle x = br.getArrayItem(i);
+        range[static_cast<std::size_t>(i)] = x.isInteger() ? x.getIntValue() : -1;
+      }
+      permission_ranges.push_back(range);
+    }
     WalkFields(root, [&](const std::string& name, QPDFObjectHandle f, const std::string& ft) {
       if (ft != "/Sig" || raws.size() >= kMaxPdfSignatures) return;
       QPDFObjectHandle v = f.getKey("/V");
@@ -1324,7 +1393,7 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
       br2 = pdf.subspan(static_cast<std::size_t>(s.byte_range[2]),
                         static_cast<std::size_t>(s.byte_range[3]));
     }
-    CheckCms(s, r.contents, br1, br2, usable);
+    CheckCms(s, r.contents, br1, br2, usable, pdf, prefix);
     if (!s.claimed_signing_time && r.m) s.claimed_signing_time = ParsePdfDate(*r.m);
     if (s.revision == 0) s.revision = result.revisions;
     if (s.certification_p != 0 && (certified_revision == 0 || s.revision < certified_revision)) {
@@ -1405,18 +1474,19 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf) {
     }
     result.signatures.push_back(std::move(r.sig));
   }
+  result.unreferenced_signatures = CountUnreferencedSignatures(text, result.signatures, permission_ranges);
   return result;
 }
 
 }  // namespace
 
-Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf) {
+Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf, const PrefixDigest* prefix) {
   if (pdf.size() > kMaxVerifyPdfLen) return InvalidArgumentError("tệp PDF lớn hơn 512 MiB");
   if (pdf.size() < 8 || AsString(pdf).find("%PDF-") > 1024) {
     return InvalidArgumentError("không phải tệp PDF");
   }
   try {
-    return ReadAll(pdf);
+    return ReadAll(pdf, prefix);
   } catch (const std::exception& e) {
     return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + OneLine(e.what()));
   }

@@ -20,6 +20,8 @@
 
 namespace kyso::verify {
 
+class PrefixDigest;
+
 // kMaxVerifyPdfLen bounds the input of ReadPdfSignatures; larger files are refused unread.
 inline constexpr std::size_t kMaxVerifyPdfLen = std::size_t{512} * 1024 * 1024;
 // kMaxPdfSignatures bounds the signatures read from one document; the rest are ignored.
@@ -105,6 +107,7 @@ struct PdfSignature {
   std::string byte_range_problem;
   bool covers_whole_document = false;  // the ByteRange reaches the end of the file
   Bytes cms_der;                       // /Contents without the zero padding after the DER
+  Bytes signature_value;               // the SignerInfo's signature: what a signature timestamp covers
   // hash_ok: the messageDigest signed attribute equals the digest of the ByteRange (for
   // adbe.pkcs7.sha1: the encapsulated content is the SHA-1 of the ByteRange and messageDigest
   // its digest; for a document timestamp: the TSTInfo's messageImprint is the digest of the
@@ -152,6 +155,10 @@ struct PdfSignatures {
   int revisions = 0;  // incremental updates, counting the original document as 1
   // revision_ends[i] is the offset just after the %%EOF of revision i+1 and its end-of-line.
   std::vector<std::size_t> revision_ends;
+  // unreferenced_signatures counts the signature dictionaries written in the file (distinct
+  // /ByteRange arrays in the uncompressed bytes) that no signature field of the document
+  // reaches: signed revisions cut off from the cross-reference chain, or hidden. Best effort.
+  int unreferenced_signatures = 0;
 };
 
 // ReadPdfSignatures parses `pdf` with qpdf (in memory, nothing written; a damaged
@@ -160,6 +167,8 @@ struct PdfSignatures {
 // cannot read even with repair, is kInvalidArgument; a damaged signature is reported in its
 // PdfSignature, not as an error. Hostile input is bounded: every walk keeps a visited set and a
 // cap. `pdf` is borrowed for the call only.
-Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf);
+// `prefix`, when given, holds SHA-256 states of `pdf` from byte 0 (computed while it was read):
+// a ByteRange starting at 0 is then not hashed again up to the last state it covers.
+Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf, const PrefixDigest* prefix = nullptr);
 
 }  // namespace kyso::verify

@@ -1,4 +1,5 @@
 #include "kyso/verify/pdf_sigs.h"
+#include "kyso/verify/prefix_digest.h"
 
 #include <gtest/gtest.h>
 
@@ -136,6 +137,7 @@ TEST_P(PdfSigsXrefTest, SignaturesDssAndDocTimestamp) {
   auto read = ReadPdfSignatures(lta);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->revisions, 5);
+  EXPECT_EQ(read->unreferenced_signatures, 0);
   EXPECT_EQ(read->dss.certs.size(), 3u);
   ASSERT_EQ(read->signatures.size(), 3u);
   const PdfSignature& a = read->signatures[0];
@@ -181,6 +183,26 @@ TEST_P(PdfSigsXrefTest, SignaturesDssAndDocTimestamp) {
 
 // A byte changed in the page content, inside the signed range: the hash fails, the signature
 // over the signed attributes still verifies, the ByteRange itself is fine.
+// A digest resumed from the SHA-256 states PrefixDigest kept while the file was read judges
+// exactly as hashing from the start: intact passes, a flipped byte fails.
+TEST_P(PdfSigsXrefTest, PrefixDigestGivesTheSameVerdicts) {
+  Bytes pdf = Sign(MakePdf(GetParam()), TestPki().rsa, "NguoiKy");
+  ASSERT_FALSE(pdf.empty());
+  for (bool flip : {false, true}) {
+    Bytes copy = pdf;
+    if (flip) copy[AsString(copy).find('\n') + 2] ^= 0x01;
+    PrefixDigest prefix;
+    prefix.Ready(ByteSpan(copy).first(copy.size() / 3));
+    prefix.Ready(copy);
+    prefix.Finish();
+    auto read = ReadPdfSignatures(copy, &prefix);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->signatures.size(), 1u);
+    EXPECT_EQ(read->signatures[0].hash_ok, !flip);
+    EXPECT_TRUE(read->signatures[0].signature_ok) << read->signatures[0].crypto_problem;
+  }
+}
+
 TEST_P(PdfSigsXrefTest, FlippedByteIsHashFailure) {
   Bytes pdf = Sign(MakePdf(GetParam()), TestPki().rsa, "NguoiKy");
   ASSERT_FALSE(pdf.empty());
@@ -999,6 +1021,29 @@ TEST(PdfSigsTest, MutatedInputsNeverCrash) {
     kyso::testutil::MutatePdfLike(mutated, rng);
     (void)ReadPdfSignatures(mutated);
   }
+}
+
+// Signature dictionaries the document does not reach are counted: a wrapped signature
+// (siwa.pdf: a second /ByteRange written for the attack), and five signed revisions cut off by
+// a last update whose cross-reference section has /Prev 0.
+TEST(PdfSigsTest, UnreferencedSignaturesAreCounted) {
+  const std::filesystem::path dir =
+      std::filesystem::path(KYSO_SOURCE_DIR) / "../shared/testdata/dss-signatures/pades";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " not found";
+  auto read_file = [](const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes((std::istreambuf_iterator<char>(in)), {});
+  };
+  auto wrapped = ReadPdfSignatures(read_file(dir / "siwa.pdf"));
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(wrapped->unreferenced_signatures, 1);
+  auto cut = ReadPdfSignatures(read_file(dir / "pades-5-signatures-and-1-document-timestamp.pdf"));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->signatures.size(), 1u);  // the document timestamp: all the document still has
+  EXPECT_EQ(cut->unreferenced_signatures, 5);
+  auto usage_rights = ReadPdfSignatures(read_file(dir / "DSS-2601.pdf"));  // /Perms /UR3 is reached
+  ASSERT_TRUE(usage_rights.ok());
+  EXPECT_EQ(usage_rights->unreferenced_signatures, 0);
 }
 
 // The EU DSS PAdES samples: never a crash or a hang; prints what was found. Agreement with
