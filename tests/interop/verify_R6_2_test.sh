@@ -57,6 +57,19 @@ ok verify "$D/openssl.p7s" --content "$D/doc.pdf" --home "$H"
 run_kyso verify "$D/doc.p7s" --content "$D/doc.p7m" --home "$H" --format json --out "$D/wrong.json"
 [[ $(json_get "$D/wrong.json" 'd["signatures"][0]["subIndication"]') == HASH_FAILURE ]] || fail "wrong content: $(cat "$D/wrong.json")"
 refused_unchanged "$H" "detached without --content" "content" verify "$D/doc.p7s" --home "$H"
+# R7.2: a signature made now with SHA-1 is not accepted (INDETERMINATE, the crypto constraint
+# named); --algorithms-from moves the date the rule starts, `never` turns it off.
+openssl cms -sign -binary -md sha1 -in "$D/doc.pdf" -signer "$D/an.pem" -inkey "$D/an.csr.key" -outform DER \
+  -out "$D/sha1.p7s" 2>/dev/null || fail "openssl cms -sign -md sha1 failed"
+run_kyso verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --format json --out "$D/sha1.json"
+((RC == 1)) || fail "a SHA-1 signature made now passed"
+[[ $(json_get "$D/sha1.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
+  fail "SHA-1: $(cat "$D/sha1.json")"
+json_get "$D/sha1.json" 'd["signatures"][0]["message"]' | grep -q "R7.2" || fail "SHA-1: R7.2 not named: $(cat "$D/sha1.json")"
+ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from never
+ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from 2099-01-01T00:00:00Z
+note "R7.2: SHA-1 made after --algorithms-from: CRYPTO_CONSTRAINTS_FAILURE_NO_POE; before it, or never: TOTAL-PASSED"
+
 # The usual pairing, X.p7s beside X: no --content needed.
 cp "$D/doc.p7s" "$D/doc.pdf.p7s"
 ok verify "$D/doc.pdf.p7s" --home "$H"

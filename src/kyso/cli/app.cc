@@ -388,6 +388,9 @@ int RunCli(int argc, char** argv) {
                           "fetch no revocation data: only the document's, --crl and --home's");
   c_verify_docs->add_option("--content", verify_args.content, "the data a detached signature (.p7s, detached XAdES) signed");
   c_verify_docs->add_option("--at", verify_args.at, "validation time, ISO 8601 UTC (default: a verified timestamp, else now)");
+  c_verify_docs->add_option("--algorithms-from", verify_args.algorithms_from,
+                            "signatures and timestamps made from this time on (ISO 8601 UTC) must meet R7.2: RSA >= 2048 or "
+                            "ECDSA >= 256 bits, SHA-256 or stronger (default 2025-08-15T00:00:00Z, the date of TT15; never: no check)");
   c_verify_docs->add_option("--policy", verify_args.policy,
                             "revocation policy: national (default, TT15 Appendix II) or strict (every certificate needs status)");
   c_verify_docs->add_option("--format", verify_args.format,

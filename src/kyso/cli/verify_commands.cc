@@ -22,6 +22,7 @@
 #include "kyso/cli/ra_commands.h"
 #include "kyso/ca/authority.h"
 #include "kyso/pkix/x509.h"
+#include "kyso/verify/algorithms.h"
 #include "kyso/verify/cert_check.h"
 #include "kyso/verify/document.h"
 #include "kyso/verify/cms_sigs.h"
@@ -135,6 +136,13 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
   ctx.memo = verify::NewPathMemo();
   ctx.offline = a.offline;
   if (!a.at.empty()) { KYSO_ASSIGN_OR_RETURN(ctx.at, ParseAt(a.at)); }
+  if (a.algorithms_from.empty()) {
+    ctx.algorithms_from = verify::kDefaultAlgorithmsFrom;
+  } else if (a.algorithms_from != "never") {
+    Result<Time> from = ParseAt(a.algorithms_from);
+    if (!from.ok()) return InvalidArgumentError("--algorithms-from là thời điểm ISO 8601 theo UTC hoặc never");
+    ctx.algorithms_from = *from;
+  }
   std::optional<FileContents> content;
   if (!a.content.empty()) {
     KYSO_ASSIGN_OR_RETURN(content, FileContents::Read(a.content, verify::kMaxCmsInputLen), "--content");

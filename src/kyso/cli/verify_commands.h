@@ -17,6 +17,9 @@ struct VerifyArgs {
   std::vector<std::string> crls;       // CRLs, PEM or DER
   std::string content;                 // the data a detached CMS signature (.p7s) signed
   std::string at;                      // validation time, ISO 8601; default: now
+  // R7.2 applies to signatures and timestamps made from then on: ISO 8601, or "never";
+  // empty: verify::kDefaultAlgorithmsFrom (the date of TT15).
+  std::string algorithms_from;
   std::string policy = "national";     // national | strict (revocation policy)
   bool offline = false;                // no OCSP or CRL fetched over the network
   std::string format = "text";         // text | json | html

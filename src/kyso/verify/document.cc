@@ -13,6 +13,7 @@
 
 #include "kyso/base/file.h"
 #include "kyso/pkix/x509.h"
+#include "kyso/verify/algorithms.h"
 #include "kyso/verify/cert_check.h"
 #include "kyso/verify/cms_sigs.h"
 #include "kyso/verify/path.h"
@@ -144,6 +145,13 @@ void ValidateSignerUncached(const X509* signer, const std::vector<ossl::UniquePt
     SHA256(signature_value.data(), signature_value.size(), digest.data());
     for (const Bytes& token : tokens) {
       Result<VerifiedTimestamp> ts = VerifyTimestampToken(token, digest, anchors, untrusted);
+      if (ts.ok() && base.algorithms_from && ts->gen_time >= *base.algorithms_from) {
+        if (std::string weak = AlgorithmProblemVi(X509_get0_pubkey(ts->tsa_cert.get()), ts->digest_nid);
+            !weak.empty()) {
+          r.warnings.push_back("dấu thời gian của chữ ký không được dùng: " + weak);
+          continue;
+        }
+      }
       if (ts.ok()) {
         r.timestamp_time = ts->gen_time;
         at = ts->gen_time;
@@ -256,6 +264,27 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
   r.timestamp_time = outcome->timestamp_time;
 }
 
+// ApplyAlgorithmPolicy holds a signature that verified to R7.2 when it was made (its best
+// signature time: a timestamp's, else --at, else now) on or after ctx.algorithms_from: one
+// that would pass is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE_NO_POE (no proof it existed
+// before the policy); one already not passing gets the reason as a warning.
+void ApplyAlgorithmPolicy(const X509* signer, int digest_nid, const VerifyContext& ctx, SignatureReport& r) {
+  if (!ctx.algorithms_from || signer == nullptr || r.indication == kFailed) return;
+  const Time made = r.timestamp_time ? *r.timestamp_time
+                                     : ctx.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(
+                                           std::chrono::system_clock::now())));
+  if (made < *ctx.algorithms_from) return;
+  std::string weak = AlgorithmProblemVi(X509_get0_pubkey(signer), digest_nid);
+  if (weak.empty()) return;
+  if (r.indication == kPassed) {
+    r.indication = std::string(kUndetermined);
+    r.sub_indication = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE";
+    r.message = std::move(weak);
+  } else {
+    r.warnings.push_back(std::move(weak));
+  }
+}
+
 SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& all,
                                    const std::vector<ossl::UniquePtr<X509>>& dss_certs,
                                    const VerifyContext& base) {
@@ -350,6 +379,7 @@ FileReport VerifyCmsMessage(const std::string& file, Result<CmsMessage> msg, con
     } else {
       ValidateSigner(s.signer_cert.get(), msg->certificates, {}, msg->crls, {}, s.timestamp_tokens,
                      s.signature_value, ctx, r);
+      ApplyAlgorithmPolicy(s.signer_cert.get(), s.digest_nid, ctx, r);
     }
     report.signatures.push_back(std::move(r));
   }
@@ -402,6 +432,7 @@ FileReport VerifyXml(const std::string& file, ByteSpan xml, const VerifyContext&
     } else {
       ValidateSigner(s.signer_cert.get(), s.certificates, {}, s.crls, s.ocsp_responses, s.timestamp_tokens,
                      s.signature_value_c14n, ctx, r);
+      ApplyAlgorithmPolicy(s.signer_cert.get(), s.digest_nid, ctx, r);
     }
     report.signatures.push_back(std::move(r));
   }

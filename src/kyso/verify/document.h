@@ -31,6 +31,10 @@ struct VerifyContext {
   // missing is fetched (OCSP, CRL distribution points) within cert_check's time bounds.
   bool offline = false;
   std::optional<ByteSpan> content;               // the data of a detached CMS signature
+  // algorithms_from: signatures and timestamps made (best signature time) from then on must
+  // meet R7.2 (verify/algorithms.h), else INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE;
+  // empty: no algorithm policy (conformance suites of other jurisdictions).
+  std::optional<Time> algorithms_from;
   // memo, when set, is shared by every file verified with this context. The anchors, the
   // pool and the CRLs above must not change while it is in use.
   std::shared_ptr<PathMemo> memo;

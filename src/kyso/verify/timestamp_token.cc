@@ -63,6 +63,12 @@ Result<VerifiedTimestamp> VerifyTimestampToken(ByteSpan token_der, ByteSpan sha2
   }
   VerifiedTimestamp out;
   out.tsa_cert.reset(signer);  // TS_RESP_verify_signature hands over a reference
+  if (STACK_OF(PKCS7_SIGNER_INFO)* infos = PKCS7_get_signer_info(token.get());
+      infos != nullptr && sk_PKCS7_SIGNER_INFO_num(infos) > 0) {
+    X509_ALGOR* digest = nullptr;
+    PKCS7_SIGNER_INFO_get0_algs(sk_PKCS7_SIGNER_INFO_value(infos, 0), nullptr, &digest, nullptr);
+    if (digest != nullptr) out.digest_nid = OBJ_obj2nid(digest->algorithm);
+  }
   std::unique_ptr<TS_TST_INFO, TstInfoFree> info(PKCS7_to_TS_TST_INFO(token.get()));
   if (!info) return Untrusted("không đọc được TSTInfo");
   TS_MSG_IMPRINT* imprint = TS_TST_INFO_get_msg_imprint(info.get());

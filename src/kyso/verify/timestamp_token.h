@@ -17,6 +17,7 @@ struct VerifiedTimestamp {
   ossl::UniquePtr<X509> tsa_cert;                  // the certificate that signed the token
   std::vector<ossl::UniquePtr<X509>> certificates;  // every certificate the token carries
   Time gen_time{};
+  int digest_nid = 0;  // the TSA SignerInfo's digestAlgorithm (NID), for R7.2
 };
 
 // VerifyTimestampToken checks a TimeStampToken before kyso puts it in a document (RFC 3161

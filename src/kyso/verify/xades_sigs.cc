@@ -865,6 +865,9 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
   // The signature value.
   const std::string method_uri = Attr(DsChild(signed_info, "SignatureMethod"), "Algorithm");
   const std::optional<SigAlg> alg = SignatureAlgorithmByUri(method_uri);
+  if (alg) {
+    if (const EVP_MD* md = EVP_get_digestbyname(alg->md)) out.digest_nid = EVP_MD_get_type(md);
+  }
   std::optional<C14nMethod> c14n_method =
       C14nFromNode(DsChild(signed_info, "CanonicalizationMethod"));
   const std::optional<Bytes> sig_value = Base64Decode(Text(sig_value_node));
