@@ -35,38 +35,17 @@ ok sign pdf "$D/shadow-base.pdf" --out "$D/shadow-signed.pdf" --home "$H" "${TOK
 # craft.py MODE IN OUT: appends an incremental update (classic xref table) or edits in place.
 cat >"$WORK/craft.py" <<'PY'
 import re, sys
+from pdfbytes import append_update, latest, stream
 mode, src, dst = sys.argv[1:4]
 data = bytearray(open(src, "rb").read())
 text = data.decode("latin-1")
-prev = int(re.findall(r"startxref\s+(\d+)", text)[-1])
-size = max(int(x) for x in re.findall(r"/Size (\d+)", text))
-root = re.findall(r"/Root (\d+ \d+ R)", text)[-1]
-# The latest version of every object, as the file's objects are written (no object streams).
-objects = {}
-for m in re.finditer(r"(\d+) 0 obj\s*(.*?)\s*endobj", text, re.S):
-    objects[int(m.group(1))] = m.group(2)
+_, size, _, objects = latest(data)  # the latest version of every object (no object streams)
 page_num = [n for n, body in objects.items() if re.search(r"/Type /Page(?!s)", body)][-1]
 page_body = objects[page_num]
 contents = int(re.search(r"/Contents (\d+) 0 R", page_body).group(1))
 
 def update(objects):
-    out = bytearray(data)
-    if not out.endswith(b"\n"):
-        out += b"\n"
-    offsets = {}
-    for num, body in objects:
-        offsets[num] = len(out)
-        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n"
-    for num in sorted(offsets):
-        out += b"%d 1\n%010d 00000 n \n" % (num, offsets[num])
-    new_size = max([size] + [n + 1 for n in offsets])
-    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (new_size, root.encode(), prev, xref)
-    return out
-
-def stream(content):
-    return b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+    return append_update(data, objects)
 
 if mode == "isa":      # a new content stream, and a new version of the page drawing it too
     extra = size
@@ -102,7 +81,7 @@ verify_json() {  # FILE OUT.json: kyso verify exits 0 or 1, never anything else
 }
 
 for mode in isa shadow pages swa usf; do
-  python3 "$WORK/craft.py" "$mode" "$D/signed.pdf" "$D/$mode.pdf" || fail "cannot craft the $mode attack"
+  PYTHONPATH="$(dirname "$0")" python3 "$WORK/craft.py" "$mode" "$D/signed.pdf" "$D/$mode.pdf" || fail "cannot craft the $mode attack"
   verify_json "$D/$mode.pdf" "$D/$mode.json"
 done
 for mode in hide replace hide_and_replace; do

@@ -9,6 +9,8 @@ usage: [ROTATE=90] mkpdf.py OUT.pdf CONTENT [KEYWORDS]
 import os
 import sys
 
+from pdfbytes import write_pdf
+
 out_path, content = sys.argv[1], sys.argv[2].encode("latin-1")
 objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -21,13 +23,4 @@ if len(sys.argv) > 3:
     keywords = sys.argv[3].encode("utf-16-be").hex().upper().encode()
     objs.append(b"<< /Title (Cong van) /Keywords <FEFF" + keywords + b"> >>")
     trailer_extra = b" /Info 5 0 R"
-out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-offsets = []
-for i, o in enumerate(objs, 1):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, trailer_extra, xref)
-open(out_path, "wb").write(out)
+open(out_path, "wb").write(write_pdf(objs, trailer_extra))

@@ -19,9 +19,7 @@ usage:
 import re
 import sys
 
-
-def stream(content, extra=b""):
-    return b"<< " + extra + b"/Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+from pdfbytes import append_update, latest, stream, write_pdf
 
 
 def base(out_path):
@@ -36,27 +34,12 @@ def base(out_path):
         stream(b"1 g 60 690 300 30 re f", b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] "),
         stream(b"BT /F1 14 Tf 72 760 Td (So tien: 900) Tj ET"),
     ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    open(out_path, "wb").write(out)
+    open(out_path, "wb").write(write_pdf(objs))
 
 
 def attack(mode, src, dst):
     data = bytearray(open(src, "rb").read())
-    text = data.decode("latin-1")
-    prev = int(re.findall(r"startxref\s+(\d+)", text)[-1])
-    size = max(int(x) for x in re.findall(r"/Size (\d+)", text))
-    root = re.findall(r"/Root (\d+ \d+ R)", text)[-1]
-    objects = {}  # the latest version of every object (kyso writes no object streams here)
-    for m in re.finditer(r"(\d+) 0 obj\s*(.*?)\s*endobj", text, re.S):
-        objects[int(m.group(1))] = m.group(2)
+    _, _, _, objects = latest(data)  # the latest version of every object (no object streams)
     page_num = [n for n, body in objects.items() if re.search(r"/Type\s*/Page(?!s)", body)][-1]
 
     if mode == "hide":
@@ -70,20 +53,7 @@ def attack(mode, src, dst):
     else:
         sys.exit("unknown mode " + mode)
 
-    out = bytearray(data)
-    if not out.endswith(b"\n"):
-        out += b"\n"
-    offsets = {}
-    for num, body in update:
-        offsets[num] = len(out)
-        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n"
-    for num in sorted(offsets):
-        out += b"%d 1\n%010d 00000 n \n" % (num, offsets[num])
-    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
-        size, root.encode(), prev, xref)
-    open(dst, "wb").write(out)
+    open(dst, "wb").write(append_update(data, update))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,14 @@
 
 namespace kyso::ossl {
 
+std::string LastErrorText() {
+  const unsigned long e = ERR_peek_last_error();
+  char buf[256] = "";
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
 Status Error(Code code, std::string_view what) {
   std::string message(what);
   if (code != Code::kInternal) {

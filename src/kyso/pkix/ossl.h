@@ -65,6 +65,10 @@ using UniquePtr = std::unique_ptr<T, Deleter<T>>;
 Status Error(Code code, std::string_view what);
 inline Status Error(std::string_view what) { return Error(Code::kInternal, what); }
 
+// LastErrorText is the most recent error on OpenSSL's queue as text ("" when none), for a
+// diagnostic; the queue is cleared.
+std::string LastErrorText();
+
 // ToDer encodes `obj` with its i2d function; empty on failure.
 template <typename T>
 Bytes ToDer(int (*i2d)(const T*, unsigned char**), const T* obj) {

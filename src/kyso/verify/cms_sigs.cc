@@ -22,13 +22,7 @@ struct CrlStackFree {
   void operator()(STACK_OF(X509_CRL)* s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 };
 
-std::string LastError() {
-  const unsigned long e = ERR_peek_last_error();
-  char buf[256] = "";
-  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
+std::string LastError() { return ossl::LastErrorText(); }
 
 std::optional<Time> SigningTime(CMS_SignerInfo* si) {
   const int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);

@@ -13,13 +13,7 @@
 namespace kyso::verify {
 namespace {
 
-std::string LastError() {
-  const unsigned long e = ERR_peek_last_error();
-  char buf[256] = "";
-  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
+std::string LastError() { return ossl::LastErrorText(); }
 
 // AttributeStack is a stack that borrows `si`'s signed attributes, for the ASN1_ITEM functions.
 struct AttrStackFree {
