@@ -205,7 +205,7 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
     text << AsString(pdf);
   } else {
     for (const FileReport& r : reports) text << verify::ToText(r);
-    if (reports.size() > 1) text << verify::SummaryVi(reports) << "\n";
+    if (reports.size() > 1) text << "\n" << verify::SummaryTableVi(reports) << verify::SummaryVi(reports) << "\n";
   }
   if (!a.out.empty()) {
     KYSO_RETURN_IF_ERROR(WriteFileAtomic(a.out, text.str()));

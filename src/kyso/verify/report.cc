@@ -1,9 +1,10 @@
 #include "kyso/verify/report.h"
 
-#include "kyso/verify/cert_check.h"
-
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+
+#include "kyso/verify/cert_check.h"
 
 namespace kyso::verify {
 namespace {
@@ -173,6 +174,50 @@ std::string SummaryVi(const std::vector<FileReport>& reports) {
   }
   return std::to_string(reports.size()) + " tệp: " + std::to_string(passed) + " hợp lệ, " +
          std::to_string(failed) + " không hợp lệ, " + std::to_string(unknown) + " chưa xác định được";
+}
+
+namespace {
+
+// CodePoints counts the code points of UTF-8 text: its width in a terminal for Vietnamese in
+// NFC (one code point per letter, diacritics included).
+std::size_t CodePoints(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// Fit pads `s` with spaces to `width` code points, or keeps its last width - 1 after "…".
+std::string Fit(std::string_view s, std::size_t width) {
+  std::size_t n = CodePoints(s);
+  if (n <= width) return std::string(s) + std::string(width - n, ' ');
+  std::size_t start = 0;
+  for (std::size_t drop = n - (width - 1); drop > 0; --drop) {
+    ++start;
+    while (start < s.size() && (s[start] & 0xC0) == 0x80) ++start;
+  }
+  return "…" + std::string(s.substr(start));
+}
+
+}  // namespace
+
+std::string SummaryTableVi(const std::vector<FileReport>& reports) {
+  constexpr std::size_t kFileWidth = 48, kVerdictWidth = 18;
+  std::string out = Fit("STT", 5) + " " + Fit("tệp", kFileWidth) + " " + Fit("kết luận", kVerdictWidth) + " " +
+                    Fit("chữ ký hợp lệ", 13) + " lý do\n";
+  std::size_t row = 0;
+  for (const FileReport& r : reports) {
+    int passed = 0;
+    std::string why = r.error;
+    for (const SignatureReport& s : r.signatures) {
+      if (s.indication == kPassed) {
+        ++passed;
+      } else if (why.empty() && s.indication == r.indication) {  // a signature that made the verdict
+        why = s.sub_indication.empty() ? s.message : s.sub_indication + (s.message.empty() ? "" : ": " + s.message);
+      }
+    }
+    if (why.empty() && r.signatures.empty()) why = "không có chữ ký";
+    out += Fit(std::to_string(++row), 5) + " " + Fit(r.file, kFileWidth) + " " + Fit(VerdictVi(r.indication), kVerdictWidth) +
+           " " + Fit(std::to_string(passed) + "/" + std::to_string(r.signatures.size()), 13) + " " + why + "\n";
+  }
+  return out;
 }
 
 std::string ToHtml(const std::vector<FileReport>& reports) {

@@ -88,6 +88,9 @@ nlohmann::json ToJson(const FileReport& report);
 std::string ToHtml(const std::vector<FileReport>& reports);
 // SummaryVi counts the files by verdict: "3 tệp: 2 hợp lệ, 1 không hợp lệ, 0 chưa xác định được".
 std::string SummaryVi(const std::vector<FileReport>& reports);
+// SummaryTableVi is the batch's table for a terminal, one row per file: number, file (the end
+// of a long path), verdict, signatures passed out of all, and what was wrong first.
+std::string SummaryTableVi(const std::vector<FileReport>& reports);
 // ToText is the summary an officer reads in a terminal, in Vietnamese.
 std::string ToText(const FileReport& report);
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace kyso::verify {
 namespace {
 
@@ -71,6 +75,54 @@ TEST(ReportTest, HtmlEscapesWhatItQuotes) {
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_EQ(html.find("<b>"), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;&amp;"), std::string::npos);
+}
+
+// The batch table: one aligned row per file, long paths cut from the left, the first reason.
+TEST(ReportTest, SummaryTableOneRowPerFile) {
+  FileReport good;
+  good.file = "cong-van-so-12.pdf";
+  SignatureReport s;
+  s.indication = std::string(kPassed);
+  good.signatures = {s, s};
+  Finish(good);
+  FileReport bad;
+  bad.file = "/thư mục/rất/dài/" + std::string(60, 'x') + "/quyết-định.pdf";
+  s.indication = std::string(kFailed);
+  s.sub_indication = "HASH_FAILURE";
+  s.message = "tài liệu đã bị sửa sau khi ký";
+  SignatureReport unsure;
+  unsure.indication = std::string(kUndetermined);
+  unsure.sub_indication = "NO_CERTIFICATE_CHAIN_FOUND";
+  bad.signatures = {unsure, s};  // the reason shown is the failed signature's, not the first's
+  Finish(bad);
+  FileReport unreadable;
+  unreadable.file = "hỏng.pdf";
+  unreadable.error = "không đọc được tệp PDF";
+  Finish(unreadable);
+  const std::string table = SummaryTableVi({good, bad, unreadable});
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, nl; (nl = table.find('\n', at)) != std::string::npos; at = nl + 1) {
+    lines.push_back(table.substr(at, nl - at));
+  }
+  ASSERT_EQ(lines.size(), 4u) << table;
+  EXPECT_EQ(lines[0].rfind("STT", 0), 0u);
+  EXPECT_NE(lines[1].find("cong-van-so-12.pdf"), std::string::npos);
+  EXPECT_NE(lines[1].find("hợp lệ"), std::string::npos);
+  EXPECT_NE(lines[1].find("2/2"), std::string::npos);
+  EXPECT_NE(lines[2].find("…"), std::string::npos);
+  EXPECT_NE(lines[2].find("quyết-định.pdf"), std::string::npos);
+  EXPECT_NE(lines[2].find("không hợp lệ"), std::string::npos);
+  EXPECT_NE(lines[2].find("HASH_FAILURE: tài liệu đã bị sửa sau khi ký"), std::string::npos);
+  EXPECT_NE(lines[2].find("0/2"), std::string::npos);
+  EXPECT_NE(lines[3].find("không đọc được tệp PDF"), std::string::npos);
+  // The verdict column starts at the same code point on every row.
+  auto column = [](const std::string& line, std::string_view word) {
+    const std::size_t byte = line.find(word);
+    return std::count_if(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(byte),
+                         [](char c) { return (c & 0xC0) != 0x80; });
+  };
+  EXPECT_EQ(column(lines[1], "hợp lệ"), column(lines[2], "không hợp lệ"));
+  EXPECT_EQ(column(lines[2], "không hợp lệ"), column(lines[3], "chưa xác định được"));
 }
 
 }  // namespace
