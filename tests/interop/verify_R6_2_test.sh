@@ -100,7 +100,12 @@ sed 's/12\/QĐ-UBND/13\/QĐ-UBND/' "$D/vb-both.xml" >"$D/vb-tampered.xml"
 run_kyso verify "$D/vb-tampered.xml" --home "$H" --format json --out "$D/xml-t.json"
 [[ $(json_get "$D/xml-t.json" 'd["signatures"][0]["subIndication"] + d["signatures"][1]["subIndication"]') == HASH_FAILUREHASH_FAILURE ]] ||
   fail "tampered XML: $(cat "$D/xml-t.json")"
-note "XAdES: B-T, person + agency, detached: TOTAL-PASSED; changed text: HASH_FAILURE on both"
+# A signed document broken as XML (its last closing tag cut off) cannot hold a valid signature.
+sed '$ s#</VanBan>##' "$D/vb-person.xml" >"$D/vb-broken.xml"
+run_kyso verify "$D/vb-broken.xml" --home "$H" --format json --out "$D/xml-b.json"
+[[ $(json_get "$D/xml-b.json" 'd["signatures"][0]["indication"] + "/" + d["signatures"][0]["subIndication"]') == TOTAL-FAILED/FORMAT_FAILURE ]] ||
+  fail "broken signed XML: $(cat "$D/xml-b.json")"
+note "XAdES: B-T, person + agency, detached: TOTAL-PASSED; changed text: HASH_FAILURE on both; broken XML: FORMAT_FAILURE"
 
 # Revocation data the document lacks is fetched (the certificates name kyso serve's OCSP); with
 # --offline it is not, and the national policy then cannot decide.

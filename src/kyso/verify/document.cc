@@ -407,6 +407,19 @@ FileReport VerifyXml(const std::string& file, ByteSpan xml, const VerifyContext&
   report.file = file;
   Result<std::vector<XmlSignature>> sigs = ReadXmlSignatures(xml, DetachedNextTo(file, ctx));
   if (!sigs.ok()) {
+    // A document that carries an XML signature but is not well-formed XML cannot hold a valid
+    // one (XML-DSig signs parsed XML): FORMAT_FAILURE, as EU DSS judges it. Anything else that
+    // stops the reading (size, a DTD kyso refuses) says nothing about the signature.
+    if (sigs.status().message().find("không well-formed") != std::string::npos &&
+        AsString(xml).find("http://www.w3.org/2000/09/xmldsig#") != std::string_view::npos) {
+      SignatureReport r;
+      r.format = "XAdES";
+      r.indication = std::string(kFailed);
+      r.sub_indication = "FORMAT_FAILURE";
+      r.message = "tài liệu có chữ ký XML nhưng không phải XML hợp lệ (không well-formed)";
+      report.signatures.push_back(std::move(r));
+      return report;
+    }
     report.error = sigs.status().message();
     return report;
   }
