@@ -66,6 +66,12 @@ run_kyso verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --format json -
 [[ $(json_get "$D/sha1.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
   fail "SHA-1: $(cat "$D/sha1.json")"
 json_get "$D/sha1.json" 'd["signatures"][0]["message"]' | grep -q "R7.2" || fail "SHA-1: R7.2 not named: $(cat "$D/sha1.json")"
+podofosign -in "$D/doc.pdf" -out "$D/sha1.pdf" -cert "$D/an.pem" -pkey "$D/an.csr.key" -digest SHA1 >/dev/null 2>&1 ||
+  fail "podofosign -digest SHA1 failed"
+run_kyso verify "$D/sha1.pdf" --home "$H" --format json --out "$D/sha1-pdf.json"
+[[ $(json_get "$D/sha1-pdf.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
+  fail "SHA-1 PDF: $(cat "$D/sha1-pdf.json")"
+ok verify "$D/sha1.pdf" --home "$H" --algorithms-from never
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from never
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from 2099-01-01T00:00:00Z
 note "R7.2: SHA-1 made after --algorithms-from: CRYPTO_CONSTRAINTS_FAILURE_NO_POE; before it, or never: TOTAL-PASSED"

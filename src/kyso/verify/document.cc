@@ -325,6 +325,7 @@ SignatureReport VerifyPdfSignature(const PdfSignature& s, const PdfSignatures& a
 
   ValidateSigner(s.signer_cert.get(), s.cms_certs, dss_certs, all.dss.crls, all.dss.ocsps,
                  s.doc_timestamp ? std::vector<Bytes>{} : s.timestamp_tokens, s.signature_value, base, r);
+  ApplyAlgorithmPolicy(s.signer_cert.get(), s.digest_nid, base, r);
   return r;
 }
 
