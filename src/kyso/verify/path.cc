@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "kyso/pkix/der.h"
 #include "kyso/pkix/x509.h"
 #include "kyso/verify/cert_check.h"
 
@@ -473,6 +474,67 @@ std::string WildcardExcludedError(const std::vector<ossl::UniquePtr<X509>>& chai
   return why;
 }
 
+// CrlFormError says how a CRL breaks RFC 5280 5.1's encoding rules in ways OpenSSL's parser
+// lets through, "" when it does not: a version other than absent (v1) or v2, a v1 CRL with
+// CRL or entry extensions, a present but empty revokedCertificates (5.1.2.6), an outer
+// signatureAlgorithm other than tbsCertList.signature (5.1.1.2), an issuingDistributionPoint
+// that does not parse or is an empty sequence (5.2.5). Such a CRL is not used (as BoringSSL).
+std::string CrlFormError(ByteSpan der, X509_CRL* crl) {
+  std::optional<pkix::Tlv> outer = pkix::ReadTlv(der);
+  if (!outer || outer->tag != 0x30) return "not a DER SEQUENCE";
+  ByteSpan body = der.subspan(outer->header_len, outer->len);
+  std::optional<pkix::Tlv> tbs = pkix::ReadTlv(body);
+  if (!tbs || tbs->tag != 0x30) return "no tbsCertList";
+  ByteSpan tbs_body = body.subspan(tbs->header_len, tbs->len);
+  ByteSpan after_tbs = body.subspan(tbs->header_len + tbs->len);
+  // The tbsCertList's elements, in order.
+  std::vector<std::pair<uint8_t, ByteSpan>> items;  // tag, whole TLV
+  for (ByteSpan rest = tbs_body; !rest.empty();) {
+    std::optional<pkix::Tlv> t = pkix::ReadTlv(rest);
+    if (!t) return "tbsCertList does not parse";
+    items.emplace_back(t->tag, rest.first(t->header_len + t->len));
+    rest = rest.subspan(t->header_len + t->len);
+  }
+  std::size_t i = 0;
+  bool v2 = false;
+  if (i < items.size() && items[i].first == 0x02) {
+    const ByteSpan v = items[i].second;
+    if (v.size() != 3 || v[2] != 1) return "version is present but not v2";
+    v2 = true;
+    ++i;
+  }
+  if (i >= items.size() || items[i].first != 0x30) return "no signature AlgorithmIdentifier";
+  const ByteSpan inner_alg = items[i].second;
+  std::optional<pkix::Tlv> outer_alg = pkix::ReadTlv(after_tbs);
+  if (!outer_alg || !std::equal(inner_alg.begin(), inner_alg.end(), after_tbs.begin(),
+                                after_tbs.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                    after_tbs.size(), outer_alg->header_len + outer_alg->len))) ||
+      inner_alg.size() != outer_alg->header_len + outer_alg->len) {
+    return "signatureAlgorithm differs from tbsCertList.signature";
+  }
+  i += 2;  // signature, issuer
+  if (i < items.size() && (items[i].first == 0x17 || items[i].first == 0x18)) ++i;  // thisUpdate
+  if (i < items.size() && (items[i].first == 0x17 || items[i].first == 0x18)) ++i;  // nextUpdate
+  if (i < items.size() && items[i].first == 0x30 && items[i].second.size() == 2) {
+    return "revokedCertificates is present but empty";
+  }
+  if (!v2) {
+    if (X509_CRL_get_ext_count(crl) > 0) return "a v1 CRL with extensions";
+    STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+    for (int k = 0; k < sk_X509_REVOKED_num(revoked); ++k) {
+      if (X509_REVOKED_get_ext_count(sk_X509_REVOKED_value(revoked, k)) > 0) return "a v1 CRL with entry extensions";
+    }
+  }
+  int critical = -1;
+  auto* idp = static_cast<ISSUING_DIST_POINT*>(X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &critical, nullptr));
+  ERR_clear_error();
+  if (idp == nullptr) return critical >= 0 || critical == -2 ? "its issuingDistributionPoint does not parse" : "";
+  const bool empty = idp->distpoint == nullptr && !idp->onlyuser && !idp->onlyCA && idp->onlysomereasons == nullptr &&
+                     !idp->indirectCRL && !idp->onlyattr;
+  ISSUING_DIST_POINT_free(idp);
+  return empty ? "its issuingDistributionPoint is an empty sequence" : "";
+}
+
 // CrlProfileError: a supplied CRL from `cert`'s issuer without the cRLNumber extension
 // (RFC 5280 5.2.3: CRL issuers MUST include it) is not used in strict mode.
 std::string CrlProfileError(STACK_OF(X509_CRL) * crls, const X509* cert) {
@@ -677,14 +739,19 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
   const auto at = static_cast<time_t>(options.at.time_since_epoch().count());
 
   CrlStack crls(sk_X509_CRL_new_null());
+  std::vector<std::string> crl_notes;
   for (const Bytes& der : options.crls_der) {
     ossl::UniquePtr<X509_CRL> crl = cache.Crl(der);
     if (!crl) return ossl::Error(Code::kInvalidArgument, "malformed CRL");
+    if (std::string why = CrlFormError(der, crl.get()); !why.empty()) {
+      crl_notes.push_back("a CRL of " + pkix::NameUtf8(X509_CRL_get_issuer(crl.get())) + " is not used: " + why);
+      continue;
+    }
     if (sk_X509_CRL_push(crls.get(), crl.get()) <= 0) return ossl::Error("sk_X509_CRL_push");
     (void)crl.release();  // the stack owns the reference now
   }
   CertStack pool(sk_X509_new_null());
-  State state{options, pool.get(), crls.get(), {}, {}, {}, {}, {}};
+  State state{options, pool.get(), crls.get(), {}, {}, {}, std::move(crl_notes), {}};
   // RFC 5280 6.1.4 (f): DSA keys without parameters are replaced by completed copies.
   std::vector<const X509*> all = options.anchors;
   all.insert(all.end(), untrusted.begin(), untrusted.end());
