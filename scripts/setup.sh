@@ -14,8 +14,8 @@ packages=(
   softhsm2 opensc openssl sqlite3 curl python3
   # signing (issue 5): fonts for the Decree 30 appearance, and the judges of PDF/XML signatures
   fonts-liberation fonts-liberation2 qpdf poppler-utils libpodofo-utils xmlsec1 libnss3-tools
-  # benchmarks
-  wrk
+  # benchmarks (wrk: HTTP load; time: CPU time of the verify benchmarks)
+  wrk time
 )
 
 missing=()
