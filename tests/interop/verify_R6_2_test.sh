@@ -37,10 +37,12 @@ done
 [[ $(json_get "$D/B-LTA.json" 'len(d["signatures"])') == 2 ]] || fail "B-LTA: not two signatures: $(cat "$D/B-LTA.json")"
 [[ $(json_get "$D/B-T.json" 'd["signatures"][0]["timestampTime"] is not None') == True ]] ||
   fail "B-T: no timestamp time: $(cat "$D/B-T.json")"
-for key in indication subIndication signer issuer signingTime timestampTime certificateValidity revocation \
+for key in indication subIndication signer issuer managingUnit signingTime timestampTime certificateValidity revocation \
   coversWholeDocument modificationsAfter; do
   [[ $(json_get "$D/B-LT.json" "'$key' in d['signatures'][0]") == True ]] || fail "JSON lacks $key"
 done
+[[ $(json_get "$D/B-LT.json" 'd["signatures"][0]["managingUnit"]') == "Phòng Chuyển đổi số, Sở Khoa học và Công nghệ" ]] ||
+  fail "B-LT: the managing unit (R6.3) is not the signer's agency: $(cat "$D/B-LT.json")"
 [[ $(json_get "$D/B-LT.json" 'd["signatures"][0]["modificationsAfter"][0]["class"]') == dss ]] ||
   fail "B-LT: the DSS update is not classified dss: $(cat "$D/B-LT.json")"
 note "B-B, B-T, B-LT, B-LTA, a podofosign-first PDF and a pdfsig-signed PDF: TOTAL-PASSED"

@@ -115,10 +115,30 @@ PathOptions PathOptionsFor(const VerifyContext& ctx, Time at) {
   return o;
 }
 
+// ManagingUnit names the agency in a subject (R7.1: O the level-1 agency, OU levels 2 to 4):
+// the OUs from the most specific (the last written) up, then O, joined by ", ".
+std::string ManagingUnit(const X509_NAME* subject) {
+  std::vector<std::string> parts;
+  for (int nid : {NID_organizationalUnitName, NID_organizationName}) {
+    std::vector<std::string> values;
+    for (int i = X509_NAME_get_index_by_NID(subject, nid, -1); i >= 0; i = X509_NAME_get_index_by_NID(subject, nid, i)) {
+      unsigned char* utf8 = nullptr;
+      const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+      if (len > 0) values.emplace_back(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+      OPENSSL_free(utf8);
+    }
+    parts.insert(parts.end(), values.rbegin(), values.rend());
+  }
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 void Describe(const X509* cert, SignatureReport& r) {
   if (cert == nullptr) return;
   r.signer = NameOf(X509_get_subject_name(cert));
   r.issuer = NameOf(X509_get_issuer_name(cert));
+  r.managing_unit = ManagingUnit(X509_get_subject_name(cert));
   r.not_before = TimeOf(X509_get0_notBefore(cert));
   r.not_after = TimeOf(X509_get0_notAfter(cert));
 }

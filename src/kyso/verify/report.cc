@@ -81,6 +81,7 @@ nlohmann::json ToJson(const FileReport& r) {
     if (!s.field.empty()) sj["field"] = s.field;
     sj["signer"] = s.signer;
     sj["issuer"] = s.issuer;
+    sj["managingUnit"] = s.managing_unit;
     sj["signingTime"] = OptionalTime(s.signing_time);
     sj["timestampTime"] = OptionalTime(s.timestamp_time);
     sj["certificateValidity"] = {{"notBefore", OptionalTime(s.not_before)}, {"notAfter", OptionalTime(s.not_after)}};
@@ -113,6 +114,7 @@ std::string ToText(const FileReport& r) {
            std::string(VerdictVi(s.indication)) + " (" + s.indication +
            (s.sub_indication.empty() ? "" : "/" + s.sub_indication) + ")\n";
     if (!s.signer.empty()) out += "    người ký: " + s.signer + "\n";
+    if (!s.managing_unit.empty()) out += "    đơn vị quản lý: " + s.managing_unit + "\n";
     if (!s.issuer.empty()) out += "    cấp bởi: " + s.issuer + "\n";
     if (s.timestamp_time) out += "    thời gian (dấu thời gian): " + FormatTimeVn(*s.timestamp_time) + "\n";
     if (s.signing_time) out += "    thời gian ký (tự khai): " + FormatTimeVn(*s.signing_time) + "\n";
@@ -248,6 +250,7 @@ std::string ToHtml(const std::vector<FileReport>& reports) {
           CssClass(s.indication));
       if (!s.message.empty()) row("Lý do", s.message);
       row("Người ký", s.signer);
+      row("Đơn vị quản lý", s.managing_unit.empty() ? "không ghi trong chứng thư số" : s.managing_unit);
       row("Tổ chức cấp chứng thư số", s.issuer);
       if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after));
       row("Thời gian ký (tự khai)", s.signing_time ? FormatTimeVn(*s.signing_time) : "không có");

@@ -60,6 +60,9 @@ struct SignatureReport {
   std::string field;           // the PDF signature field, when there is one
   std::string signer;          // subject DN of the signer's certificate (UTF-8, RFC 2253)
   std::string issuer;
+  // managing_unit is the agency the signer's certificate names (R6.3: "đơn vị quản lý"): its
+  // subject's OU values, most specific first, then O; empty when it names none.
+  std::string managing_unit;
   std::optional<Time> signing_time;    // claimed (/M, signingTime)
   std::optional<Time> timestamp_time;  // genTime of a valid signature timestamp
   std::optional<Time> not_before, not_after;

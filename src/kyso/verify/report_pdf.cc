@@ -355,6 +355,7 @@ void RenderSignature(Layout& l, const SignatureReport& s, int n) {
         VerdictColour(s.indication), true);
   if (!s.message.empty()) l.Row("Lý do", s.message);
   l.Row("Người ký", s.signer);
+  l.Row("Đơn vị quản lý", s.managing_unit.empty() ? "không ghi trong chứng thư số" : s.managing_unit);
   l.Row("Tổ chức cấp chứng thư số", s.issuer);
   if (s.not_before && s.not_after) {
     l.Row("Hiệu lực chứng thư số",

@@ -41,6 +41,7 @@ TEST(ReportTest, FileIndicationAndJsonSchema) {
   EXPECT_EQ(r.indication, kFailed);
   const nlohmann::json j = ToJson(r);
   EXPECT_EQ(j["indication"], "TOTAL-FAILED");
+  EXPECT_TRUE(j["signatures"][0].contains("managingUnit"));
   ASSERT_EQ(j["signatures"].size(), 2u);
   const nlohmann::json& s = j["signatures"][0];
   for (const char* key : {"indication", "subIndication", "signer", "issuer", "signingTime", "timestampTime",
