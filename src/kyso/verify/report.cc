@@ -115,6 +115,8 @@ std::string ToText(const FileReport& r) {
            (s.sub_indication.empty() ? "" : "/" + s.sub_indication) + ")\n";
     if (!s.signer.empty()) out += "    người ký: " + s.signer + "\n";
     if (!s.managing_unit.empty()) out += "    đơn vị quản lý: " + s.managing_unit + "\n";
+    out += "    tính toàn vẹn: " + IntegrityVi(s) + "\n";
+    out += "    hiệu lực của chứng thư số khi ký: " + ValidityAtSigningVi(s) + "\n";
     if (!s.issuer.empty()) out += "    cấp bởi: " + s.issuer + "\n";
     if (s.timestamp_time) out += "    thời gian (dấu thời gian): " + FormatTimeVn(*s.timestamp_time) + "\n";
     if (s.signing_time) out += "    thời gian ký (tự khai): " + FormatTimeVn(*s.signing_time) + "\n";
@@ -162,6 +164,32 @@ std::string_view CssClass(std::string_view indication) {
 }
 
 }  // namespace
+
+std::string IntegrityVi(const SignatureReport& s) {
+  const std::string& sub = s.sub_indication;
+  if (sub == "HASH_FAILURE" || sub == "SIG_CRYPTO_FAILURE") return "không toàn vẹn: dữ liệu hoặc chữ ký đã bị thay đổi";
+  if (sub == "FORMAT_FAILURE") return "không kiểm tra được: chữ ký sai cấu trúc";
+  if (sub == "SIGNED_DATA_NOT_FOUND" || sub == "NO_SIGNING_CERTIFICATE_FOUND") return "chưa kiểm tra được";
+  for (const Modification& m : s.modifications_after) {
+    if (!m.allowed) return "chữ ký toàn vẹn, nhưng nội dung đã bị thay đổi sau khi ký";
+  }
+  return "toàn vẹn (dữ liệu không bị thay đổi sau khi ký)";
+}
+
+std::string ValidityAtSigningVi(const SignatureReport& s) {
+  const std::string& sub = s.sub_indication;
+  if (sub == "REVOKED" || sub == "REVOKED_NO_POE" || sub == "REVOKED_CA_NO_POE") return "chứng thư số đã bị thu hồi";
+  if (sub == "EXPIRED" || sub == "OUT_OF_BOUNDS_NO_POE") return "chứng thư số đã hết hạn";
+  if (sub == "NOT_YET_VALID") return "chứng thư số chưa có hiệu lực";
+  if (sub == "HASH_FAILURE" || sub == "SIG_CRYPTO_FAILURE" || sub == "FORMAT_FAILURE") {
+    return "không xét (chữ ký không toàn vẹn)";
+  }
+  if (s.indication == kPassed) {
+    const std::optional<Time>& at = s.timestamp_time ? s.timestamp_time : s.signing_time;
+    return "còn hiệu lực" + (at ? " tại " + FormatTimeVn(*at) : std::string());
+  }
+  return "chưa xác định được";
+}
 
 std::string SummaryVi(const std::vector<FileReport>& reports) {
   int passed = 0, failed = 0, unknown = 0;
@@ -252,6 +280,8 @@ std::string ToHtml(const std::vector<FileReport>& reports) {
       row("Người ký", s.signer);
       row("Đơn vị quản lý", s.managing_unit.empty() ? "không ghi trong chứng thư số" : s.managing_unit);
       row("Tổ chức cấp chứng thư số", s.issuer);
+      row("Tính toàn vẹn", IntegrityVi(s));
+      row("Hiệu lực của chứng thư số khi ký", ValidityAtSigningVi(s));
       if (s.not_before && s.not_after) row("Hiệu lực chứng thư số", FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after));
       row("Thời gian ký (tự khai)", s.signing_time ? FormatTimeVn(*s.signing_time) : "không có");
       row("Thời gian theo dấu thời gian", s.timestamp_time ? FormatTimeVn(*s.timestamp_time) : "không có");

@@ -89,6 +89,11 @@ nlohmann::json ToJson(const FileReport& report);
 // signature the verdict, the signer and the certificate's issuer, its validity, the signing
 // and timestamp times, the revocation status, what changed after signing, and why.
 std::string ToHtml(const std::vector<FileReport>& reports);
+// IntegrityVi says whether the signed data is intact (R6.3 "tính toàn vẹn"), in Vietnamese.
+std::string IntegrityVi(const SignatureReport& s);
+// ValidityAtSigningVi says whether the signer's certificate was valid when the signature was
+// made (R6.3 "hiệu lực tại thời điểm ký"), in Vietnamese.
+std::string ValidityAtSigningVi(const SignatureReport& s);
 // SummaryVi counts the files by verdict: "3 tệp: 2 hợp lệ, 1 không hợp lệ, 0 chưa xác định được".
 std::string SummaryVi(const std::vector<FileReport>& reports);
 // SummaryTableVi is the batch's table for a terminal, one row per file: number, file (the end

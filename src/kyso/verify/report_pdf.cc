@@ -357,6 +357,8 @@ void RenderSignature(Layout& l, const SignatureReport& s, int n) {
   l.Row("Người ký", s.signer);
   l.Row("Đơn vị quản lý", s.managing_unit.empty() ? "không ghi trong chứng thư số" : s.managing_unit);
   l.Row("Tổ chức cấp chứng thư số", s.issuer);
+  l.Row("Tính toàn vẹn", IntegrityVi(s));
+  l.Row("Hiệu lực của chứng thư số khi ký", ValidityAtSigningVi(s));
   if (s.not_before && s.not_after) {
     l.Row("Hiệu lực chứng thư số",
           FormatTimeVn(*s.not_before) + " đến " + FormatTimeVn(*s.not_after));

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kyso/verify/cert_check.h"
+
 namespace kyso::verify {
 namespace {
 
@@ -76,6 +78,29 @@ TEST(ReportTest, HtmlEscapesWhatItQuotes) {
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_EQ(html.find("<b>"), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;&amp;"), std::string::npos);
+}
+
+// R6.3: integrity and the certificate's validity at signing time, in words.
+TEST(ReportTest, R6_3_IntegrityAndValidityAtSigning) {
+  SignatureReport s;
+  s.indication = std::string(kPassed);
+  s.signing_time = Utc(2026, 11, 25, 0, 0, 0);
+  EXPECT_EQ(IntegrityVi(s), "toàn vẹn (dữ liệu không bị thay đổi sau khi ký)");
+  EXPECT_EQ(ValidityAtSigningVi(s), "còn hiệu lực tại " + FormatTimeVn(*s.signing_time));
+  s.modifications_after.push_back({3, "page_content", false, "incremental_saving"});
+  EXPECT_EQ(IntegrityVi(s), "chữ ký toàn vẹn, nhưng nội dung đã bị thay đổi sau khi ký");
+  s.indication = std::string(kFailed);
+  s.sub_indication = "HASH_FAILURE";
+  EXPECT_EQ(IntegrityVi(s), "không toàn vẹn: dữ liệu hoặc chữ ký đã bị thay đổi");
+  EXPECT_EQ(ValidityAtSigningVi(s), "không xét (chữ ký không toàn vẹn)");
+  s.sub_indication = "REVOKED";
+  EXPECT_EQ(ValidityAtSigningVi(s), "chứng thư số đã bị thu hồi");
+  s.indication = std::string(kUndetermined);
+  s.sub_indication = "TRY_LATER";
+  EXPECT_EQ(ValidityAtSigningVi(s), "chưa xác định được");
+  const std::string text = ToText(FileReport{"a.pdf", std::string(kUndetermined), {s}, ""});
+  EXPECT_NE(text.find("tính toàn vẹn: "), std::string::npos);
+  EXPECT_NE(text.find("hiệu lực của chứng thư số khi ký: chưa xác định được"), std::string::npos);
 }
 
 // The batch table: one aligned row per file, long paths cut from the left, the first reason.
