@@ -110,9 +110,12 @@ QPDFObjectHandle Get(QPDFObjectHandle dict, const std::string& key) {
 std::string NameOf(QPDFObjectHandle h) { return h.isName() ? h.getName() : std::string(); }
 
 // Reach adds to `out` every indirect object reachable from `start` (not following /Parent or
-// /P, which lead back up the tree), spending `budget`.
+// /P, which lead back up the tree), spending `budget`. `read`, when given, gets every object
+// whose content the walk depends on: `start` and each reference it meets (one that leads to
+// nothing too, and those the budget leaves unvisited), possibly more than once.
 void Reach(QPDFObjectHandle start, std::set<QPDFObjGen>& out, std::size_t& budget,
-           const std::set<std::string>& skip = {}) {
+           const std::set<std::string>& skip = {}, std::vector<QPDFObjGen>* read = nullptr) {
+  if (read != nullptr && start.isIndirect()) read->push_back(start.getObjGen());
   std::vector<QPDFObjectHandle> todo{start};
   while (!todo.empty() && budget > 0) {
     QPDFObjectHandle h = todo.back();
@@ -121,12 +124,22 @@ void Reach(QPDFObjectHandle start, std::set<QPDFObjGen>& out, std::size_t& budge
     if (h.isIndirect() && !out.insert(h.getObjGen()).second) continue;
     if (h.isStream()) h = h.getDict();
     if (h.isDictionary()) {
+      if (read != nullptr) {
+        // getKeys leaves out the keys whose value is null, a reference to nothing among them.
+        for (const auto& [key, value] : h.getDictAsMap()) {
+          if (key == "/Parent" || key == "/P" || skip.count(key)) continue;
+          if (value.isIndirect()) read->push_back(value.getObjGen());
+        }
+      }
       for (const std::string& key : h.getKeys()) {
         if (key == "/Parent" || key == "/P" || skip.count(key)) continue;
         todo.push_back(h.getKey(key));
       }
     } else if (h.isArray()) {
-      for (QPDFObjectHandle item : h.getArrayAsVector()) todo.push_back(item);
+      for (QPDFObjectHandle item : h.getArrayAsVector()) {
+        if (read != nullptr && item.isIndirect()) read->push_back(item.getObjGen());
+        todo.push_back(item);
+      }
     }
   }
 }
@@ -318,7 +331,62 @@ struct Snapshot {
   // /V and what its /AP reaches, for FieldMDP.
   // An appearance's font or other resource may serve several fields: all are named (up to 16).
   std::map<QPDFObjGen, std::vector<std::string>> field_of;
+
+  // What the next revision may reuse instead of walking again (BuildSnapshot with `memo`): each
+  // result with the objects it read (sorted); it holds while none of them changed.
+  struct AnnotMemo {
+    std::string klass;             // AnnotClass
+    std::vector<QPDFObjGen> ap;    // what its /AP reaches, sorted
+    std::size_t cost = 0;          // the budget that walk spent
+    std::vector<QPDFObjGen> read;  // what both read
+  };
+  struct FieldMemo {
+    std::string name;  // the field's, and its /FT /Sig: what it was walked with
+    bool sig = false;
+    bool has_value = false;
+    bool value_indirect = false;
+    QPDFObjGen value;
+    std::vector<QPDFObjGen> belongs;  // in order: what field_of names it in
+    std::size_t cost = 0;             // the field budget it spent
+    std::vector<QPDFObjGen> read;
+  };
+  struct PageInputs {
+    QPDFObjectHandle contents, resources;  // a page's /Contents, its (inherited) /Resources
+  };
+  bool memo = false;    // what follows was recorded
+  bool warned = false;  // see Warned
+  bool drawn_memo = false;              // drawn and content_streams may be reused
+  std::vector<PageInputs> page_inputs;  // what they were reached from, page by page
+  std::size_t drawn_cost = 0;           // the budget that walk spent
+  std::vector<QPDFObjGen> drawn_read;
+  std::map<QPDFObjGen, AnnotMemo> annot_memo;
+  std::map<QPDFObjGen, FieldMemo> field_memo;
+  QPDFObjGen struct_root;  // the indirect /StructTreeRoot `structure` was reached from
+  std::vector<QPDFObjGen> struct_read;
 };
+
+// Warned tells whether qpdf has warned while reading `s`, other than that the trailer's /Size
+// is not one more than the highest object number (harmless: every object is read as written).
+bool Warned(Snapshot& s) {
+  for (const QPDFExc& w : s.q->getWarnings()) {
+    if (w.getMessageDetail().rfind("reported number of objects (", 0) != 0) s.warned = true;
+  }
+  return s.warned;
+}
+
+// SortUnique sorts `v` and drops repeats.
+void SortUnique(std::vector<QPDFObjGen>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// AnyOf tells whether sorted `read` holds one of `changed`.
+bool AnyOf(const std::set<QPDFObjGen>& changed, const std::vector<QPDFObjGen>& read) {
+  for (const QPDFObjGen& og : changed) {
+    if (std::binary_search(read.begin(), read.end(), og)) return true;
+  }
+  return false;
+}
 
 // AnnotClass is the class of adding or changing annotation `a`.
 std::string AnnotClass(QPDFObjectHandle a) {
@@ -334,10 +402,103 @@ std::string AnnotClass(QPDFObjectHandle a) {
   return "signature";
 }
 
-void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
+// SameInput tells whether a walk from `b` meets what a walk from `a` met, given the objects
+// they refer to are the same: the same object, or direct values that are the same (SameValue
+// compares references by object number without following them).
+bool SameInput(QPDFObjectHandle a, QPDFObjectHandle b) {
+  if (a.isIndirect() || b.isIndirect()) {
+    return a.isIndirect() && b.isIndirect() && a.getObjGen() == b.getObjGen();
+  }
+  return SameValue(a, b);
+}
+
+// AnnotClassReads lists (at least) the objects AnnotClass(a) reads: `a` and its /Parent chain,
+// what their /Subtype, /FT, /V and /Parent refer to, and what the /Type and /SubFilter of their
+// /V refer to.
+std::vector<QPDFObjGen> AnnotClassReads(QPDFObjectHandle a) {
+  std::vector<QPDFObjGen> read;
+  if (a.isIndirect()) read.push_back(a.getObjGen());  // even when it is no dictionary
+  auto entries = [&](QPDFObjectHandle d, std::initializer_list<const char*> keys) {
+    if (!d.isDictionary()) return;
+    for (const char* key : keys) {
+      QPDFObjectHandle value = d.getKey(key);
+      if (value.isIndirect()) read.push_back(value.getObjGen());
+    }
+  };
+  std::set<QPDFObjGen> seen;
+  QPDFObjectHandle f = a;
+  for (int depth = 0; depth < 33 && f.isDictionary(); ++depth) {
+    if (f.isIndirect()) {
+      read.push_back(f.getObjGen());
+      if (!seen.insert(f.getObjGen()).second) break;
+    }
+    entries(f, {"/Subtype", "/FT", "/V", "/Parent"});
+    entries(f.getKey("/V"), {"/Type", "/SubFilter"});
+    f = f.getKey("/Parent");
+  }
+  return read;
+}
+
+bool SameEntry(const QPDFXRefEntry& a, const QPDFXRefEntry& b);
+
+// ChangedObjects lists the objects whose cross-reference entry is not the same in `prev` and
+// `now` (added, removed, moved), and those stored in an object stream that is, or whose
+// dictionary refers to one that is.
+std::set<QPDFObjGen> ChangedObjects(Snapshot& prev, const Snapshot& now) {
+  const std::map<QPDFObjGen, QPDFXRefEntry>& a = prev.xref;
+  const std::map<QPDFObjGen, QPDFXRefEntry>& b = now.xref;
+  std::set<QPDFObjGen> changed;
+  for (const auto& [og, entry] : a) {
+    auto it = b.find(og);
+    if (it == b.end() || !SameEntry(entry, it->second)) changed.insert(og);
+  }
+  for (const auto& [og, entry] : b) {
+    if (!a.count(og)) changed.insert(og);
+  }
+  std::set<int> streams;
+  for (const auto* table : {&a, &b}) {
+    for (const auto& [og, entry] : *table) {
+      if (entry.getType() == 2) streams.insert(entry.getObjStreamNumber());
+    }
+  }
+  // What an object stream holds depends on its dictionary (/Length, /Filter, /DecodeParms) and
+  // what that refers to.
+  std::set<int> changed_streams;
+  for (const int n : streams) {
+    auto same_number = changed.lower_bound(QPDFObjGen(n, 0));
+    std::set<QPDFObjGen> reached;
+    std::vector<QPDFObjGen> read;
+    std::size_t budget = 1000;
+    Reach(prev.q->getObjectByObjGen(QPDFObjGen(n, 0)), reached, budget, {}, &read);
+    SortUnique(read);
+    if ((same_number != changed.end() && same_number->getObj() == n) || budget == 0 ||
+        AnyOf(changed, read)) {
+      changed_streams.insert(n);
+    }
+  }
+  for (const auto* table : {&a, &b}) {
+    for (const auto& [og, entry] : *table) {
+      if (entry.getType() == 2 && changed_streams.count(entry.getObjStreamNumber())) {
+        changed.insert(og);
+      }
+    }
+  }
+  return changed;
+}
+
+// BuildSnapshot reads the revision `prefix` into `s`. With `memo`, it records what the next
+// revision may reuse; with `prev` too (the revision before, recorded), it reuses what `prev`
+// recorded that depends on no object this revision changed. Reuse is exact only while qpdf reads
+// every object as it is written: ReadAll redoes the work without it if qpdf warned or failed.
+void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
   s.q = Open(prefix);
   QPDF& q = *s.q;
   s.xref = q.getXRefTable();
+  s.memo = memo;
+  const bool reuse = memo && prev != nullptr && prev->memo && !Warned(*prev) &&
+                     !prev->q->isEncrypted() && !Warned(s) && !q.isEncrypted();
+  std::set<QPDFObjGen> changed;
+  if (reuse) changed = ChangedObjects(*prev, s);
   QPDFObjectHandle trailer = q.getTrailer();
   QPDFObjectHandle root = trailer.getKey("/Root");
   s.root = root.getObjGen();
@@ -366,23 +527,54 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
     }
   }
 
-  for (const QPDFObjGen& og : s.pages) {
-    QPDFObjectHandle page = q.getObjectByObjGen(og);
-    Reach(page.getKey("/Contents"), s.drawn, budget);
-    QPDFObjectHandle contents = page.getKey("/Contents");
-    for (QPDFObjectHandle c : contents.isArray() ? contents.getArrayAsVector()
-                                                 : std::vector<QPDFObjectHandle>{contents}) {
-      if (c.isIndirect() && c.isStream()) s.content_streams.insert(c.getObjGen());
-    }
-    // Inherited resources are reached through the page tree node that holds them.
+  // Inherited resources are reached through the page tree node that holds them.
+  auto resources_of = [](QPDFObjectHandle page) {
     QPDFObjectHandle res = page.getKey("/Resources");
     for (int up = 0; up < 32 && res.isNull(); ++up) {
       page = page.getKey("/Parent");
       if (!page.isDictionary()) break;
       res = page.getKey("/Resources");
     }
-    Reach(res, s.drawn, budget);
+    return res;
+  };
+  // The pages draw the same when each page has the same /Contents and resources (the same
+  // objects, or direct values that are the same), none of the objects that led to changed, and
+  // the walk stops short of the budget.
+  bool reuse_drawn = reuse && prev->drawn_memo && prev->page_inputs.size() == s.pages.size() &&
+                     prev->drawn_cost < budget && !AnyOf(changed, prev->drawn_read);
+  for (std::size_t i = 0; reuse_drawn && i < s.pages.size(); ++i) {
+    QPDFObjectHandle page = q.getObjectByObjGen(s.pages[i]);
+    const Snapshot::PageInputs& old = prev->page_inputs[i];
+    reuse_drawn = SameInput(old.contents, page.getKey("/Contents")) &&
+                  SameInput(old.resources, resources_of(page));
   }
+  if (reuse_drawn) {
+    s.drawn = prev->drawn;
+    s.content_streams = prev->content_streams;
+    s.page_inputs = prev->page_inputs;
+    s.drawn_cost = prev->drawn_cost;
+    s.drawn_read = prev->drawn_read;
+    budget -= s.drawn_cost;
+  } else {
+    const std::size_t budget_before = budget;
+    std::vector<QPDFObjGen>* read = memo ? &s.drawn_read : nullptr;
+    for (const QPDFObjGen& og : s.pages) {
+      QPDFObjectHandle page = q.getObjectByObjGen(og);
+      Reach(page.getKey("/Contents"), s.drawn, budget, {}, read);
+      QPDFObjectHandle contents = page.getKey("/Contents");
+      for (QPDFObjectHandle c : contents.isArray() ? contents.getArrayAsVector()
+                                                   : std::vector<QPDFObjectHandle>{contents}) {
+        if (c.isIndirect() && c.isStream()) s.content_streams.insert(c.getObjGen());
+      }
+      QPDFObjectHandle res = resources_of(page);
+      Reach(res, s.drawn, budget, {}, read);
+      if (memo) s.page_inputs.push_back({contents, res});
+    }
+    s.drawn_cost = budget_before - budget;
+    SortUnique(s.drawn_read);
+  }
+  // A walk the budget may have cut short is not reused.
+  s.drawn_memo = memo && budget > 0;
   for (const QPDFObjGen& og : s.pages) {
     QPDFObjectHandle annots = q.getObjectByObjGen(og).getKey("/Annots");
     s.page_annots.emplace_back();
@@ -392,47 +584,98 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
       if (!a.isIndirect() || budget == 0) continue;
       --budget;
       s.page_annots.back().push_back(a.getObjGen());
-      const std::string klass = AnnotClass(a);
-      s.annots[a.getObjGen()] = klass;
-      std::set<QPDFObjGen> ap;
-      Reach(Get(a, "/AP"), ap, budget);
-      for (const QPDFObjGen& x : ap) s.appearance.emplace(x, klass);
+      Snapshot::AnnotMemo m;
+      const Snapshot::AnnotMemo* old = nullptr;
+      if (reuse) {
+        auto it = prev->annot_memo.find(a.getObjGen());
+        if (it != prev->annot_memo.end()) old = &it->second;
+      }
+      // The walk spends the same when nothing it read changed, and stops short of the budget.
+      if (old != nullptr && old->cost < budget && !AnyOf(changed, old->read)) {
+        m = *old;
+        budget -= m.cost;
+      } else {
+        m.klass = AnnotClass(a);
+        std::set<QPDFObjGen> ap;
+        const std::size_t budget_before = budget;
+        Reach(Get(a, "/AP"), ap, budget, {}, memo ? &m.read : nullptr);
+        m.cost = budget_before - budget;
+        m.ap.assign(ap.begin(), ap.end());
+        if (memo) {
+          const std::vector<QPDFObjGen> more = AnnotClassReads(a);
+          m.read.insert(m.read.end(), more.begin(), more.end());
+          SortUnique(m.read);
+        }
+      }
+      s.annots[a.getObjGen()] = m.klass;
+      for (const QPDFObjGen& x : m.ap) s.appearance.emplace(x, m.klass);
+      // A walk the budget may have cut short is not reused.
+      if (memo && budget > 0) s.annot_memo[a.getObjGen()] = std::move(m);
     }
   }
 
   std::size_t field_budget = kMaxWalk;  // field_of's own, so that a large form starves no walk
   WalkFields(root, [&](const std::string& name, QPDFObjectHandle f, const std::string& ft) {
     if (!f.isIndirect()) return;
+    const bool sig = ft == "/Sig";
+    Snapshot::FieldMemo m;
+    const Snapshot::FieldMemo* old = nullptr;
+    if (reuse) {
+      auto it = prev->field_memo.find(f.getObjGen());
+      if (it != prev->field_memo.end()) old = &it->second;
+    }
+    if (old != nullptr && old->name == name && old->sig == sig && old->cost < field_budget &&
+        !AnyOf(changed, old->read)) {
+      m = *old;
+      field_budget -= m.cost;
+    } else {
+      m.name = name;
+      m.sig = sig;
+      QPDFObjectHandle v = f.getKey("/V");
+      m.has_value = !v.isNull();
+      m.value_indirect = v.isIndirect();
+      if (m.value_indirect) m.value = v.getObjGen();
+      // What belongs to this field: its value, its widgets (itself when merged, else its /Kids)
+      // and their appearances. A signature value is the signature's own business.
+      m.belongs.push_back(f.getObjGen());
+      if (m.value_indirect && !sig) m.belongs.push_back(m.value);
+      std::vector<QPDFObjectHandle> widgets{f};
+      QPDFObjectHandle kids = f.getKey("/Kids");
+      if (kids.isArray()) {
+        for (QPDFObjectHandle k : kids.getArrayAsVector()) {
+          if (widgets.size() < 64) widgets.push_back(k);
+          if (memo && k.isIndirect()) m.read.push_back(k.getObjGen());
+        }
+      }
+      const std::size_t budget_before = field_budget;
+      for (QPDFObjectHandle w : widgets) {
+        if (w.isIndirect()) m.belongs.push_back(w.getObjGen());
+        std::set<QPDFObjGen> ap;
+        Reach(Get(w, "/AP"), ap, field_budget, {}, memo ? &m.read : nullptr);
+        m.belongs.insert(m.belongs.end(), ap.begin(), ap.end());
+      }
+      m.cost = budget_before - field_budget;
+      if (memo) {
+        m.read.push_back(f.getObjGen());
+        if (m.value_indirect) m.read.push_back(m.value);
+        if (kids.isIndirect()) m.read.push_back(kids.getObjGen());
+        SortUnique(m.read);
+      }
+    }
     FieldState st;
-    st.sig = ft == "/Sig";
+    st.sig = sig;
     st.name = name;
-    QPDFObjectHandle v = f.getKey("/V");
-    st.has_value = !v.isNull();
+    st.has_value = m.has_value;
     s.fields[f.getObjGen()] = st;
-    if (v.isIndirect()) (st.sig ? s.sig_values : s.field_values).insert(v.getObjGen());
-    // What belongs to this field: its value, its widgets (itself when merged, else its /Kids)
-    // and their appearances. A signature value is the signature's own business.
-    auto belongs = [&](const QPDFObjGen& og) {
+    if (m.value_indirect) (sig ? s.sig_values : s.field_values).insert(m.value);
+    for (const QPDFObjGen& og : m.belongs) {
       std::vector<std::string>& names = s.field_of[og];
       if (names.size() < 16 && std::find(names.begin(), names.end(), name) == names.end()) {
         names.push_back(name);
       }
-    };
-    belongs(f.getObjGen());
-    if (v.isIndirect() && !st.sig) belongs(v.getObjGen());
-    std::vector<QPDFObjectHandle> widgets{f};
-    QPDFObjectHandle kids = f.getKey("/Kids");
-    if (kids.isArray()) {
-      for (QPDFObjectHandle k : kids.getArrayAsVector()) {
-        if (widgets.size() < 64) widgets.push_back(k);
-      }
     }
-    for (QPDFObjectHandle w : widgets) {
-      if (w.isIndirect()) belongs(w.getObjGen());
-      std::set<QPDFObjGen> ap;
-      Reach(Get(w, "/AP"), ap, field_budget);
-      for (const QPDFObjGen& x : ap) belongs(x);
-    }
+    // A walk the budget may have cut short is not reused.
+    if (memo && field_budget > 0) s.field_memo[f.getObjGen()] = std::move(m);
   });
 
   QPDFObjectHandle dss = Get(root, "/DSS");
@@ -442,9 +685,19 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s) {
       if (k != "/Fields") Reach(form.getKey(k), s.form_extra, budget);
     }
   }
-  std::size_t struct_budget = kMaxWalk;
-  Reach(Get(root, "/StructTreeRoot"), s.structure, struct_budget,
-        {"/Pg", "/Obj", "/Stm", "/StmOwn"});
+  // The structure tree has a budget of its own: the same tree gives the same walk.
+  QPDFObjectHandle struct_root = Get(root, "/StructTreeRoot");
+  if (struct_root.isIndirect()) s.struct_root = struct_root.getObjGen();
+  if (reuse && struct_root.isIndirect() && prev->struct_root == s.struct_root &&
+      !AnyOf(changed, prev->struct_read)) {
+    s.structure = prev->structure;
+    s.struct_read = prev->struct_read;
+  } else {
+    std::size_t struct_budget = kMaxWalk;
+    Reach(struct_root, s.structure, struct_budget, {"/Pg", "/Obj", "/Stm", "/StmOwn"},
+          memo ? &s.struct_read : nullptr);
+    SortUnique(s.struct_read);
+  }
 }
 
 bool SameEntry(const QPDFXRefEntry& a, const QPDFXRefEntry& b) {
@@ -1283,6 +1536,11 @@ int CountUnreferencedSignatures(std::string_view text, const std::vector<PdfSign
   return static_cast<int>(written.size());
 }
 
+bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
+                       const std::vector<RawSig>& raws, int first, int revisions,
+                       int certified_revision, int certified_p, bool memo,
+                       std::map<int, PdfRevisionChange>& changes);
+
 Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
   const std::string_view text = AsString(pdf);
   PdfSignatures result;
@@ -1422,21 +1680,53 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
     }
   }
 
-  // What every revision after the first signature changed.
+  // What every revision after the first signature changed. The walks of one revision are reused
+  // by the next where it changed nothing they read (memo); if qpdf warned or failed on the way,
+  // all is done again without (as it would read a damaged file differently).
   int first = result.revisions;
   for (const RawSig& r : raws) first = std::min(first, r.sig.revision);
   std::map<int, PdfRevisionChange> changes;
+  for (const bool memo : {true, false}) {
+    bool exact = ClassifyRevisions(pdf, ends, raws, first, result.revisions, certified_revision,
+                                   certified_p, memo, changes);
+    if (exact) break;
+    changes.clear();
+  }
+  for (RawSig& r : raws) {
+    for (int k = r.sig.revision + 1; k <= result.revisions; ++k) {
+      if (changes.count(k)) r.sig.modifications_after.push_back(changes[k]);
+    }
+    result.signatures.push_back(std::move(r.sig));
+  }
+  result.unreferenced_signatures = CountUnreferencedSignatures(text, result.signatures, permission_ranges);
+  return result;
+}
+
+// ClassifyRevisions fills `changes` for the revisions from `first` + 1 to `revisions`. With
+// `memo`, it returns false (and `changes` is to be dropped) when qpdf warned or failed while
+// reading a revision, where reusing a walk might not give what walking again gives.
+bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
+                       const std::vector<RawSig>& raws, int first, int revisions,
+                       int certified_revision, int certified_p, bool memo,
+                       std::map<int, PdfRevisionChange>& changes) {
+  bool exact = true;
+  auto retire = [&](const std::unique_ptr<Snapshot>& s) {
+    if (memo && s && s->q && Warned(*s)) exact = false;
+  };
   std::unique_ptr<Snapshot> before;
   // Nothing to compare when every signature is in the last revision (the usual case).
-  for (int k = first; k <= result.revisions && !raws.empty() && first < result.revisions; ++k) {
+  for (int k = first; k <= revisions && !raws.empty() && first < revisions; ++k) {
+    if (memo && !exact) return false;
     auto now = std::make_unique<Snapshot>();
     bool ok = false;
     if (k - first <= kMaxClassifiedRevisions) {
       try {
-        BuildSnapshot(pdf.first(ends[static_cast<std::size_t>(k - 1)].max), *now);
+        BuildSnapshot(pdf.first(ends[static_cast<std::size_t>(k - 1)].max), *now, memo,
+                      before.get());
         ok = true;
       } catch (const std::exception&) {
         ok = false;
+        exact = false;
       }
     }
     if (k > first) {
@@ -1456,6 +1746,7 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
           diff = Diff(*before, *now);
         } catch (const std::exception& e) {
           diff = {{"other", "cannot compare: " + OneLine(e.what())}};
+          exact = false;
         }
         changes[k] = Judge(k, diff, p, locks);
       } else {
@@ -1467,16 +1758,12 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
         changes[k] = c;
       }
     }
+    retire(before);
+    if (!ok) retire(now);
     before = ok ? std::move(now) : nullptr;
   }
-  for (RawSig& r : raws) {
-    for (int k = r.sig.revision + 1; k <= result.revisions; ++k) {
-      if (changes.count(k)) r.sig.modifications_after.push_back(changes[k]);
-    }
-    result.signatures.push_back(std::move(r.sig));
-  }
-  result.unreferenced_signatures = CountUnreferencedSignatures(text, result.signatures, permission_ranges);
-  return result;
+  retire(before);
+  return !memo || exact;
 }
 
 }  // namespace
