@@ -37,7 +37,7 @@ timed() {
   a=$(now)
   /usr/bin/time -f "%U %S" -o "$T/cpu.txt" "$@" || true
   WALL_MS=$(ms_since "$a")
-  CPU_MS=$(awk '{printf "%d", ($1 + $2) * 1000}' "$T/cpu.txt")
+  CPU_MS=$(tail -n 1 "$T/cpu.txt" | awk '{printf "%d", ($1 + $2) * 1000}')  # after any "exited with" line
 }
 
 echo "== kyso verify benchmark =="
