@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <filesystem>
 
 #include "kyso/base/file.h"
@@ -36,6 +37,27 @@ class PathMemo {
  public:
   ParsedRevocationCache& parsed_revocation() { return parsed_revocation_; }
 
+  // Certificate parses `der` once per batch (OpenSSL 3.0 decodes the public key of every
+  // certificate it parses, the dearest part of reading a DSS): a new reference, or null.
+  ossl::UniquePtr<X509> Certificate(const Bytes& der) {
+    std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = certs_.find(key); it != certs_.end()) {
+        if (X509_up_ref(it->second.get()) != 1) return nullptr;
+        return ossl::UniquePtr<X509>(it->second.get());
+      }
+    }
+    Result<ossl::UniquePtr<X509>> parsed = pkix::ParseCertificate(der);
+    if (!parsed.ok()) return nullptr;
+    std::lock_guard lock(mu_);
+    if (cert_bytes_ + der.size() <= kMaxCertBytes && X509_up_ref(parsed->get()) == 1) {
+      cert_bytes_ += der.size();
+      certs_.try_emplace(std::move(key), parsed->get());
+    }
+    return std::move(*parsed);
+  }
+
   std::optional<PathOutcome> Get(const Bytes& key) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
@@ -50,6 +72,9 @@ class PathMemo {
 
  private:
   static constexpr std::size_t kMaxEntries = 4096;
+  static constexpr std::size_t kMaxCertBytes = std::size_t{64} * 1024 * 1024;
+  std::unordered_map<std::string, ossl::UniquePtr<X509>> certs_;  // guarded by mu_
+  std::size_t cert_bytes_ = 0;                                     // guarded by mu_
   ParsedRevocationCache parsed_revocation_;  // the batch's CRLs and OCSP responses, parsed once
   std::mutex mu_;
   std::map<Bytes, PathOutcome> entries_;
@@ -361,7 +386,11 @@ FileReport VerifyPdf(const std::string& file, ByteSpan pdf, const VerifyContext&
   // The DSS's certificates are parsed once for all the document's signatures.
   std::vector<ossl::UniquePtr<X509>> dss_certs;
   for (const Bytes& der : sigs->dss.certs) {
-    if (auto c = pkix::ParseCertificate(der); c.ok()) dss_certs.push_back(std::move(*c));
+    if (ctx.memo) {
+      if (ossl::UniquePtr<X509> c = ctx.memo->Certificate(der)) dss_certs.push_back(std::move(c));
+    } else if (auto c = pkix::ParseCertificate(der); c.ok()) {
+      dss_certs.push_back(std::move(*c));
+    }
   }
   for (const PdfSignature& s : sigs->signatures) {
     report.signatures.push_back(VerifyPdfSignature(s, *sigs, dss_certs, ctx));
