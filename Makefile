@@ -20,6 +20,8 @@ build: deps $(BUILD)/build.ninja
 # check: every test — unit tests, SoftHSM2 integration and interop against openssl/pkcs11-tool.
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@echo "== conformance scores (docs/conformance.md lists every disagreement) =="
+	@grep -h -E "^(PKITS|x509-limbo|BoringSSL|DSS (pades|cades|xades))[^:]*: " $(BUILD)/Testing/Temporary/LastTest.log || true
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L 'unit|softhsm'
