@@ -74,6 +74,32 @@ run_kyso verify "$D/sha1.pdf" --home "$H" --format json --out "$D/sha1-pdf.json"
 [[ $(json_get "$D/sha1-pdf.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
   fail "SHA-1 PDF: $(cat "$D/sha1-pdf.json")"
 ok verify "$D/sha1.pdf" --home "$H" --algorithms-from never
+# RSASSA-PSS is accepted (R7.2), but not with SHA-1 hidden in its MGF1 parameters.
+openssl cms -sign -binary -md sha256 -in "$D/doc.pdf" -signer "$D/an.pem" -inkey "$D/an.csr.key" \
+  -keyopt rsa_padding_mode:pss -outform DER -out "$D/pss.p7s" 2>/dev/null || fail "openssl cms -sign (PSS) failed"
+ok verify "$D/pss.p7s" --content "$D/doc.pdf" --home "$H"
+openssl cms -sign -binary -md sha256 -in "$D/doc.pdf" -signer "$D/an.pem" -inkey "$D/an.csr.key" \
+  -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1 -outform DER -out "$D/pss-mgf1-sha1.p7s" 2>/dev/null ||
+  fail "openssl cms -sign (PSS, MGF1 SHA-1) failed"
+run_kyso verify "$D/pss-mgf1-sha1.p7s" --content "$D/doc.pdf" --home "$H" --format json --out "$D/pss1.json"
+[[ $(json_get "$D/pss1.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
+  fail "PSS with MGF1 SHA-1: $(cat "$D/pss1.json")"
+# An XML signature whose SignatureMethod is rsa-sha256 but whose Reference is digested with
+# SHA-1 (signed by xmlsec1): the weakest hash decides.
+cat >"$D/sha1-ref.tmpl.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<VanBan><TrichYeu>Về việc phê duyệt</TrichYeu><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="sig1">
+<ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>
+<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transforms>
+<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/><ds:DigestValue/></ds:Reference>
+</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature></VanBan>
+XML
+xmlsec1 --sign --privkey-pem "$D/an.csr.key,$D/an.pem" --output "$D/sha1-ref.xml" "$D/sha1-ref.tmpl.xml" >/dev/null 2>&1 ||
+  fail "xmlsec1 --sign failed"
+run_kyso verify "$D/sha1-ref.xml" --home "$H" --format json --out "$D/sha1-ref.json"
+[[ $(json_get "$D/sha1-ref.json" 'd["signatures"][0]["subIndication"]') == CRYPTO_CONSTRAINTS_FAILURE_NO_POE ]] ||
+  fail "XML with a SHA-1 Reference: $(cat "$D/sha1-ref.json")"
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from never
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from 2099-01-01T00:00:00Z
 note "R7.2: SHA-1 made after --algorithms-from: CRYPTO_CONSTRAINTS_FAILURE_NO_POE; before it, or never: TOTAL-PASSED"

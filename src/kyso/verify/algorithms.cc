@@ -42,4 +42,36 @@ std::string AlgorithmProblemVi(const EVP_PKEY* key, int digest_nid) {
   return "thuật toán không đạt yêu cầu R7.2 (Thông tư 15/2025, Phụ lục I): " + problems;
 }
 
+int WeakestDigest(const std::vector<int>& nids) {
+  auto strength = [](int nid) {
+    switch (nid) {
+      case NID_sha512:
+      case NID_sha3_512:
+        return 512;
+      case NID_sha384:
+      case NID_sha3_384:
+        return 384;
+      case NID_sha256:
+      case NID_sha512_256:
+      case NID_sha3_256:
+        return 256;
+      case NID_sha224:
+      case NID_sha512_224:
+      case NID_sha3_224:
+        return 224;
+      case NID_sha1:
+        return 160;
+      case NID_md5:
+        return 128;
+      default:
+        return 0;
+    }
+  };
+  int weakest = NID_undef;
+  for (std::size_t i = 0; i < nids.size(); ++i) {
+    if (i == 0 || strength(nids[i]) < strength(weakest)) weakest = nids[i];
+  }
+  return weakest;
+}
+
 }  // namespace kyso::verify

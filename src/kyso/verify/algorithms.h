@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include <string>
+#include <vector>
 
 #include "kyso/base/clock.h"
 
@@ -22,5 +23,10 @@ inline constexpr Time kDefaultAlgorithmsFrom{std::chrono::seconds(1755216000)};
 // (NID_sha256, ...) falls short of R7.2; empty when it does not. A null key or an unknown
 // digest (NID_undef) is a shortfall.
 std::string AlgorithmProblemVi(const EVP_PKEY* key, int digest_nid);
+
+// WeakestDigest is the weakest of `nids` by output size (an unknown hash counts as weakest;
+// NID_undef when empty): what AlgorithmProblemVi should judge when a signature depends on
+// several hashes (RSASSA-PSS parameters, XML Reference digests).
+int WeakestDigest(const std::vector<int>& nids);
 
 }  // namespace kyso::verify

@@ -44,6 +44,16 @@ TEST(AlgorithmsTest, R7_2_WeakHashesAndKeysAreNamedInVietnamese) {
   EXPECT_NE(both.find("; "), std::string::npos);
 }
 
+// A signature depending on several hashes (PSS parameters, XML References) is judged by the
+// weakest; an unknown hash is the weakest of all.
+TEST(AlgorithmsTest, R7_2_WeakestDigestDecides) {
+  EXPECT_EQ(WeakestDigest({NID_sha256, NID_sha1, NID_sha512}), NID_sha1);
+  EXPECT_EQ(WeakestDigest({NID_sha384, NID_sha3_256}), NID_sha3_256);
+  EXPECT_EQ(WeakestDigest({NID_sha256, NID_undef}), NID_undef);
+  EXPECT_EQ(WeakestDigest({NID_sha512}), NID_sha512);
+  EXPECT_EQ(WeakestDigest({}), NID_undef);
+}
+
 TEST(AlgorithmsTest, DefaultCutoffIsTheDateOfTt15) {
   EXPECT_EQ(kDefaultAlgorithmsFrom.time_since_epoch().count(), 1755216000);  // 2025-08-15T00:00:00Z
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "kyso/verify/algorithms.h"
 #include "kyso/verify/signer_info.h"
 
 namespace kyso::verify {
@@ -161,7 +162,7 @@ void AddCounterSignatures(CMS_SignerInfo* si, const std::vector<ossl::UniquePtr<
     X509_ALGOR* digest_alg = nullptr;
     X509_ALGOR* sig_alg = nullptr;
     CMS_SignerInfo_get0_algs(c.signer_info, nullptr, nullptr, &digest_alg, &sig_alg);
-    if (digest_alg != nullptr) s.digest_nid = OBJ_obj2nid(digest_alg->algorithm);
+    s.digest_nid = WeakestDigest(SignatureHashNids(c.signer_info));
     if (!s.signer_cert) {
       s.problem = "the countersigner's certificate is not in the message";
     } else if (DigestAlgorithmsDisagree(digest_alg, sig_alg)) {
@@ -237,7 +238,7 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
     X509_ALGOR* digest_alg = nullptr;
     X509_ALGOR* sig_alg = nullptr;
     CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &sig_alg);
-    if (digest_alg != nullptr) s.digest_nid = OBJ_obj2nid(digest_alg->algorithm);
+    s.digest_nid = WeakestDigest(SignatureHashNids(si));
     const bool mismatch = DigestAlgorithmsDisagree(digest_alg, sig_alg);
     if (signer == nullptr) {
       s.problem = "the signer's certificate is not in the message";

@@ -30,7 +30,7 @@ struct CmsSignature {
   std::optional<Time> signing_time;      // the signingTime attribute
   std::vector<Bytes> timestamp_tokens;   // id-aa-signatureTimeStampToken values
   Bytes signature_value;                 // what a signature timestamp covers
-  int digest_nid = 0;                    // the digestAlgorithm (NID), for R7.2
+  int digest_nid = 0;                    // the weakest hash the signature depends on (NID), for R7.2
   // counter_signature: a countersignature, whose "content" is the signature value it
   // countersigns (hash_ok: its messageDigest matches that value).
   bool counter_signature = false;

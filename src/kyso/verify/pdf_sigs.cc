@@ -1,5 +1,6 @@
 #include "kyso/verify/pdf_sigs.h"
 
+#include "kyso/verify/algorithms.h"
 #include "kyso/verify/cms_sigs.h"
 #include "kyso/verify/prefix_digest.h"
 #include "kyso/verify/signer_info.h"
@@ -1236,7 +1237,7 @@ void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bo
   X509_ALGOR* digest_alg = nullptr;
   X509_ALGOR* sig_alg = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &sig_alg);
-  if (digest_alg != nullptr) s.digest_nid = OBJ_obj2nid(digest_alg->algorithm);
+  s.digest_nid = WeakestDigest(SignatureHashNids(si));
   const ASN1_OBJECT* dobj = nullptr;
   if (digest_alg != nullptr) X509_ALGOR_get0(&dobj, nullptr, nullptr, digest_alg);
   // RFC 5652 5.3: digestAlgorithm names a digest. A signature algorithm there (some writers put

@@ -108,7 +108,7 @@ struct PdfSignature {
   bool covers_whole_document = false;  // the ByteRange reaches the end of the file
   Bytes cms_der;                       // /Contents without the zero padding after the DER
   Bytes signature_value;               // the SignerInfo's signature: what a signature timestamp covers
-  int digest_nid = 0;                  // the SignerInfo's digestAlgorithm (NID), for R7.2
+  int digest_nid = 0;                  // the weakest hash the signature depends on (NID), for R7.2
   // hash_ok: the messageDigest signed attribute equals the digest of the ByteRange (for
   // adbe.pkcs7.sha1: the encapsulated content is the SHA-1 of the ByteRange and messageDigest
   // its digest; for a document timestamp: the TSTInfo's messageImprint is the digest of the

@@ -1,5 +1,7 @@
 #include "kyso/verify/signer_info.h"
 
+#include <openssl/rsa.h>
+
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -284,6 +286,45 @@ Status VerifySignerInfoSignature(CMS_SignerInfo* si, EVP_PKEY* key) {
                                 (why.empty() ? "" : ": " + why));
   }
   return OkStatus();
+}
+
+std::vector<int> SignatureHashNids(CMS_SignerInfo* si) {
+  std::vector<int> out;
+  X509_ALGOR* digest_alg = nullptr;
+  X509_ALGOR* sig_alg = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &sig_alg);
+  out.push_back(digest_alg != nullptr ? OBJ_obj2nid(digest_alg->algorithm) : NID_undef);
+  if (sig_alg == nullptr) return out;
+  int md = NID_undef, pk = NID_undef;
+  if (OBJ_find_sigid_algs(OBJ_obj2nid(sig_alg->algorithm), &md, &pk) == 1 && md != NID_undef) out.push_back(md);
+  if (OBJ_obj2nid(sig_alg->algorithm) == NID_rsassaPss) {
+    // RFC 4055: absent parameters mean SHA-1 for the hash and for MGF1.
+    int param_type = V_ASN1_UNDEF;
+    const void* param = nullptr;
+    X509_ALGOR_get0(nullptr, &param_type, &param, sig_alg);
+    RSA_PSS_PARAMS* pss = param_type == V_ASN1_SEQUENCE
+                              ? static_cast<RSA_PSS_PARAMS*>(ASN1_TYPE_unpack_sequence(
+                                    ASN1_ITEM_rptr(RSA_PSS_PARAMS), sig_alg->parameter))
+                              : nullptr;
+    out.push_back(pss == nullptr || pss->hashAlgorithm == nullptr ? NID_sha1 : OBJ_obj2nid(pss->hashAlgorithm->algorithm));
+    // The MGF1 hash is maskGenAlgorithm's parameter (OpenSSL does not decode it into maskHash).
+    int mgf1 = NID_sha1;
+    if (pss != nullptr && pss->maskGenAlgorithm != nullptr) {
+      mgf1 = NID_undef;
+      if (OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) == NID_mgf1 && pss->maskGenAlgorithm->parameter != nullptr &&
+          pss->maskGenAlgorithm->parameter->type == V_ASN1_SEQUENCE) {
+        if (X509_ALGOR* hash = static_cast<X509_ALGOR*>(ASN1_TYPE_unpack_sequence(
+                ASN1_ITEM_rptr(X509_ALGOR), pss->maskGenAlgorithm->parameter))) {
+          mgf1 = OBJ_obj2nid(hash->algorithm);
+          X509_ALGOR_free(hash);
+        }
+      }
+    }
+    out.push_back(mgf1);
+    RSA_PSS_PARAMS_free(pss);
+    ERR_clear_error();
+  }
+  return out;
 }
 
 std::vector<CounterSignature> CounterSignatures(CMS_SignerInfo* si) {

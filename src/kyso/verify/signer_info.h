@@ -46,6 +46,11 @@ std::string SignedAttributesProblem(CMS_SignerInfo* si, bool counter_signature);
 // messageDigest.
 Status VerifySignerInfoSignature(CMS_SignerInfo* si, EVP_PKEY* key);
 
+// SignatureHashNids lists every hash `si`'s signature depends on: the digestAlgorithm, the
+// signatureAlgorithm's own hash (sha256WithRSAEncryption: SHA-256), and RSASSA-PSS's hash and
+// MGF1 hash (SHA-1 when its parameters omit them, RFC 4055). R7.2 judges the weakest.
+std::vector<int> SignatureHashNids(CMS_SignerInfo* si);
+
 // CounterSignature is one SignerInfo of a countersignature attribute (RFC 5652 11.4): `holder`
 // is a SignedData made to hold it, which owns `signer_info`.
 struct CounterSignature {

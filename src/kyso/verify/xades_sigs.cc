@@ -26,6 +26,7 @@
 #include <string>
 #include <utility>
 
+#include "kyso/verify/algorithms.h"
 #include "kyso/xml/hostile.h"
 
 namespace kyso::verify {
@@ -321,6 +322,26 @@ struct SigAlg {
   KeyKind kind;
   const char* md;
 };
+
+// DigestNidOfUri maps an XML-DSig DigestMethod URI to its hash (NID_undef when unknown).
+int DigestNidOfUri(const std::string& uri) {
+  static const std::pair<const char*, int> kMap[] = {
+      {"http://www.w3.org/2000/09/xmldsig#sha1", NID_sha1},
+      {"http://www.w3.org/2001/04/xmldsig-more#md5", NID_md5},
+      {"http://www.w3.org/2001/04/xmldsig-more#sha224", NID_sha224},
+      {"http://www.w3.org/2001/04/xmlenc#sha256", NID_sha256},
+      {"http://www.w3.org/2001/04/xmldsig-more#sha384", NID_sha384},
+      {"http://www.w3.org/2001/04/xmlenc#sha512", NID_sha512},
+      {"http://www.w3.org/2007/05/xmldsig-more#sha3-224", NID_sha3_224},
+      {"http://www.w3.org/2007/05/xmldsig-more#sha3-256", NID_sha3_256},
+      {"http://www.w3.org/2007/05/xmldsig-more#sha3-384", NID_sha3_384},
+      {"http://www.w3.org/2007/05/xmldsig-more#sha3-512", NID_sha3_512},
+  };
+  for (const auto& [name, nid] : kMap) {
+    if (uri == name) return nid;
+  }
+  return NID_undef;
+}
 
 std::optional<SigAlg> SignatureAlgorithmByUri(const std::string& uri) {
   static const std::pair<const char*, SigAlg> kMap[] = {
@@ -865,9 +886,17 @@ XmlSignature CheckSignature(xmlDoc* doc, xmlNode* sig, const std::set<std::strin
   // The signature value.
   const std::string method_uri = Attr(DsChild(signed_info, "SignatureMethod"), "Algorithm");
   const std::optional<SigAlg> alg = SignatureAlgorithmByUri(method_uri);
+  // R7.2 judges the weakest hash the signature depends on: the SignatureMethod's and every
+  // Reference's DigestMethod (a weak Reference digest lets the signed content be swapped).
+  std::vector<int> hashes;
   if (alg) {
-    if (const EVP_MD* md = EVP_get_digestbyname(alg->md)) out.digest_nid = EVP_MD_get_type(md);
+    const EVP_MD* md = EVP_get_digestbyname(alg->md);
+    hashes.push_back(md != nullptr ? EVP_MD_get_type(md) : NID_undef);
   }
+  for (xmlNode* ref : Children(signed_info)) {
+    if (IsDs(ref, "Reference")) hashes.push_back(DigestNidOfUri(Attr(DsChild(ref, "DigestMethod"), "Algorithm")));
+  }
+  out.digest_nid = WeakestDigest(hashes);
   std::optional<C14nMethod> c14n_method =
       C14nFromNode(DsChild(signed_info, "CanonicalizationMethod"));
   const std::optional<Bytes> sig_value = Base64Decode(Text(sig_value_node));

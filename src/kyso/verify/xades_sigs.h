@@ -28,7 +28,7 @@ struct XmlSignature {
   // certificates the signature carries (xades:SigningCertificate(V2) first, then
   // ds:KeyInfo/ds:X509Data, then xades:CertificateValues); may be null.
   ossl::UniquePtr<X509> signer_cert;
-  int digest_nid = 0;  // the SignatureMethod's hash (NID), for R7.2
+  int digest_nid = 0;  // the weakest of the SignatureMethod's and References' hashes (NID), for R7.2
   // certificates: every certificate the signature carries (KeyInfo, CertificateValues).
   std::vector<ossl::UniquePtr<X509>> certificates;
   std::vector<Bytes> crls, ocsp_responses;  // xades:RevocationValues (DER)
