@@ -107,6 +107,7 @@ Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_le
       const ssize_t n = PreadAll(fd, f.data_.get() + got, std::min(kChunk, size + 1 - got), got);
       if (n < 0) {
         ::close(fd);
+        on_progress(ByteSpan());  // the buffer is freed on return: its user must stop first
         return FailedPreconditionError("không đọc được " + path.string());
       }
       got += static_cast<std::size_t>(n);
@@ -114,7 +115,10 @@ Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_le
       on_progress(ByteSpan(f.data_.get(), got));
     }
     ::close(fd);
-    if (got != size) return FailedPreconditionError(path.string() + " thay đổi trong khi đang đọc");
+    if (got != size) {
+      on_progress(ByteSpan());
+      return FailedPreconditionError(path.string() + " thay đổi trong khi đang đọc");
+    }
     return f;
   }
   // Both halves, then one byte past the end: a file that shrank reads short, one that grew

@@ -48,7 +48,8 @@ class FileContents final {
   // `on_progress`, when given, is called on the reading thread after each chunk with the part
   // read so far (a prefix of bytes(), final from then on), so that another thread can work on
   // a large file before all of it is in memory; without it, a large file is read by two
-  // threads at once.
+  // threads at once. When the read fails after some progress, `on_progress` gets an empty span
+  // before the buffer is freed: it must return only once nothing uses the earlier spans.
   static Result<FileContents> Read(const std::filesystem::path& path, std::size_t max_len,
                                    const std::function<void(ByteSpan ready)>& on_progress = {});
 

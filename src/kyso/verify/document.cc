@@ -544,6 +544,11 @@ FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   // A large PDF is hashed (SHA-256, from byte 0) while it is read, on another thread.
   std::unique_ptr<PrefixDigest> prefix;
   auto on_progress = [&prefix](ByteSpan ready) {
+    if (ready.empty()) {  // the read failed: its buffer is about to be freed
+      if (prefix) prefix->Abort();
+      prefix.reset();
+      return;
+    }
     if (prefix) return prefix->Ready(ready);
     const std::string_view head = AsString(ready).substr(0, 1024);
     if (!head.empty() && static_cast<uint8_t>(head[0]) != 0x30 && head.find("%PDF-") != std::string_view::npos) {

@@ -25,6 +25,16 @@ void PrefixDigest::Finish() {
   if (thread_.joinable()) thread_.join();
 }
 
+void PrefixDigest::Abort() {
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    aborted_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
 void PrefixDigest::Run() {
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return;
@@ -41,10 +51,10 @@ void PrefixDigest::Run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return done_ || ready_.size() >= hashed + kStep; });
-      if (ready_.size() < hashed + kStep) return;  // done: a tail shorter than a step is left
+      if (aborted_ || ready_.size() < hashed + kStep) return;  // done: a tail shorter than a step is left
       ready = ready_;
     }
-    while (ready.size() >= hashed + kStep) {
+    while (ready.size() >= hashed + kStep && !aborted_) {
       if (EVP_DigestUpdate(ctx.get(), ready.data() + hashed, kStep) != 1) return;
       hashed += kStep;
       if (!keep()) return;

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -33,6 +34,9 @@ class PrefixDigest final {
   void Ready(ByteSpan ready);
   // Finish says nothing more comes and waits until the hashing thread has caught up.
   void Finish();
+  // Abort stops the hashing thread at once and waits for it: the spans given to Ready are
+  // about to be freed. Resume then has nothing kept beyond what was hashed (callers discard it).
+  void Abort();
 
   // Resume sets `ctx` to the state after hashing [0, n) of `data` (the file the spans given to
   // Ready were prefixes of) with `md`, using the kept states: false when `md` is not SHA-256
@@ -46,6 +50,7 @@ class PrefixDigest final {
   std::condition_variable cv_;
   ByteSpan ready_;      // guarded by mu_
   bool done_ = false;   // guarded by mu_
+  std::atomic<bool> aborted_{false};
   std::vector<ossl::UniquePtr<EVP_MD_CTX>> states_;  // states_[k]: after [0, k * kStep)
   std::thread thread_;
 };

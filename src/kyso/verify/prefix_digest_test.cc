@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "kyso/base/file.h"
+#include "kyso/base/temp_dir.h"
+
 namespace kyso::verify {
 namespace {
 
@@ -47,6 +54,36 @@ TEST(PrefixDigestTest, FinishWithoutDataAndDestructionWithoutFinishAreSafe) {
     EXPECT_EQ(Sha256Of(EVP_sha256(), ctx.get()), want);
   }
   { PrefixDigest prefix; }  // the destructor stops the thread
+}
+
+// A file that grows while it is read: Read fails and frees its buffer, so the hashing thread
+// must have stopped before (a second reader's finding: this crashed in SHA256_Update).
+TEST(PrefixDigestTest, AReadThatFailsStopsTheHashingFirst) {
+  TempDir dir("kyso-prefix");
+  const auto path = dir / "growing.pdf";
+  const std::size_t size = std::size_t{64} << 20;
+  {
+    std::ofstream out(path, std::ios::binary);
+    const std::vector<char> block(std::size_t{1} << 20, 'A');
+    for (std::size_t i = 0; i < size / block.size(); ++i) out.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  auto prefix = std::make_unique<PrefixDigest>();
+  bool aborted = false;
+  Result<FileContents> read = FileContents::Read(path, std::size_t{1} << 30, [&](ByteSpan ready) {
+    if (ready.empty()) {
+      aborted = true;
+      prefix->Abort();
+      return;
+    }
+    prefix->Ready(ready);
+    if (ready.size() == size) {
+      std::ofstream grow(path, std::ios::app | std::ios::binary);
+      grow << 'X';
+    }
+  });
+  EXPECT_FALSE(read.ok());
+  EXPECT_TRUE(aborted);
+  prefix.reset();  // nothing left running
 }
 
 }  // namespace
