@@ -189,7 +189,23 @@ cp "$D/other.pem" "$D/store/other-root.crt"
 ok verify "$D/other.pdf" --home "$H"
 ok verify "$D/other.pdf" --trust "$D/store"
 rm "$H/trust/other-root.pem"
-note "a root in DIR/trust/ or a --trust folder is a trust anchor"
+# A signer's own certificate (CA:FALSE) in the trust store trusts that signer, not whatever its
+# key might issue: a certificate "issued" by it does not pass.
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n' >"$D/bob.ext"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/bob.key" -subj "/CN=Lê Văn Bình" \
+  -out "$D/bob.csr" 2>/dev/null || fail "openssl req (bob) failed"
+openssl x509 -req -in "$D/bob.csr" -CA "$D/other.pem" -CAkey "$D/other.key" -CAcreateserial -days 30 \
+  -extfile "$D/bob.ext" -out "$D/bob.pem" 2>/dev/null || fail "openssl x509 (bob) failed"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/forged.key" -subj "/CN=Giả mạo" \
+  -out "$D/forged.csr" 2>/dev/null || fail "openssl req (forged) failed"
+openssl x509 -req -in "$D/forged.csr" -CA "$D/bob.pem" -CAkey "$D/bob.key" -CAcreateserial -days 30 \
+  -extfile "$D/other-leaf.ext" -out "$D/forged.pem" 2>/dev/null || fail "openssl x509 (forged) failed"
+openssl cms -sign -binary -in "$D/doc.pdf" -signer "$D/forged.pem" -inkey "$D/forged.key" -outform DER \
+  -out "$D/forged.p7s" 2>/dev/null || fail "openssl cms -sign (forged) failed"
+mkdir -p "$D/bob-store" && cp "$D/bob.pem" "$D/bob-store/"
+run_kyso verify "$D/forged.p7s" --content "$D/doc.pdf" --trust "$D/bob-store" --offline
+((RC == 1)) || fail "a certificate issued by a trusted end entity passed: $(cat "$OUT")"
+note "a root in DIR/trust/ or a --trust folder is a trust anchor; an end entity there cannot issue"
 
 # --- 4. a revoked signer -----------------------------------------------------------------------
 ok sign pdf "$D/doc.pdf" --out "$D/an.pdf" --home "$H" "${P12[@]}"

@@ -291,10 +291,6 @@ int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
     case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:
       // X509_STRICT's rule; RFC 5280 6.1 and 6.3.3 (f) accept a CA without key usage.
       return 1;
-    case X509_V_ERR_INVALID_CA:
-      // RFC 5280 6.1.1 (d): a trust anchor is its name and key; its certificate's extensions
-      // (here: no basicConstraints cA) are not part of path validation.
-      return cert != nullptr && IsAnchor(*s, cert) ? 1 : 0;
     case X509_V_ERR_CERT_HAS_EXPIRED: {
       // RFC 5280 4.1.2.5: the validity period includes notAfter; OpenSSL counts the last
       // second as expired.
