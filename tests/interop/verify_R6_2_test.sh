@@ -107,6 +107,10 @@ note "R7.2: SHA-1 made after --algorithms-from: CRYPTO_CONSTRAINTS_FAILURE_NO_PO
 # The usual pairing, X.p7s beside X: no --content needed.
 cp "$D/doc.p7s" "$D/doc.pdf.p7s"
 ok verify "$D/doc.pdf.p7s" --home "$H"
+# An attached signature keeps its own content, whatever file lies beside it.
+cp "$D/doc.p7m" "$D/att.p7s"
+printf 'một tệp khác\n' >"$D/att"
+ok verify "$D/att.p7s" --home "$H"
 note "CMS: CAdES B-LT detached (with --content, or beside its file), B-T attached, openssl's plain CMS: TOTAL-PASSED; other content: HASH_FAILURE"
 
 # A folder: the signed documents under it, recursively (other files and hidden ones skipped).

@@ -572,19 +572,19 @@ FileReport ReadAndVerify(const std::string& file, const VerifyContext& ctx) {
   if (LooksLikeSmime(data->bytes())) return VerifyCmsMessage(file, ReadSmime(data->bytes()), ctx);
   if (!head.empty() && (der || head.find("-----BEGIN CMS") != std::string_view::npos ||
                         head.find("-----BEGIN PKCS7") != std::string_view::npos)) {
-    // A detached signature without --content: the signed file beside it ("X" for "X.p7s").
-    std::optional<ByteSpan> content = ctx.content;
+    Result<CmsMessage> msg = ReadCms(data->bytes(), ctx.content);
+    // Detached and no --content: the signed file beside it ("X" for "X.p7s"). Only then: an
+    // attached signature keeps its own content whatever lies beside it.
     std::optional<FileContents> beside;
-    if (!content) {
+    if (!msg.ok() && !ctx.content && msg.status().message().find("--content") != std::string::npos) {
       if (std::string name = DetachedContentName(file); !name.empty()) {
         if (Result<FileContents> b = FileContents::Read(name, kMaxCmsInputLen); b.ok()) {
           beside = std::move(*b);
-          content = beside->bytes();
+          msg = ReadCms(data->bytes(), beside->bytes());
         }
       }
     }
-    if (Result<CmsMessage> msg = ReadCms(data->bytes(), content); msg.ok() ||
-        msg.status().message().find("CMS (.p7s") == std::string::npos) {
+    if (msg.ok() || msg.status().message().find("CMS (.p7s") == std::string::npos) {
       return VerifyCmsMessage(file, std::move(msg), ctx);
     }
   }
