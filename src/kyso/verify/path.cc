@@ -741,14 +741,15 @@ Result<PathResult> ValidateOnce(const X509* cert, const PathOptions& options,
   CrlStack crls(sk_X509_CRL_new_null());
   std::vector<std::string> crl_notes;
   for (const Bytes& der : options.crls_der) {
-    ossl::UniquePtr<X509_CRL> crl = cache.Crl(der);
-    if (!crl) return ossl::Error(Code::kInvalidArgument, "malformed CRL");
-    if (std::string why = CrlFormError(der, crl.get()); !why.empty()) {
-      crl_notes.push_back("a CRL of " + pkix::NameUtf8(X509_CRL_get_issuer(crl.get())) + " is not used: " + why);
+    ParsedRevocationCache::ParsedCrl parsed = cache.Crl(der);
+    if (!parsed.crl) return ossl::Error(Code::kInvalidArgument, "malformed CRL");
+    if (!parsed.form_error.empty()) {
+      crl_notes.push_back("a CRL of " + pkix::NameUtf8(X509_CRL_get_issuer(parsed.crl.get())) +
+                          " is not used: " + parsed.form_error);
       continue;
     }
-    if (sk_X509_CRL_push(crls.get(), crl.get()) <= 0) return ossl::Error("sk_X509_CRL_push");
-    (void)crl.release();  // the stack owns the reference now
+    if (sk_X509_CRL_push(crls.get(), parsed.crl.get()) <= 0) return ossl::Error("sk_X509_CRL_push");
+    (void)parsed.crl.release();  // the stack owns the reference now
   }
   CertStack pool(sk_X509_new_null());
   State state{options, pool.get(), crls.get(), {}, {}, {}, std::move(crl_notes), {}};
@@ -1064,31 +1065,36 @@ OcspCheck CheckOcspResponse(const OCSP_BASICRESP* basic_const, const X509* cert,
   return out;
 }
 
-ossl::UniquePtr<X509_CRL> ParsedRevocationCache::Crl(ByteSpan der) {
-  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+ParsedRevocationCache::ParsedCrl ParsedRevocationCache::Crl(ByteSpan der) {
+  const std::string_view key(reinterpret_cast<const char*>(der.data()), der.size());
+  auto shared_ref = [](const CachedCrl& c) {
+    ParsedCrl out;
+    if (c.crl && X509_CRL_up_ref(c.crl.get()) == 1) out.crl.reset(c.crl.get());
+    out.form_error = c.form_error;
+    return out;
+  };
   {
     std::lock_guard lock(mu_);
-    if (auto it = crls_.find(key); it != crls_.end()) {
-      if (!it->second || X509_CRL_up_ref(it->second.get()) != 1) return nullptr;
-      return ossl::UniquePtr<X509_CRL>(it->second.get());
-    }
+    if (auto it = crls_.find(key); it != crls_.end()) return shared_ref(it->second);
   }
-  // Parsed outside the lock: two threads may parse the same CRL once each; the first kept wins.
+  // Parsed and judged outside the lock, before any other thread can see it: two threads may
+  // parse the same CRL once each; the first kept wins.
+  CachedCrl fresh;
   const unsigned char* p = der.data();
-  ossl::UniquePtr<X509_CRL> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+  if (X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()))) {
+    fresh.crl.reset(crl, X509_CRL_free);
+    fresh.form_error = CrlFormError(der, crl);
+  }
   ERR_clear_error();
   std::lock_guard lock(mu_);
-  if (bytes_ + der.size() > kMaxBytes) return crl;
-  auto [it, inserted] = crls_.try_emplace(std::move(key));
-  if (inserted) {
-    bytes_ += der.size();
-    if (crl && X509_CRL_up_ref(crl.get()) == 1) it->second.reset(crl.get(), X509_CRL_free);
+  if (bytes_ + 2 * der.size() <= kMaxBytes && crls_.try_emplace(std::string(key), fresh).second) {
+    bytes_ += 2 * der.size();
   }
-  return crl;
+  return shared_ref(fresh);
 }
 
 ParsedRevocationCache::OcspResponse ParsedRevocationCache::Ocsp(ByteSpan der) {
-  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+  const std::string_view key(reinterpret_cast<const char*>(der.data()), der.size());
   {
     std::lock_guard lock(mu_);
     if (auto it = ocsps_.find(key); it != ocsps_.end()) return it->second;
@@ -1103,7 +1109,9 @@ ParsedRevocationCache::OcspResponse ParsedRevocationCache::Ocsp(ByteSpan der) {
   }
   ERR_clear_error();
   std::lock_guard lock(mu_);
-  if (bytes_ + der.size() <= kMaxBytes && ocsps_.try_emplace(std::move(key), out).second) bytes_ += der.size();
+  if (bytes_ + 2 * der.size() <= kMaxBytes && ocsps_.try_emplace(std::string(key), out).second) {
+    bytes_ += 2 * der.size();
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,10 +74,18 @@ enum class KeyPurpose { kAny, kServerAuth, kClientAuth, kTimeStamping };
 // kMaxBytes in total is parsed for the call and not kept.
 class ParsedRevocationCache {
  public:
+  // kMaxBytes bounds what is kept: twice the DER of each entry (the key and, roughly, the
+  // parsed form).
   static constexpr std::size_t kMaxBytes = std::size_t{256} * 1024 * 1024;
 
-  // Crl gives the parsed CRL (a new reference), or null when `der` is not a CRL.
-  ossl::UniquePtr<X509_CRL> Crl(ByteSpan der);
+  // ParsedCrl is a parsed CRL (a new reference; null when `der` is not a CRL) and, computed
+  // before it is shared between threads, how it breaks RFC 5280 5.1's encoding rules ("" when
+  // it does not; such a CRL is not used).
+  struct ParsedCrl {
+    ossl::UniquePtr<X509_CRL> crl;
+    std::string form_error;
+  };
+  ParsedCrl Crl(ByteSpan der);
   // OcspResponse is a parsed OCSPResponse: its BasicOCSPResponse when the response status is
   // successful (null otherwise), shared and read-only.
   struct OcspResponse {
@@ -86,10 +95,19 @@ class ParsedRevocationCache {
   OcspResponse Ocsp(ByteSpan der);
 
  private:
+  // Lookups by the DER itself, without copying it into a key.
+  struct DerHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view der) const noexcept { return std::hash<std::string_view>{}(der); }
+  };
+  struct CachedCrl {
+    std::shared_ptr<X509_CRL> crl;  // null: not a CRL
+    std::string form_error;
+  };
   std::mutex mu_;
   std::size_t bytes_ = 0;
-  std::unordered_map<std::string, std::shared_ptr<X509_CRL>> crls_;  // null: not a CRL
-  std::unordered_map<std::string, OcspResponse> ocsps_;
+  std::unordered_map<std::string, CachedCrl, DerHash, std::equal_to<>> crls_;
+  std::unordered_map<std::string, OcspResponse, DerHash, std::equal_to<>> ocsps_;
 };
 
 // PathOptions controls ValidatePath. Every pointer is borrowed for the call only.
