@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <filesystem>
 
+#include "kyso/base/clock.h"
 #include "kyso/base/file.h"
 #include "kyso/pkix/x509.h"
 #include "kyso/verify/algorithms.h"
@@ -184,7 +185,7 @@ void ValidateSignerUncached(const X509* signer, const std::vector<ossl::UniquePt
   for (const auto& c : more_certs) untrusted.push_back(c.get());
   std::vector<Bytes> crls = base.crls;
   crls.insert(crls.end(), more_crls.begin(), more_crls.end());
-  Time at = base.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  Time at = base.at.value_or(SystemClock().Now());
   if (!base.at && !signature_value.empty()) {
     Bytes digest(SHA256_DIGEST_LENGTH);
     SHA256(signature_value.data(), signature_value.size(), digest.data());
@@ -288,7 +289,7 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
     return ValidateSignerUncached(signer, carried_certs, more_certs, more_crls, ocsps, tokens, signature_value,
                                   base, r);
   }
-  const Time at = base.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  const Time at = base.at.value_or(SystemClock().Now());
   Bytes key = MemoKey(signer, at, carried_certs, more_certs, more_crls, ocsps, tokens, signature_value);
   std::optional<PathOutcome> outcome = base.memo->Get(key);
   if (!outcome) {
@@ -315,9 +316,7 @@ void ValidateSigner(const X509* signer, const std::vector<ossl::UniquePtr<X509>>
 // before the policy); one already not passing gets the reason as a warning.
 void ApplyAlgorithmPolicy(const X509* signer, int digest_nid, const VerifyContext& ctx, SignatureReport& r) {
   if (!ctx.algorithms_from || signer == nullptr || r.indication == kFailed) return;
-  const Time made = r.timestamp_time ? *r.timestamp_time
-                                     : ctx.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(
-                                           std::chrono::system_clock::now())));
+  const Time made = r.timestamp_time ? *r.timestamp_time : ctx.at.value_or(SystemClock().Now());
   if (made < *ctx.algorithms_from) return;
   std::string weak = AlgorithmProblemVi(X509_get0_pubkey(signer), digest_nid);
   if (weak.empty()) return;
@@ -515,7 +514,7 @@ FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::Uniq
   SignatureReport r;
   r.format = "X.509";
   Describe(certs.front().get(), r);
-  const Time at = ctx.at.value_or(Time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
+  const Time at = ctx.at.value_or(SystemClock().Now());
   Result<PathResult> path = ValidatePath(certs.front().get(), PathOptionsFor(local, at));
   if (!path.ok()) {
     report.error = path.status().message();
