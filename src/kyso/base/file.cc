@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <thread>
@@ -92,6 +93,12 @@ ssize_t PreadAll(int fd, uint8_t* out, std::size_t len, std::size_t offset) {
 constexpr std::size_t kParallelReadThreshold = std::size_t{32} * 1024 * 1024;
 
 }  // namespace
+
+std::string LowerExtension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
 
 Result<FileContents> FileContents::Read(const fs::path& path, std::size_t max_len,
                                        const std::function<void(ByteSpan ready)>& on_progress) {

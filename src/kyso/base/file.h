@@ -38,6 +38,9 @@ class MappedFile final {
   std::size_t size_ = 0;
 };
 
+// LowerExtension is `path`'s extension in ASCII lower case (".PDF" -> ".pdf"; "" when none).
+std::string LowerExtension(const std::filesystem::path& path);
+
 // FileContents is a whole file read into memory once, in one allocation of its exact size:
 // what is signed is exactly what these bytes are, whatever happens to the file meanwhile (a
 // mapping would see a concurrent change, or fault on a truncation). Move-only.

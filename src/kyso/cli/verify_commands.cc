@@ -5,7 +5,6 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <iterator>
@@ -61,8 +60,7 @@ Status AddCertificates(const std::string& path, std::vector<ossl::UniquePtr<X509
   if (fs::is_directory(path, ec)) {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(path, ec)) {
-      std::string ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+      const std::string ext = LowerExtension(e.path());
       if (e.is_regular_file(ec) && (ext == ".pem" || ext == ".crt" || ext == ".cer" || ext == ".der")) {
         names.push_back(e.path().string());
       }
@@ -105,8 +103,7 @@ Result<std::vector<std::string>> ExpandFolders(const std::vector<std::string>& a
         continue;
       }
       if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
-      std::string ext = p.extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+      const std::string ext = LowerExtension(p);
       if (std::find(std::begin(kFolderExtensions), std::end(kFolderExtensions), ext) == std::end(kFolderExtensions)) {
         continue;
       }

@@ -23,8 +23,6 @@ struct CrlStackFree {
   void operator()(STACK_OF(X509_CRL)* s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 };
 
-std::string LastError() { return ossl::LastErrorText(); }
-
 std::optional<Time> SigningTime(CMS_SignerInfo* si) {
   const int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
   if (idx < 0) return std::nullopt;
@@ -218,7 +216,7 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
     }
   };
   std::unique_ptr<BIO, decltype(free_upto)> chain(CMS_dataInit(cms, content), free_upto);
-  if (!chain) return InvalidArgumentError("không đọc được nội dung đã ký: " + LastError());
+  if (!chain) return InvalidArgumentError("không đọc được nội dung đã ký: " + ossl::LastErrorText());
   char buf[16384];
   while (BIO_read(chain.get(), buf, sizeof buf) > 0) {
   }
@@ -250,11 +248,11 @@ Result<CmsMessage> Check(CMS_ContentInfo* cms, BIO* content) {
       // which hashes them in the order received (signer_info.h).
       CheckSignedAttributes(si, signer, false, msg.certificates, s);
       s.hash_ok = CMS_SignerInfo_verify_content(si, chain.get()) == 1;
-      if (!s.hash_ok && s.problem.empty()) s.problem = "message digest: " + LastError();
+      if (!s.hash_ok && s.problem.empty()) s.problem = "message digest: " + ossl::LastErrorText();
     } else {
       // No signed attributes: the signature is over the content's digest directly.
       s.hash_ok = s.signature_ok = CMS_SignerInfo_verify_content(si, chain.get()) == 1;
-      if (!s.hash_ok) s.problem = "signature over the content: " + LastError();
+      if (!s.hash_ok) s.problem = "signature over the content: " + ossl::LastErrorText();
     }
     msg.signatures.push_back(std::move(s));
     AddCounterSignatures(si, msg.certificates, msg.signatures, 0);

@@ -3,8 +3,6 @@
 #include <openssl/cms.h>
 #include <openssl/sha.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -529,9 +527,7 @@ FileReport VerifyCertificateFile(const std::string& file, std::vector<ossl::Uniq
 // when it exists and is a regular file; otherwise "".
 std::string DetachedContentName(const std::string& file) {
   std::filesystem::path p(file);
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext != ".p7s") return "";
+  if (LowerExtension(p) != ".p7s") return "";
   p.replace_extension();
   std::error_code ec;
   return std::filesystem::is_regular_file(p, ec) ? p.string() : "";

@@ -15,8 +15,6 @@
 namespace kyso::verify {
 namespace {
 
-std::string LastError() { return ossl::LastErrorText(); }
-
 // AttributeStack is a stack that borrows `si`'s signed attributes, for the ASN1_ITEM functions.
 struct AttrStackFree {
   void operator()(STACK_OF(X509_ATTRIBUTE) * s) const { sk_X509_ATTRIBUTE_free(s); }
@@ -281,7 +279,7 @@ Status VerifySignerInfoSignature(CMS_SignerInfo* si, EVP_PKEY* key) {
   bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
   ERR_clear_error();
   if (ASN1_item_verify(ASN1_ITEM_rptr(PKCS7_ATTR_SIGN), alg, bits.get(), attrs.get(), key) != 1) {
-    const std::string why = LastError();
+    const std::string why = ossl::LastErrorText();
     return InvalidArgumentError("the signature over the signed attributes does not verify" +
                                 (why.empty() ? "" : ": " + why));
   }
