@@ -39,7 +39,7 @@ class PathMemo {
   // Certificate parses `der` once per batch (OpenSSL 3.0 decodes the public key of every
   // certificate it parses, the dearest part of reading a DSS): a new reference, or null.
   ossl::UniquePtr<X509> Certificate(const Bytes& der) {
-    std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+    const std::string_view key = AsString(der);
     {
       std::lock_guard lock(mu_);
       if (auto it = certs_.find(key); it != certs_.end()) {
@@ -50,9 +50,10 @@ class PathMemo {
     Result<ossl::UniquePtr<X509>> parsed = pkix::ParseCertificate(der);
     if (!parsed.ok()) return nullptr;
     std::lock_guard lock(mu_);
-    if (cert_bytes_ + der.size() <= kMaxCertBytes && X509_up_ref(parsed->get()) == 1) {
-      cert_bytes_ += der.size();
-      certs_.try_emplace(std::move(key), parsed->get());
+    // Counted twice, as in ParsedRevocationCache: the key and, roughly, the parsed form.
+    if (cert_bytes_ + 2 * der.size() <= kMaxCertBytes && X509_up_ref(parsed->get()) == 1) {
+      cert_bytes_ += 2 * der.size();
+      certs_.try_emplace(std::string(key), parsed->get());
     }
     return std::move(*parsed);
   }
@@ -72,7 +73,7 @@ class PathMemo {
  private:
   static constexpr std::size_t kMaxEntries = 4096;
   static constexpr std::size_t kMaxCertBytes = std::size_t{64} * 1024 * 1024;
-  std::unordered_map<std::string, ossl::UniquePtr<X509>> certs_;  // guarded by mu_
+  std::unordered_map<std::string, ossl::UniquePtr<X509>, DerHash, std::equal_to<>> certs_;  // guarded by mu_
   std::size_t cert_bytes_ = 0;                                     // guarded by mu_
   ParsedRevocationCache parsed_revocation_;  // the batch's CRLs and OCSP responses, parsed once
   std::mutex mu_;

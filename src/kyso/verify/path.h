@@ -67,6 +67,13 @@ std::string_view SubIndicationName(SubIndication sub);
 // the key usage that goes with it). kAny checks none: RFC 5280 path validation itself does not.
 enum class KeyPurpose { kAny, kServerAuth, kClientAuth, kTimeStamping };
 
+// DerHash hashes a DER-keyed map's std::string keys and looks them up by std::string_view
+// over the DER, so that a lookup does not copy a large CRL into a key.
+struct DerHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view der) const noexcept { return std::hash<std::string_view>{}(der); }
+};
+
 // ParsedRevocationCache keeps CRLs and OCSP responses parsed, keyed by their DER, for validations
 // that share them: the signatures and timestamps of one document judged against its DSS, the
 // path-building attempts of one validation, a batch of documents from the same CA. Parsing a
@@ -95,11 +102,6 @@ class ParsedRevocationCache {
   OcspResponse Ocsp(ByteSpan der);
 
  private:
-  // Lookups by the DER itself, without copying it into a key.
-  struct DerHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view der) const noexcept { return std::hash<std::string_view>{}(der); }
-  };
   struct CachedCrl {
     std::shared_ptr<X509_CRL> crl;  // null: not a CRL
     std::string form_error;
