@@ -102,6 +102,8 @@ run_kyso verify "$D/sha1-ref.xml" --home "$H" --format json --out "$D/sha1-ref.j
   fail "XML with a SHA-1 Reference: $(cat "$D/sha1-ref.json")"
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from never
 ok verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" --algorithms-from 2099-01-01T00:00:00Z
+refused_unchanged "$H" "a bad --algorithms-from" "algorithms-from" verify "$D/sha1.p7s" --content "$D/doc.pdf" --home "$H" \
+  --algorithms-from "hôm qua"
 note "R7.2: SHA-1 made after --algorithms-from: CRYPTO_CONSTRAINTS_FAILURE_NO_POE; before it, or never: TOTAL-PASSED"
 
 # The usual pairing, X.p7s beside X: no --content needed.
