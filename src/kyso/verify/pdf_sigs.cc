@@ -110,8 +110,21 @@ QPDFObjectHandle Get(QPDFObjectHandle dict, const std::string& key) {
 
 std::string NameOf(QPDFObjectHandle h) { return h.isName() ? h.getName() : std::string(); }
 
+// KeysOf lists the keys of dictionary `h` but those whose value is a direct null, without
+// reading the objects the values refer to (qpdf's getKeys reads each, to leave out references
+// to null or to nothing: for a catalog, most of the document). A reference counts as a value.
+std::set<std::string> KeysOf(QPDFObjectHandle h) {
+  std::set<std::string> keys;
+  if (!h.isDictionary()) return keys;
+  for (const auto& [key, value] : h.getDictAsMap()) {
+    if (!value.isDirectNull()) keys.insert(keys.end(), key);
+  }
+  return keys;
+}
+
 // Reach adds to `out` every indirect object reachable from `start` (not following /Parent or
-// /P, which lead back up the tree), spending `budget`. `read`, when given, gets every object
+// /P, which lead back up the tree), spending `budget`; a reference to nothing too, so that what
+// a later revision puts there counts as a change. `read`, when given, gets every object
 // whose content the walk depends on: `start` and each reference it meets (one that leads to
 // nothing too, and those the budget leaves unvisited), possibly more than once.
 void Reach(QPDFObjectHandle start, std::set<QPDFObjGen>& out, std::size_t& budget,
@@ -125,16 +138,10 @@ void Reach(QPDFObjectHandle start, std::set<QPDFObjGen>& out, std::size_t& budge
     if (h.isIndirect() && !out.insert(h.getObjGen()).second) continue;
     if (h.isStream()) h = h.getDict();
     if (h.isDictionary()) {
-      if (read != nullptr) {
-        // getKeys leaves out the keys whose value is null, a reference to nothing among them.
-        for (const auto& [key, value] : h.getDictAsMap()) {
-          if (key == "/Parent" || key == "/P" || skip.count(key)) continue;
-          if (value.isIndirect()) read->push_back(value.getObjGen());
-        }
-      }
-      for (const std::string& key : h.getKeys()) {
+      for (const auto& [key, value] : h.getDictAsMap()) {
         if (key == "/Parent" || key == "/P" || skip.count(key)) continue;
-        todo.push_back(h.getKey(key));
+        if (read != nullptr && value.isIndirect()) read->push_back(value.getObjGen());
+        if (!value.isDirectNull()) todo.push_back(value);
       }
     } else if (h.isArray()) {
       for (QPDFObjectHandle item : h.getArrayAsVector()) {
@@ -156,7 +163,7 @@ bool SameValue(QPDFObjectHandle a, QPDFObjectHandle b, int depth, std::size_t& b
   }
   if (a.isNumber() && b.isNumber()) return a.getNumericValue() == b.getNumericValue();
   if (a.isDictionary() && b.isDictionary()) {
-    const std::set<std::string> ka = a.getKeys(), kb = b.getKeys();
+    const std::set<std::string> ka = KeysOf(a), kb = KeysOf(b);
     if (ka != kb) return false;
     for (const std::string& k : ka) {
       if (!SameValue(a.getKey(k), b.getKey(k), depth + 1, budget)) return false;
@@ -210,8 +217,9 @@ bool OnlyAddsResources(QPDFObjectHandle a, QPDFObjectHandle b, int depth = 0) {
       a.hasKey("/Subtype")) {
     return false;
   }
-  for (const std::string& k : a.getKeys()) {
-    if (!b.hasKey(k)) return false;
+  const std::set<std::string> kb = KeysOf(b);
+  for (const std::string& k : KeysOf(a)) {
+    if (!kb.count(k)) return false;
     QPDFObjectHandle va = a.getKey(k), vb = b.getKey(k);
     if (SameValue(va, vb)) continue;
     if (va.isIndirect() || vb.isIndirect() || !OnlyAddsResources(va, vb, depth + 1)) return false;
@@ -239,44 +247,131 @@ std::string SigValueClass(QPDFObjectHandle v) {
   return "signature";
 }
 
+// SortUnique sorts `v` and drops repeats.
+void SortUnique(std::vector<QPDFObjGen>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
 // FieldVisitor gets each terminal field: its full name, the field, its inherited /FT.
 using FieldVisitor = std::function<void(const std::string&, QPDFObjectHandle, const std::string&)>;
 
-// WalkFields visits the AcroForm field tree in order, each node once, at most kMaxWalk nodes.
-void WalkFields(QPDFObjectHandle root, const FieldVisitor& visit) {
-  QPDFObjectHandle fields = Get(Get(root, "/AcroForm"), "/Fields");
-  if (!fields.isArray()) return;
+// FieldNode is what walking the field tree reads of one indirect node: whether it is a
+// dictionary, whether it has /T and what (UTF-8, when a string), its /FT, its kids that are
+// fields (dictionaries with /T), and the objects all that was read from (sorted). It holds
+// while none of them changes.
+struct FieldNode {
+  bool dict = false;
+  bool has_t = false;
+  std::optional<QPDFObjGen> t_ref;  // /T, when indirect
+  std::optional<std::string> t;
+  std::optional<std::string> ft;
+  std::vector<QPDFObjGen> field_kids;
+  std::vector<QPDFObjGen> read;
+};
+
+// FieldNodes keeps the FieldNode of each node walks read in the revision of `q`.
+struct FieldNodes {
+  QPDF* q = nullptr;
+  std::map<QPDFObjGen, FieldNode> nodes;
+};
+
+// ReadFieldNode reads what the walk needs of node `h` into `n` and its field kids, in order,
+// into `kids`; whether a kid is a field comes from `cache` when it has the kid. False when a
+// field kid is direct: `n` then cannot stand for the node.
+bool ReadFieldNode(QPDFObjectHandle h, FieldNode& n, std::vector<QPDFObjectHandle>& kids,
+                   const FieldNodes* cache) {
+  auto note = [&](QPDFObjectHandle x) {
+    if (x.isIndirect()) n.read.push_back(x.getObjGen());
+  };
+  bool all_indirect = true;
+  note(h);
+  n.dict = h.isDictionary();
+  if (n.dict) {
+    QPDFObjectHandle t = h.getKey("/T");
+    note(t);
+    if (t.isIndirect()) n.t_ref = t.getObjGen();
+    if (t.isString()) n.t = t.getUTF8Value();
+    n.has_t = h.hasKey("/T");
+    QPDFObjectHandle ft = h.getKey("/FT");
+    note(ft);
+    if (h.hasKey("/FT")) n.ft = NameOf(ft);
+    QPDFObjectHandle list = h.getKey("/Kids");
+    note(list);
+    if (list.isArray()) {
+      for (QPDFObjectHandle k : list.getArrayAsVector()) {
+        note(k);
+        auto known = k.isIndirect() && cache != nullptr ? cache->nodes.find(k.getObjGen())
+                                                        : std::map<QPDFObjGen, FieldNode>::const_iterator();
+        if (k.isIndirect() && cache != nullptr && known != cache->nodes.end()) {
+          if (known->second.t_ref) n.read.push_back(*known->second.t_ref);
+          if (!known->second.dict || !known->second.has_t) continue;
+        } else {
+          if (!k.isDictionary()) continue;
+          note(k.getKey("/T"));
+          if (!k.hasKey("/T")) continue;
+        }
+        kids.push_back(k);
+        if (k.isIndirect()) {
+          n.field_kids.push_back(k.getObjGen());
+        } else {
+          all_indirect = false;
+        }
+      }
+    }
+  }
+  SortUnique(n.read);
+  return all_indirect;
+}
+
+// WalkFieldTree visits the field tree below `top` (an entry of /Fields) in order, each node
+// once (`seen` is shared by the entries), spending `budget`. With `cache`, an indirect node is
+// read only when the cache lacks it, and what was read is kept there.
+void WalkFieldTree(QPDFObjectHandle top, std::set<QPDFObjGen>& seen, std::size_t& budget,
+                   const FieldVisitor& visit, FieldNodes* cache) {
   struct Node {
     QPDFObjectHandle h;
     std::string parent_name;
     std::string ft;
   };
-  std::vector<Node> todo;
-  std::vector<QPDFObjectHandle> top = fields.getArrayAsVector();
-  for (auto it = top.rbegin(); it != top.rend(); ++it) todo.push_back({*it, "", ""});
-  std::set<QPDFObjGen> seen;
-  std::size_t budget = kMaxWalk;
-  while (!todo.empty() && budget-- > 0) {
+  std::vector<Node> todo{{top, "", ""}};
+  while (!todo.empty() && budget > 0) {
+    --budget;
     Node n = std::move(todo.back());
     todo.pop_back();
-    if (!n.h.isDictionary()) continue;
-    if (n.h.isIndirect() && !seen.insert(n.h.getObjGen()).second) continue;
-    std::string name = n.parent_name;
-    QPDFObjectHandle t = n.h.getKey("/T");
-    if (t.isString()) name = name.empty() ? t.getUTF8Value() : name + "." + t.getUTF8Value();
-    const std::string ft = n.h.hasKey("/FT") ? NameOf(n.h.getKey("/FT")) : n.ft;
-    QPDFObjectHandle kids = n.h.getKey("/Kids");
-    bool field_kids = false;
-    if (kids.isArray()) {
-      std::vector<QPDFObjectHandle> k = kids.getArrayAsVector();
-      for (auto it = k.rbegin(); it != k.rend(); ++it) {
-        if (it->isDictionary() && it->hasKey("/T")) {
-          field_kids = true;
-          todo.push_back({*it, name, ft});
-        }
-      }
+    const bool indirect = n.h.isIndirect();
+    const FieldNode* node = nullptr;
+    FieldNode fresh;
+    std::vector<QPDFObjectHandle> kids;
+    auto cached = cache != nullptr && indirect ? cache->nodes.find(n.h.getObjGen())
+                                               : std::map<QPDFObjGen, FieldNode>::iterator();
+    if (cache != nullptr && indirect && cached != cache->nodes.end()) {
+      node = &cached->second;
+      for (const QPDFObjGen& og : node->field_kids) kids.push_back(cache->q->getObjectByObjGen(og));
+    } else if (ReadFieldNode(n.h, fresh, kids, cache) && cache != nullptr && indirect) {
+      node = &cache->nodes.emplace(n.h.getObjGen(), std::move(fresh)).first->second;
+    } else {
+      node = &fresh;
     }
-    if (!field_kids) visit(name, n.h, ft);
+    if (!node->dict) continue;
+    if (indirect && !seen.insert(n.h.getObjGen()).second) continue;
+    std::string name = n.parent_name;
+    if (node->t) name = name.empty() ? *node->t : name + "." + *node->t;
+    const std::string ft = node->ft ? *node->ft : n.ft;
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) todo.push_back({*it, name, ft});
+    if (kids.empty()) visit(name, n.h, ft);
+  }
+}
+
+// WalkFields visits the AcroForm field tree in order, each node once, at most kMaxWalk nodes.
+void WalkFields(QPDFObjectHandle root, const FieldVisitor& visit) {
+  QPDFObjectHandle fields = Get(Get(root, "/AcroForm"), "/Fields");
+  if (!fields.isArray()) return;
+  std::set<QPDFObjGen> seen;
+  std::size_t budget = kMaxWalk;
+  for (QPDFObjectHandle top : fields.getArrayAsVector()) {
+    if (budget == 0) break;
+    WalkFieldTree(top, seen, budget, visit, nullptr);
   }
 }
 
@@ -300,6 +395,47 @@ class CappedBuffer final : public Pipeline {
   std::size_t& budget_;
 };
 
+// Edges is what Reach meets in the value of one object (a stream: its dictionary), direct
+// values inside it included: how many items it puts on the walk, the references among them in
+// order, and the references `read` gets (a key whose value refers to nothing among them).
+struct Edges {
+  std::size_t pushes = 0;
+  std::vector<QPDFObjGen> pushed;
+  std::vector<QPDFObjGen> read;
+};
+
+// ExpandValue is what Reach meets in `h` (not following /Parent or /P), as Reach meets it.
+Edges ExpandValue(QPDFObjectHandle h) {
+  Edges e;
+  std::vector<QPDFObjectHandle> todo{h};
+  auto push = [&](QPDFObjectHandle item) {
+    ++e.pushes;
+    if (item.isIndirect()) {
+      e.pushed.push_back(item.getObjGen());
+    } else if (item.isDictionary() || item.isArray()) {
+      todo.push_back(item);
+    }
+  };
+  while (!todo.empty()) {
+    QPDFObjectHandle x = todo.back();
+    todo.pop_back();
+    if (x.isStream()) x = x.getDict();
+    if (x.isDictionary()) {
+      for (const auto& [key, value] : x.getDictAsMap()) {
+        if (key == "/Parent" || key == "/P") continue;
+        if (value.isIndirect()) e.read.push_back(value.getObjGen());
+        if (!value.isDirectNull()) push(value);
+      }
+    } else if (x.isArray()) {
+      for (QPDFObjectHandle item : x.getArrayAsVector()) {
+        if (item.isIndirect()) e.read.push_back(item.getObjGen());
+        push(item);
+      }
+    }
+  }
+  return e;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Snapshot: what one revision holds, for comparing it with the next.
 
@@ -310,7 +446,7 @@ struct FieldState {
 };
 
 struct Snapshot {
-  std::unique_ptr<QPDF> q;
+  std::shared_ptr<QPDF> q;
   std::map<QPDFObjGen, QPDFXRefEntry> xref;
   QPDFObjGen root, info, metadata, acroform;
   std::vector<QPDFObjGen> pages;
@@ -327,7 +463,7 @@ struct Snapshot {
   std::set<QPDFObjGen> sig_values;    // signature dictionaries
   std::set<QPDFObjGen> dss;           // the DSS and everything in it
   std::set<QPDFObjGen> form_extra;    // reachable from the AcroForm but not by /Fields (/DR)
-  std::set<QPDFObjGen> structure;     // the logical structure tree (not drawn)
+  std::set<QPDFObjGen> structure;     // the logical structure tree (not drawn): see Structure
   // field_of names the form fields (fully qualified) of each field, its widgets, its indirect
   // /V and what its /AP reaches, for FieldMDP.
   // An appearance's font or other resource may serve several fields: all are named (up to 16).
@@ -352,18 +488,41 @@ struct Snapshot {
     std::vector<QPDFObjGen> read;
   };
   struct PageInputs {
-    QPDFObjectHandle contents, resources;  // a page's /Contents, its (inherited) /Resources
+    std::string contents, resources;  // InputKey of a page's /Contents and (inherited) /Resources
+    std::vector<QPDFObjGen> read;     // the page and the /Parent chain read for them, sorted
+  };
+  struct PageAnnots {
+    std::vector<QPDFObjGen> read;       // the page and its /Annots when indirect, sorted
+    std::optional<QPDFObjGen> array;    // /Annots, when indirect
+    std::vector<QPDFObjGen> items;      // the indirect entries of /Annots, in order
   };
   bool memo = false;    // what follows was recorded
   bool warned = false;  // see Warned
+  // The page tree walk: from the catalog's /Pages, what it read, what it spent.
+  bool tree_memo = false;
+  QPDFObjGen pages_root;
+  std::vector<QPDFObjGen> tree_read;
+  std::size_t tree_cost = 0;
   bool drawn_memo = false;              // drawn and content_streams may be reused
   std::vector<PageInputs> page_inputs;  // what they were reached from, page by page
   std::size_t drawn_cost = 0;           // the budget that walk spent
   std::vector<QPDFObjGen> drawn_read;
+  std::vector<PageAnnots> page_annot_lists;  // page by page
   std::map<QPDFObjGen, AnnotMemo> annot_memo;
+  // The field tree: /Fields (the form and the array, what was read to find them), its entries,
+  // and the walk below each.
+  bool fields_memo = false;
+  std::vector<QPDFObjGen> fields_read;
+  std::vector<QPDFObjGen> fields_top;
+  FieldNodes field_nodes;
   std::map<QPDFObjGen, FieldMemo> field_memo;
+  bool structure_known = false;  // `structure` was walked (or taken over)
+  QPDFObjectHandle struct_start;  // /StructTreeRoot
   QPDFObjGen struct_root;  // the indirect /StructTreeRoot `structure` was reached from
   std::vector<QPDFObjGen> struct_read;
+  // edges: what Reach met in each object it expanded (see ReachReusing); an object the next
+  // revision leaves unchanged meets the same there.
+  std::map<QPDFObjGen, Edges> edges;
 };
 
 // Warned tells whether qpdf has warned while reading `s`, other than that the trailer's /Size
@@ -373,12 +532,6 @@ bool Warned(Snapshot& s) {
     if (w.getMessageDetail().rfind("reported number of objects (", 0) != 0) s.warned = true;
   }
   return s.warned;
-}
-
-// SortUnique sorts `v` and drops repeats.
-void SortUnique(std::vector<QPDFObjGen>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
 // AnyOf tells whether sorted `read` holds one of `changed`.
@@ -401,16 +554,6 @@ std::string AnnotClass(QPDFObjectHandle a) {
     f = f.getKey("/Parent");
   }
   return "signature";
-}
-
-// SameInput tells whether a walk from `b` meets what a walk from `a` met, given the objects
-// they refer to are the same: the same object, or direct values that are the same (SameValue
-// compares references by object number without following them).
-bool SameInput(QPDFObjectHandle a, QPDFObjectHandle b) {
-  if (a.isIndirect() || b.isIndirect()) {
-    return a.isIndirect() && b.isIndirect() && a.getObjGen() == b.getObjGen();
-  }
-  return SameValue(a, b);
 }
 
 // AnnotClassReads lists (at least) the objects AnnotClass(a) reads: `a` and its /Parent chain,
@@ -487,19 +630,79 @@ std::set<QPDFObjGen> ChangedObjects(Snapshot& prev, const Snapshot& now) {
   return changed;
 }
 
-// BuildSnapshot reads the revision `prefix` into `s`. With `memo`, it records what the next
-// revision may reuse; with `prev` too (the revision before, recorded), it reuses what `prev`
-// recorded that depends on no object this revision changed. Reuse is exact only while qpdf reads
-// every object as it is written: ReadAll redoes the work without it if qpdf warned or failed.
-void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
-  s.q = Open(prefix);
+// ReachReusing is Reach (skipping no more keys) in revision `s`: with s.memo, what an object
+// meets comes from s.edges for the objects expanded before (in this revision or, unchanged, in
+// the one before) instead of reading them again, and is recorded there for those it reads.
+// The result is Reach's: a walk that would not fit in `budget` is left to Reach itself.
+void ReachReusing(Snapshot& s, QPDFObjectHandle start, std::set<QPDFObjGen>& out,
+                  std::size_t& budget, std::vector<QPDFObjGen>* read = nullptr) {
+  if (!s.memo) return Reach(start, out, budget, {}, read);
+  std::size_t cost = 1;  // popping `start`
+  std::vector<QPDFObjGen> todo, added, reads;
+  std::set<QPDFObjGen> added_set;
+  auto expand = [&](const Edges& e) {
+    cost += e.pushes;
+    todo.insert(todo.end(), e.pushed.rbegin(), e.pushed.rend());
+    if (read != nullptr) reads.insert(reads.end(), e.read.begin(), e.read.end());
+  };
+  if (start.isIndirect()) {
+    reads.push_back(start.getObjGen());
+    todo.push_back(start.getObjGen());
+  } else {
+    expand(ExpandValue(start));
+  }
+  while (!todo.empty() && cost <= budget) {
+    const QPDFObjGen og = todo.back();
+    todo.pop_back();
+    if (out.count(og) || !added_set.insert(og).second) continue;
+    added.push_back(og);
+    auto it = s.edges.find(og);
+    if (it == s.edges.end()) it = s.edges.emplace(og, ExpandValue(s.q->getObjectByObjGen(og))).first;
+    expand(it->second);
+  }
+  if (cost > budget) return Reach(start, out, budget, {}, read);
+  out.insert(added.begin(), added.end());
+  budget -= cost;
+  if (read != nullptr) read->insert(read->end(), reads.begin(), reads.end());
+}
+
+// InputKey stands for what a walk from `h` starts with: the object it refers to, or the direct
+// value as written (references in it not followed).
+std::string InputKey(QPDFObjectHandle h) {
+  if (h.isIndirect()) {
+    return "R " + std::to_string(h.getObjectID()) + " " + std::to_string(h.getGeneration());
+  }
+  return "D " + h.unparse();
+}
+
+// Unchanged tells whether none of sorted `read` is in `changed`.
+bool Unchanged(const std::set<QPDFObjGen>& changed, const std::vector<QPDFObjGen>& read) {
+  return !AnyOf(changed, read);
+}
+
+// BuildSnapshot reads the revision `prefix` into `s` (with `opened`, that revision already
+// opened). With `memo`, it records what the next revision may reuse; with `prev` too (the
+// revision before, recorded), it reuses what `prev` recorded that depends on no object this
+// revision changed, reading only what changed. Reuse is exact only while qpdf reads every
+// object as it is written: ReadAll redoes the work without it if qpdf warned or failed.
+void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
+                   std::shared_ptr<QPDF> opened = nullptr) {
+  s.q = opened ? std::move(opened) : std::shared_ptr<QPDF>(Open(prefix));
   QPDF& q = *s.q;
   s.xref = q.getXRefTable();
   s.memo = memo;
   const bool reuse = memo && prev != nullptr && prev->memo && !Warned(*prev) &&
                      !prev->q->isEncrypted() && !Warned(s) && !q.isEncrypted();
   std::set<QPDFObjGen> changed;
-  if (reuse) changed = ChangedObjects(*prev, s);
+  if (reuse) {
+    changed = ChangedObjects(*prev, s);
+    s.edges = std::move(prev->edges);
+    for (const QPDFObjGen& og : changed) s.edges.erase(og);
+    s.field_nodes.nodes = std::move(prev->field_nodes.nodes);
+    std::erase_if(s.field_nodes.nodes, [&](const auto& entry) {
+      return !Unchanged(changed, entry.second.read);
+    });
+  }
   QPDFObjectHandle trailer = q.getTrailer();
   QPDFObjectHandle root = trailer.getKey("/Root");
   s.root = root.getObjGen();
@@ -509,50 +712,92 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
   if (form.isIndirect()) s.acroform = form.getObjGen();
   std::size_t budget = kMaxWalk;
 
-  // The page tree, each node once.
-  std::vector<QPDFObjectHandle> todo{Get(root, "/Pages")};
-  std::set<QPDFObjGen> seen;
-  while (!todo.empty() && budget > 0) {
-    QPDFObjectHandle n = todo.back();
-    todo.pop_back();
-    --budget;
-    if (!n.isDictionary() || (n.isIndirect() && !seen.insert(n.getObjGen()).second)) continue;
-    QPDFObjectHandle kids = n.getKey("/Kids");
-    if (kids.isArray()) {
-      if (n.isIndirect()) s.page_tree.insert(n.getObjGen());
-      std::vector<QPDFObjectHandle> k = kids.getArrayAsVector();
-      for (auto it = k.rbegin(); it != k.rend(); ++it) todo.push_back(*it);
-    } else if (n.isIndirect()) {
-      s.page_index[n.getObjGen()] = s.pages.size();
-      s.pages.push_back(n.getObjGen());
-    }
+  // The page tree, each node once. The walk goes the same while nothing it read changed but
+  // pages that still are pages (dictionaries without /Kids).
+  QPDFObjectHandle pages_root = Get(root, "/Pages");
+  bool reuse_tree = reuse && prev->tree_memo && pages_root.isIndirect() &&
+                    pages_root.getObjGen() == prev->pages_root && prev->tree_cost < budget;
+  for (auto it = changed.begin(); reuse_tree && it != changed.end(); ++it) {
+    if (!std::binary_search(prev->tree_read.begin(), prev->tree_read.end(), *it)) continue;
+    QPDFObjectHandle page = q.getObjectByObjGen(*it);
+    reuse_tree = prev->page_index.count(*it) && page.isDictionary() && !page.getKey("/Kids").isArray();
   }
+  if (reuse_tree) {
+    s.pages = prev->pages;
+    s.page_index = prev->page_index;
+    s.page_tree = prev->page_tree;
+    s.tree_read = prev->tree_read;
+    s.tree_cost = prev->tree_cost;
+    budget -= s.tree_cost;
+  } else {
+    std::vector<QPDFObjectHandle> todo{pages_root};
+    std::set<QPDFObjGen> seen;
+    while (!todo.empty() && budget > 0) {
+      QPDFObjectHandle n = todo.back();
+      todo.pop_back();
+      --budget;
+      if (memo && n.isIndirect()) s.tree_read.push_back(n.getObjGen());
+      if (!n.isDictionary() || (n.isIndirect() && !seen.insert(n.getObjGen()).second)) continue;
+      QPDFObjectHandle kids = n.getKey("/Kids");
+      if (memo && kids.isIndirect()) s.tree_read.push_back(kids.getObjGen());
+      if (kids.isArray()) {
+        if (n.isIndirect()) s.page_tree.insert(n.getObjGen());
+        std::vector<QPDFObjectHandle> k = kids.getArrayAsVector();
+        for (auto it = k.rbegin(); it != k.rend(); ++it) todo.push_back(*it);
+      } else if (n.isIndirect()) {
+        s.page_index[n.getObjGen()] = s.pages.size();
+        s.pages.push_back(n.getObjGen());
+      }
+    }
+    s.tree_cost = kMaxWalk - budget;
+    SortUnique(s.tree_read);
+  }
+  // A walk the budget may have cut short is not reused.
+  s.tree_memo = memo && pages_root.isIndirect() && budget > 0;
+  if (s.tree_memo) s.pages_root = pages_root.getObjGen();
 
   // Inherited resources are reached through the page tree node that holds them.
-  auto resources_of = [](QPDFObjectHandle page) {
+  auto resources_of = [](QPDFObjectHandle page, std::vector<QPDFObjGen>* read) {
     QPDFObjectHandle res = page.getKey("/Resources");
     for (int up = 0; up < 32 && res.isNull(); ++up) {
       page = page.getKey("/Parent");
+      if (read != nullptr && page.isIndirect()) read->push_back(page.getObjGen());
       if (!page.isDictionary()) break;
       res = page.getKey("/Resources");
     }
     return res;
   };
+  // What page i draws from: the page (and its /Parent chain) unchanged, the same as before;
+  // otherwise read again.
+  auto page_inputs = [&](std::size_t i) {
+    if (reuse && i < prev->page_inputs.size() && i < prev->pages.size() &&
+        prev->pages[i] == s.pages[i] && Unchanged(changed, prev->page_inputs[i].read)) {
+      return prev->page_inputs[i];
+    }
+    Snapshot::PageInputs in;
+    QPDFObjectHandle page = q.getObjectByObjGen(s.pages[i]);
+    in.read.push_back(s.pages[i]);
+    in.contents = InputKey(page.getKey("/Contents"));
+    in.resources = InputKey(resources_of(page, &in.read));
+    SortUnique(in.read);
+    return in;
+  };
   // The pages draw the same when each page has the same /Contents and resources (the same
   // objects, or direct values that are the same), none of the objects that led to changed, and
   // the walk stops short of the budget.
   bool reuse_drawn = reuse && prev->drawn_memo && prev->page_inputs.size() == s.pages.size() &&
-                     prev->drawn_cost < budget && !AnyOf(changed, prev->drawn_read);
-  for (std::size_t i = 0; reuse_drawn && i < s.pages.size(); ++i) {
-    QPDFObjectHandle page = q.getObjectByObjGen(s.pages[i]);
-    const Snapshot::PageInputs& old = prev->page_inputs[i];
-    reuse_drawn = SameInput(old.contents, page.getKey("/Contents")) &&
-                  SameInput(old.resources, resources_of(page));
+                     prev->drawn_cost < budget && Unchanged(changed, prev->drawn_read);
+  if (memo) {
+    for (std::size_t i = 0; i < s.pages.size(); ++i) {
+      s.page_inputs.push_back(page_inputs(i));
+      const Snapshot::PageInputs& in = s.page_inputs.back();
+      reuse_drawn = reuse_drawn && in.contents == prev->page_inputs[i].contents &&
+                    in.resources == prev->page_inputs[i].resources;
+    }
   }
   if (reuse_drawn) {
     s.drawn = prev->drawn;
     s.content_streams = prev->content_streams;
-    s.page_inputs = prev->page_inputs;
     s.drawn_cost = prev->drawn_cost;
     s.drawn_read = prev->drawn_read;
     budget -= s.drawn_cost;
@@ -561,45 +806,63 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
     std::vector<QPDFObjGen>* read = memo ? &s.drawn_read : nullptr;
     for (const QPDFObjGen& og : s.pages) {
       QPDFObjectHandle page = q.getObjectByObjGen(og);
-      Reach(page.getKey("/Contents"), s.drawn, budget, {}, read);
       QPDFObjectHandle contents = page.getKey("/Contents");
+      ReachReusing(s, contents, s.drawn, budget, read);
       for (QPDFObjectHandle c : contents.isArray() ? contents.getArrayAsVector()
                                                    : std::vector<QPDFObjectHandle>{contents}) {
         if (c.isIndirect() && c.isStream()) s.content_streams.insert(c.getObjGen());
       }
-      QPDFObjectHandle res = resources_of(page);
-      Reach(res, s.drawn, budget, {}, read);
-      if (memo) s.page_inputs.push_back({contents, res});
+      ReachReusing(s, resources_of(page, nullptr), s.drawn, budget, read);
     }
     s.drawn_cost = budget_before - budget;
     SortUnique(s.drawn_read);
   }
   // A walk the budget may have cut short is not reused.
   s.drawn_memo = memo && budget > 0;
-  for (const QPDFObjGen& og : s.pages) {
-    QPDFObjectHandle annots = q.getObjectByObjGen(og).getKey("/Annots");
+
+  // The annotations of each page: its /Annots (the same while the page and an indirect /Annots
+  // are), then each annotation's class and appearance.
+  for (std::size_t i = 0; i < s.pages.size(); ++i) {
+    Snapshot::PageAnnots list;
+    if (reuse && i < prev->page_annot_lists.size() && i < prev->pages.size() &&
+        prev->pages[i] == s.pages[i] && Unchanged(changed, prev->page_annot_lists[i].read)) {
+      list = prev->page_annot_lists[i];
+    } else {
+      QPDFObjectHandle annots = q.getObjectByObjGen(s.pages[i]).getKey("/Annots");
+      list.read.push_back(s.pages[i]);
+      if (annots.isIndirect()) {
+        list.array = annots.getObjGen();
+        list.read.push_back(annots.getObjGen());
+      }
+      if (annots.isArray()) {
+        for (QPDFObjectHandle a : annots.getArrayAsVector()) {
+          if (a.isIndirect() && list.items.size() < kMaxWalk) list.items.push_back(a.getObjGen());
+        }
+      }
+      SortUnique(list.read);
+    }
+    if (list.array) s.annots_arrays.insert(*list.array);
     s.page_annots.emplace_back();
-    if (annots.isIndirect()) s.annots_arrays.insert(annots.getObjGen());
-    if (!annots.isArray()) continue;
-    for (QPDFObjectHandle a : annots.getArrayAsVector()) {
-      if (!a.isIndirect() || budget == 0) continue;
+    for (const QPDFObjGen& og : list.items) {
+      if (budget == 0) continue;
       --budget;
-      s.page_annots.back().push_back(a.getObjGen());
+      s.page_annots.back().push_back(og);
       Snapshot::AnnotMemo m;
       const Snapshot::AnnotMemo* old = nullptr;
       if (reuse) {
-        auto it = prev->annot_memo.find(a.getObjGen());
+        auto it = prev->annot_memo.find(og);
         if (it != prev->annot_memo.end()) old = &it->second;
       }
       // The walk spends the same when nothing it read changed, and stops short of the budget.
-      if (old != nullptr && old->cost < budget && !AnyOf(changed, old->read)) {
+      if (old != nullptr && old->cost < budget && Unchanged(changed, old->read)) {
         m = *old;
         budget -= m.cost;
       } else {
+        QPDFObjectHandle a = q.getObjectByObjGen(og);
         m.klass = AnnotClass(a);
         std::set<QPDFObjGen> ap;
         const std::size_t budget_before = budget;
-        Reach(Get(a, "/AP"), ap, budget, {}, memo ? &m.read : nullptr);
+        ReachReusing(s, Get(a, "/AP"), ap, budget, memo ? &m.read : nullptr);
         m.cost = budget_before - budget;
         m.ap.assign(ap.begin(), ap.end());
         if (memo) {
@@ -608,28 +871,29 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
           SortUnique(m.read);
         }
       }
-      s.annots[a.getObjGen()] = m.klass;
+      s.annots[og] = m.klass;
       for (const QPDFObjGen& x : m.ap) s.appearance.emplace(x, m.klass);
       // A walk the budget may have cut short is not reused.
-      if (memo && budget > 0) s.annot_memo[a.getObjGen()] = std::move(m);
+      if (memo && budget > 0) s.annot_memo[og] = std::move(m);
     }
+    if (memo) s.page_annot_lists.push_back(std::move(list));
   }
 
   std::size_t field_budget = kMaxWalk;  // field_of's own, so that a large form starves no walk
-  WalkFields(root, [&](const std::string& name, QPDFObjectHandle f, const std::string& ft) {
-    if (!f.isIndirect()) return;
+  auto visit_field = [&](const std::string& name, const QPDFObjGen& og, const std::string& ft) {
     const bool sig = ft == "/Sig";
     Snapshot::FieldMemo m;
     const Snapshot::FieldMemo* old = nullptr;
     if (reuse) {
-      auto it = prev->field_memo.find(f.getObjGen());
+      auto it = prev->field_memo.find(og);
       if (it != prev->field_memo.end()) old = &it->second;
     }
     if (old != nullptr && old->name == name && old->sig == sig && old->cost < field_budget &&
-        !AnyOf(changed, old->read)) {
+        Unchanged(changed, old->read)) {
       m = *old;
       field_budget -= m.cost;
     } else {
+      QPDFObjectHandle f = q.getObjectByObjGen(og);
       m.name = name;
       m.sig = sig;
       QPDFObjectHandle v = f.getKey("/V");
@@ -638,7 +902,7 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
       if (m.value_indirect) m.value = v.getObjGen();
       // What belongs to this field: its value, its widgets (itself when merged, else its /Kids)
       // and their appearances. A signature value is the signature's own business.
-      m.belongs.push_back(f.getObjGen());
+      m.belongs.push_back(og);
       if (m.value_indirect && !sig) m.belongs.push_back(m.value);
       std::vector<QPDFObjectHandle> widgets{f};
       QPDFObjectHandle kids = f.getKey("/Kids");
@@ -652,12 +916,12 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
       for (QPDFObjectHandle w : widgets) {
         if (w.isIndirect()) m.belongs.push_back(w.getObjGen());
         std::set<QPDFObjGen> ap;
-        Reach(Get(w, "/AP"), ap, field_budget, {}, memo ? &m.read : nullptr);
+        ReachReusing(s, Get(w, "/AP"), ap, field_budget, memo ? &m.read : nullptr);
         m.belongs.insert(m.belongs.end(), ap.begin(), ap.end());
       }
       m.cost = budget_before - field_budget;
       if (memo) {
-        m.read.push_back(f.getObjGen());
+        m.read.push_back(og);
         if (m.value_indirect) m.read.push_back(m.value);
         if (kids.isIndirect()) m.read.push_back(kids.getObjGen());
         SortUnique(m.read);
@@ -667,37 +931,66 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev) {
     st.sig = sig;
     st.name = name;
     st.has_value = m.has_value;
-    s.fields[f.getObjGen()] = st;
+    s.fields[og] = st;
     if (m.value_indirect) (sig ? s.sig_values : s.field_values).insert(m.value);
-    for (const QPDFObjGen& og : m.belongs) {
-      std::vector<std::string>& names = s.field_of[og];
+    for (const QPDFObjGen& x : m.belongs) {
+      std::vector<std::string>& names = s.field_of[x];
       if (names.size() < 16 && std::find(names.begin(), names.end(), name) == names.end()) {
         names.push_back(name);
       }
     }
     // A walk the budget may have cut short is not reused.
-    if (memo && field_budget > 0) s.field_memo[f.getObjGen()] = std::move(m);
-  });
+    if (memo && field_budget > 0) s.field_memo[og] = std::move(m);
+  };
+  auto visit = [&](const std::string& name, QPDFObjectHandle f, const std::string& ft) {
+    if (f.isIndirect()) visit_field(name, f.getObjGen(), ft);
+  };
+  // The field tree: /Fields (the same while the form and an indirect /Fields are), then the
+  // walk below each entry, reading only the nodes that changed (FieldNodes).
+  std::vector<QPDFObjGen> fields_read;
+  std::vector<QPDFObjectHandle> top;
+  bool fields_direct = false;  // an entry not indirect: the tree is walked, not recorded
+  if (reuse && prev->fields_memo && form.isIndirect() && form.getObjGen() == prev->acroform &&
+      Unchanged(changed, prev->fields_read)) {
+    fields_read = prev->fields_read;
+    for (const QPDFObjGen& og : prev->fields_top) top.push_back(q.getObjectByObjGen(og));
+  } else {
+    QPDFObjectHandle fields = Get(form, "/Fields");
+    if (form.isIndirect()) fields_read.push_back(form.getObjGen());
+    if (fields.isIndirect()) fields_read.push_back(fields.getObjGen());
+    if (fields.isArray()) top = fields.getArrayAsVector();
+    SortUnique(fields_read);
+  }
+  std::set<QPDFObjGen> seen;
+  std::size_t walk_budget = kMaxWalk;
+  s.field_nodes.q = &q;
+  for (QPDFObjectHandle entry : top) {
+    if (walk_budget == 0) break;
+    fields_direct = fields_direct || !entry.isIndirect();
+    WalkFieldTree(entry, seen, walk_budget, visit, memo ? &s.field_nodes : nullptr);
+  }
+  s.fields_memo = memo && form.isIndirect() && !fields_direct && walk_budget > 0;
+  if (s.fields_memo) {
+    s.fields_read = std::move(fields_read);
+    for (QPDFObjectHandle entry : top) s.fields_top.push_back(entry.getObjGen());
+  }
 
-  QPDFObjectHandle dss = Get(root, "/DSS");
-  Reach(dss, s.dss, budget);
+  ReachReusing(s, Get(root, "/DSS"), s.dss, budget);
   if (form.isDictionary()) {
-    for (const std::string& k : form.getKeys()) {
-      if (k != "/Fields") Reach(form.getKey(k), s.form_extra, budget);
+    for (const std::string& k : KeysOf(form)) {
+      if (k != "/Fields") ReachReusing(s, form.getKey(k), s.form_extra, budget);
     }
   }
-  // The structure tree has a budget of its own: the same tree gives the same walk.
+  // The structure tree is walked when a change asks about it (Structure); the next revision
+  // takes the walk over while nothing it read changed.
   QPDFObjectHandle struct_root = Get(root, "/StructTreeRoot");
+  s.struct_start = struct_root;
   if (struct_root.isIndirect()) s.struct_root = struct_root.getObjGen();
-  if (reuse && struct_root.isIndirect() && prev->struct_root == s.struct_root &&
-      !AnyOf(changed, prev->struct_read)) {
+  if (reuse && prev->structure_known && struct_root.isIndirect() &&
+      prev->struct_root == s.struct_root && Unchanged(changed, prev->struct_read)) {
     s.structure = prev->structure;
     s.struct_read = prev->struct_read;
-  } else {
-    std::size_t struct_budget = kMaxWalk;
-    Reach(struct_root, s.structure, struct_budget, {"/Pg", "/Obj", "/Stm", "/StmOwn"},
-          memo ? &s.struct_read : nullptr);
-    SortUnique(s.struct_read);
+    s.structure_known = true;
   }
 }
 
@@ -829,6 +1122,28 @@ bool AnnotHidden(QPDFObjectHandle old, QPDFObjectHandle now) {
   return Get(old, "/AP").isDictionary() && !Get(now, "/AP").isDictionary();
 }
 
+// Structure is the logical structure tree of `s` (what /StructTreeRoot reaches, not following
+// the references to pages and what they draw), walked the first time it is asked for, with a
+// budget of its own.
+const std::set<QPDFObjGen>& Structure(Snapshot& s) {
+  if (!s.structure_known) {
+    std::size_t budget = kMaxWalk;
+    Reach(s.struct_start, s.structure, budget, {"/Pg", "/Obj", "/Stm", "/StmOwn"},
+          s.memo ? &s.struct_read : nullptr);
+    SortUnique(s.struct_read);
+    s.structure_known = true;
+  }
+  return s.structure;
+}
+
+// Referenced tells whether a walk of `s` met `og` (reached, listed or named).
+bool Referenced(Snapshot& s, const QPDFObjGen& og) {
+  return s.drawn.count(og) || s.appearance.count(og) || s.annots.count(og) ||
+         s.annots_arrays.count(og) || s.fields.count(og) || s.field_values.count(og) ||
+         s.sig_values.count(og) || s.dss.count(og) || s.form_extra.count(og) ||
+         s.page_index.count(og) || s.page_tree.count(og) || Structure(s).count(og);
+}
+
 // Diff classifies what `now` changed relative to `before` (the revision before it).
 std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
   std::vector<Change> out;
@@ -853,11 +1168,14 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
   std::size_t decode_budget = kMaxPaintCheckTotalLen;
   for (const auto& [og, entry] : now.xref) {
     auto it = before.xref.find(og);
+    if (entry.getType() == 0) continue;
     if (it == before.xref.end()) {
-      // A new object counts through whatever existing object now refers to it.
+      // A new object counts through whatever existing object now refers to it, unless the
+      // revision before already referred to it (to nothing, then): it changed from nothing.
+      if (!Referenced(before, og)) continue;
+    } else if (SameEntry(it->second, entry)) {
       continue;
     }
-    if (SameEntry(it->second, entry) || entry.getType() == 0) continue;
     if (SameObject(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og)) ||
         OnlyAddsResources(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og))) {
       continue;
@@ -865,11 +1183,8 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
     if (og == before.root) {
       QPDFObjectHandle a = old_q.getObjectByObjGen(og);
       QPDFObjectHandle b = q.getObjectByObjGen(og);
-      std::set<std::string> keys;
-      if (a.isDictionary()) keys = a.getKeys();
-      if (b.isDictionary()) {
-        for (const std::string& k : b.getKeys()) keys.insert(k);
-      }
+      std::set<std::string> keys = KeysOf(a);
+      for (const std::string& k : KeysOf(b)) keys.insert(k);
       for (const std::string& k : keys) {
         if (SameValue(Get(a, k), Get(b, k))) continue;
         if (k == "/DSS") {
@@ -889,8 +1204,8 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
     } else if (auto p = before.page_index.find(og); p != before.page_index.end()) {
       QPDFObjectHandle a = old_q.getObjectByObjGen(og);
       QPDFObjectHandle b = q.getObjectByObjGen(og);
-      std::set<std::string> keys = a.getKeys();
-      for (const std::string& k : b.getKeys()) keys.insert(k);
+      std::set<std::string> keys = KeysOf(a);
+      for (const std::string& k : KeysOf(b)) keys.insert(k);
       for (const std::string& k : keys) {
         if (k == "/Annots" || k == "/Parent" || k == "/StructParents" || k == "/Tabs") continue;
         if (SameValue(Get(a, k), Get(b, k))) continue;
@@ -936,7 +1251,7 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
                 og);
     } else if (before.form_extra.count(og)) {
       add("form_fill", ObjName(og) + " form resources");
-    } else if (before.structure.count(og)) {
+    } else if (Structure(before).count(og)) {
       // The logical structure tree (tagging) draws nothing.
     } else {
       add("other", ObjName(og));
@@ -1540,9 +1855,11 @@ int CountUnreferencedSignatures(std::string_view text, const std::vector<PdfSign
 bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
                        const std::vector<RawSig>& raws, int first, int revisions,
                        int certified_revision, int certified_p, bool memo,
-                       std::map<int, PdfRevisionChange>& changes);
+                       std::shared_ptr<QPDF> whole, std::map<int, PdfRevisionChange>& changes);
 
-Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
+// ReadAll is ReadPdfSignatures; `reuse_walks` false walks every revision afresh (see
+// ReadPdfSignaturesWalkingEveryRevision).
+Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix, bool reuse_walks) {
   const std::string_view text = AsString(pdf);
   PdfSignatures result;
   const std::vector<RevisionEnd> ends = FindRevisionEnds(text);
@@ -1553,8 +1870,9 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
   QPDFObjGen certified_value;
   int certified_p = 0;
   std::vector<std::array<long long, 4>> permission_ranges;
+  std::shared_ptr<QPDF> q;  // the whole file, the last revision's snapshot reuses it
   try {
-    std::unique_ptr<QPDF> q = Open(pdf);
+    q = Open(pdf);
     const std::map<QPDFObjGen, QPDFXRefEntry> xref = q->getXRefTable();
     QPDFObjectHandle root = q->getRoot();
     QPDFObjectHandle docmdp = Get(Get(root, "/Perms"), "/DocMDP");
@@ -1688,8 +2006,10 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
   for (const RawSig& r : raws) first = std::min(first, r.sig.revision);
   std::map<int, PdfRevisionChange> changes;
   for (const bool memo : {true, false}) {
+    if (memo && !reuse_walks) continue;
+    // Only the first try reuses the objects qpdf read above; the second reads afresh.
     bool exact = ClassifyRevisions(pdf, ends, raws, first, result.revisions, certified_revision,
-                                   certified_p, memo, changes);
+                                   certified_p, memo, memo ? q : nullptr, changes);
     if (exact) break;
     changes.clear();
   }
@@ -1706,24 +2026,43 @@ Result<PdfSignatures> ReadAll(ByteSpan pdf, const PrefixDigest* prefix) {
 // ClassifyRevisions fills `changes` for the revisions from `first` + 1 to `revisions`. With
 // `memo`, it returns false (and `changes` is to be dropped) when qpdf warned or failed while
 // reading a revision, where reusing a walk might not give what walking again gives.
+// With `memo` and `whole` (the file opened, when the last revision ends at its end), the last
+// revision is read first, on `whole`, whose objects are read already, and revision `first`
+// reuses what it found (whatever the later revisions did not change holds in both): only the
+// last revision is walked in full, not also the revision signed first.
 bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
                        const std::vector<RawSig>& raws, int first, int revisions,
                        int certified_revision, int certified_p, bool memo,
-                       std::map<int, PdfRevisionChange>& changes) {
+                       std::shared_ptr<QPDF> whole, std::map<int, PdfRevisionChange>& changes) {
+  // Nothing to compare when every signature is in the last revision (the usual case).
+  if (raws.empty() || first >= revisions) return true;
   bool exact = true;
   auto retire = [&](const std::unique_ptr<Snapshot>& s) {
     if (memo && s && s->q && Warned(*s)) exact = false;
   };
+  std::unique_ptr<Snapshot> last;
+  if (memo && whole && revisions - first <= kMaxClassifiedRevisions &&
+      ends[static_cast<std::size_t>(revisions - 1)].max == pdf.size()) {
+    last = std::make_unique<Snapshot>();
+    try {
+      BuildSnapshot(pdf, *last, memo, nullptr, std::move(whole));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
   std::unique_ptr<Snapshot> before;
-  // Nothing to compare when every signature is in the last revision (the usual case).
-  for (int k = first; k <= revisions && !raws.empty() && first < revisions; ++k) {
+  for (int k = first; k <= revisions; ++k) {
     if (memo && !exact) return false;
-    auto now = std::make_unique<Snapshot>();
+    std::unique_ptr<Snapshot> now;
     bool ok = false;
-    if (k - first <= kMaxClassifiedRevisions) {
+    if (k == revisions && last) {
+      now = std::move(last);
+      ok = true;
+    } else if (k - first <= kMaxClassifiedRevisions) {
+      now = std::make_unique<Snapshot>();
       try {
         BuildSnapshot(pdf.first(ends[static_cast<std::size_t>(k - 1)].max), *now, memo,
-                      before.get());
+                      k == first ? last.get() : before.get());
         ok = true;
       } catch (const std::exception&) {
         ok = false;
@@ -1764,6 +2103,7 @@ bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
     before = ok ? std::move(now) : nullptr;
   }
   retire(before);
+  retire(last);
   return !memo || exact;
 }
 
@@ -1775,7 +2115,18 @@ Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf, const PrefixDigest* prefix
     return InvalidArgumentError("không phải tệp PDF");
   }
   try {
-    return ReadAll(pdf, prefix);
+    return ReadAll(pdf, prefix, true);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + OneLine(e.what()));
+  }
+}
+
+Result<PdfSignatures> ReadPdfSignaturesWalkingEveryRevision(ByteSpan pdf) {
+  if (pdf.size() > kMaxVerifyPdfLen || pdf.size() < 8 || AsString(pdf).find("%PDF-") > 1024) {
+    return ReadPdfSignatures(pdf);
+  }
+  try {
+    return ReadAll(pdf, nullptr, false);
   } catch (const std::exception& e) {
     return InvalidArgumentError("tệp PDF bị hỏng hoặc không được hỗ trợ: " + OneLine(e.what()));
   }

@@ -172,4 +172,9 @@ struct PdfSignatures {
 // a ByteRange starting at 0 is then not hashed again up to the last state it covers.
 Result<PdfSignatures> ReadPdfSignatures(ByteSpan pdf, const PrefixDigest* prefix = nullptr);
 
+// ReadPdfSignaturesWalkingEveryRevision is ReadPdfSignatures without reusing what one revision's
+// walks found in the next (ReadPdfSignatures reads again only the objects a revision changed):
+// slower, and the same result. For the tests that check exactly that.
+Result<PdfSignatures> ReadPdfSignaturesWalkingEveryRevision(ByteSpan pdf);
+
 }  // namespace kyso::verify
