@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "kyso/base/file.h"
 #include "kyso/base/parallel.h"
@@ -180,7 +182,19 @@ Status CmdVerify(const VerifyArgs& a, std::ostream& out) {
   std::size_t done = 0;
   std::mutex progress_mu;
   const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ParallelFor(files.size(), jobs, [&](std::size_t i) {
+  // Largest files first, so that a large one does not start last and keep one thread busy
+  // while the others idle; the reports keep the order given.
+  std::vector<std::size_t> order(files.size());
+  std::vector<std::uintmax_t> sizes(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    order[i] = i;
+    std::error_code ec;
+    sizes[i] = std::filesystem::file_size(files[i], ec);
+    if (ec) sizes[i] = 0;
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return sizes[x] > sizes[y]; });
+  ParallelFor(files.size(), jobs, [&](std::size_t k) {
+    const std::size_t i = order[k];
     reports[i] = verify::VerifyFile(files[i], ctx);
     std::lock_guard lock(progress_mu);
     progress.Update(++done, files.size());
