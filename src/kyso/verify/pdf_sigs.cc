@@ -1136,12 +1136,13 @@ const std::set<QPDFObjGen>& Structure(Snapshot& s) {
   return s.structure;
 }
 
-// Referenced tells whether a walk of `s` met `og` (reached, listed or named).
-bool Referenced(Snapshot& s, const QPDFObjGen& og) {
+// Referenced tells whether a walk of `s` met `og` (reached, listed or named); the structure
+// tree, which draws nothing, aside.
+bool Referenced(const Snapshot& s, const QPDFObjGen& og) {
   return s.drawn.count(og) || s.appearance.count(og) || s.annots.count(og) ||
          s.annots_arrays.count(og) || s.fields.count(og) || s.field_values.count(og) ||
          s.sig_values.count(og) || s.dss.count(og) || s.form_extra.count(og) ||
-         s.page_index.count(og) || s.page_tree.count(og) || Structure(s).count(og);
+         s.page_index.count(og) || s.page_tree.count(og);
 }
 
 // Diff classifies what `now` changed relative to `before` (the revision before it).
