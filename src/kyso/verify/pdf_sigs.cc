@@ -178,7 +178,9 @@ bool SameValue(QPDFObjectHandle a, QPDFObjectHandle b, int depth, std::size_t& b
     }
     return true;
   }
-  return a.unparse() == b.unparse();
+  // At the top the handles may be references: compare what they lead to (below the top,
+  // references returned above).
+  return a.unparseResolved() == b.unparseResolved();
 }
 
 // SameValue compares two values found in objects (a reference is equal only to itself).
@@ -209,20 +211,48 @@ bool SameObject(QPDFObjectHandle a, QPDFObjectHandle b) {
          std::equal(da->getBuffer(), da->getBuffer() + da->getSize(), db->getBuffer());
 }
 
-// OnlyAddsResources tells whether `b` is `a` with names added: for resource dictionaries
-// (/Resources, /Font << /F1 5 0 R >>, ...: no /Type, values references or such dictionaries),
-// where a new name changes nothing that is drawn until content uses it.
-bool OnlyAddsResources(QPDFObjectHandle a, QPDFObjectHandle b, int depth = 0) {
-  if (depth > 4 || !a.isDictionary() || !b.isDictionary() || a.hasKey("/Type") ||
-      a.hasKey("/Subtype")) {
+// NameMapOnlyAdds tells whether name map `b` (a resource category: /Font << /F1 5 0 R >>) is
+// `a` with names added, each a reference: a new name changes nothing that is drawn until
+// content uses it. A value of `a` changed, or a value added that is no reference (/CA 0 added
+// to a graphics state is not a new name), is a change.
+bool NameMapOnlyAdds(QPDFObjectHandle a, QPDFObjectHandle b) {
+  if (!a.isDictionary() || !b.isDictionary()) return false;
+  const std::map<std::string, QPDFObjectHandle> ma = a.getDictAsMap(), mb = b.getDictAsMap();
+  for (const auto& [key, value] : ma) {
+    auto it = mb.find(key);
+    if (it == mb.end() ? !value.isDirectNull() : !SameValue(value, it->second)) return false;
+  }
+  for (const auto& [key, value] : mb) {
+    if (!ma.count(key) && !value.isIndirect() && !value.isDirectNull()) return false;
+  }
+  return true;
+}
+
+// OnlyAddsResources tells whether `b` is `a` with resources added by name: a resource
+// dictionary (/Font, /XObject, ... each a name map, direct or indirect) whose name maps only
+// gain names (NameMapOnlyAdds) and which only gains categories, or a name map on its own.
+bool OnlyAddsResources(QPDFObjectHandle a, QPDFObjectHandle b) {
+  if (!a.isDictionary() || !b.isDictionary() || a.hasKey("/Type") || a.hasKey("/Subtype")) {
     return false;
   }
-  const std::set<std::string> kb = KeysOf(b);
-  for (const std::string& k : KeysOf(a)) {
-    if (!kb.count(k)) return false;
-    QPDFObjectHandle va = a.getKey(k), vb = b.getKey(k);
-    if (SameValue(va, vb)) continue;
-    if (va.isIndirect() || vb.isIndirect() || !OnlyAddsResources(va, vb, depth + 1)) return false;
+  if (NameMapOnlyAdds(a, b)) return true;
+  static const std::set<std::string> kCategories = {"/Font",    "/XObject", "/ExtGState",
+                                                    "/ColorSpace", "/Pattern", "/Shading",
+                                                    "/Properties"};
+  const std::map<std::string, QPDFObjectHandle> ma = a.getDictAsMap(), mb = b.getDictAsMap();
+  for (const auto& [key, value] : mb) {
+    auto it = ma.find(key);
+    if (it != ma.end() && SameValue(it->second, value)) continue;
+    if (!kCategories.count(key) || value.isDirectNull()) return false;
+    // A category added (a reference or a map of references), or one that gained names.
+    if (it == ma.end() ? !(value.isIndirect() || NameMapOnlyAdds(QPDFObjectHandle::newDictionary(), value))
+                       : (it->second.isIndirect() || value.isIndirect() ||
+                          !NameMapOnlyAdds(it->second, value))) {
+      return false;
+    }
+  }
+  for (const auto& [key, value] : ma) {
+    if (!mb.count(key) && !value.isDirectNull()) return false;
   }
   return true;
 }
@@ -717,16 +747,21 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
   QPDFObjectHandle pages_root = Get(root, "/Pages");
   bool reuse_tree = reuse && prev->tree_memo && pages_root.isIndirect() &&
                     pages_root.getObjGen() == prev->pages_root && prev->tree_cost < budget;
+  std::vector<QPDFObjGen> leaf_kids;  // what the changed pages' /Kids refer to (not arrays)
   for (auto it = changed.begin(); reuse_tree && it != changed.end(); ++it) {
     if (!std::binary_search(prev->tree_read.begin(), prev->tree_read.end(), *it)) continue;
     QPDFObjectHandle page = q.getObjectByObjGen(*it);
-    reuse_tree = prev->page_index.count(*it) && page.isDictionary() && !page.getKey("/Kids").isArray();
+    QPDFObjectHandle kids = page.isDictionary() ? page.getKey("/Kids") : QPDFObjectHandle();
+    reuse_tree = prev->page_index.count(*it) && page.isDictionary() && !kids.isArray();
+    if (kids.isIndirect()) leaf_kids.push_back(kids.getObjGen());
   }
   if (reuse_tree) {
     s.pages = prev->pages;
     s.page_index = prev->page_index;
     s.page_tree = prev->page_tree;
     s.tree_read = prev->tree_read;
+    s.tree_read.insert(s.tree_read.end(), leaf_kids.begin(), leaf_kids.end());
+    SortUnique(s.tree_read);
     s.tree_cost = prev->tree_cost;
     budget -= s.tree_cost;
   } else {
@@ -757,13 +792,20 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
   if (s.tree_memo) s.pages_root = pages_root.getObjGen();
 
   // Inherited resources are reached through the page tree node that holds them.
+  // `read` gets every reference followed: a /Resources that leads to null or nothing is passed
+  // over for the inherited one, which changes when the object it refers to appears.
   auto resources_of = [](QPDFObjectHandle page, std::vector<QPDFObjGen>* read) {
+    auto note = [&](QPDFObjectHandle h) {
+      if (read != nullptr && h.isIndirect()) read->push_back(h.getObjGen());
+    };
     QPDFObjectHandle res = page.getKey("/Resources");
+    note(res);
     for (int up = 0; up < 32 && res.isNull(); ++up) {
       page = page.getKey("/Parent");
-      if (read != nullptr && page.isIndirect()) read->push_back(page.getObjGen());
+      note(page);
       if (!page.isDictionary()) break;
       res = page.getKey("/Resources");
+      note(res);
     }
     return res;
   };
@@ -1080,6 +1122,8 @@ bool PaintsNothing(QPDFObjectHandle old, QPDFObjectHandle now, std::size_t& deco
   // A form or image whose object number now leads to something else (EU DSS dss-2236/hide.pdf:
   // the overlay image's cross-reference entry points at the XMP stream).
   if (!xobject(old).empty() && xobject(now).empty()) return true;
+  // A content stream freed or replaced by what is no stream.
+  if (old.isStream() && !now.isStream()) return true;
   if (!now.isStream()) return false;
   QPDFObjectHandle dict = now.getDict();
   const std::string sub = NameOf(dict.getKey("/Subtype"));
@@ -1145,6 +1189,74 @@ bool Referenced(const Snapshot& s, const QPDFObjGen& og) {
          s.page_index.count(og) || s.page_tree.count(og);
 }
 
+// ReferencesIn adds to `out` the references in the value of `h` (a stream: its dictionary),
+// direct values inside it included, every key.
+void ReferencesIn(QPDFObjectHandle h, std::set<QPDFObjGen>& out) {
+  std::vector<QPDFObjectHandle> todo{h.isStream() ? h.getDict() : h};
+  for (std::size_t n = 0; !todo.empty() && n < kMaxWalk; ++n) {
+    QPDFObjectHandle x = todo.back();
+    todo.pop_back();
+    std::vector<QPDFObjectHandle> items;
+    if (x.isDictionary()) {
+      for (const auto& [key, value] : x.getDictAsMap()) items.push_back(value);
+    } else if (x.isArray()) {
+      items = x.getArrayAsVector();
+    }
+    for (QPDFObjectHandle item : items) {
+      if (item.isIndirect()) {
+        out.insert(item.getObjGen());
+      } else if (item.isDictionary() || item.isArray()) {
+        todo.push_back(item);
+      }
+    }
+  }
+}
+
+// DanglingFilled lists the objects of `added` (new in `now`, not met by the walks of `before`)
+// that an object `now` did not change already referred to in `before`, where the reference led
+// to nothing: content, an action or a value put behind a reference the signer saw lead
+// nowhere. New objects that the changed ones (`changed`, sorted) or the trailer refer to, and
+// cross-reference and object streams, are what an update is made of, and are not looked at.
+// Only when others are left are the unchanged objects read (at most kMaxWalk of them).
+std::vector<QPDFObjGen> DanglingFilled(const Snapshot& before, Snapshot& now,
+                                       const std::vector<QPDFObjGen>& added,
+                                       const std::vector<QPDFObjGen>& changed) {
+  if (added.empty()) return {};
+  QPDF& q = *now.q;
+  std::set<QPDFObjGen> referred;
+  ReferencesIn(q.getTrailer(), referred);
+  for (const QPDFObjGen& og : changed) ReferencesIn(q.getObjectByObjGen(og), referred);
+  for (const QPDFObjGen& og : added) ReferencesIn(q.getObjectByObjGen(og), referred);
+  std::set<QPDFObjGen> left;
+  for (const QPDFObjGen& og : added) {
+    if (referred.count(og)) continue;
+    QPDFObjectHandle h = q.getObjectByObjGen(og);
+    const std::string type = h.isStream() ? NameOf(h.getDict().getKey("/Type")) : "";
+    if (type == "/XRef" || type == "/ObjStm") continue;
+    left.insert(og);
+  }
+  std::vector<QPDFObjGen> filled;
+  if (left.empty()) return filled;
+  std::size_t n = 0;
+  for (const auto& [og, entry] : before.xref) {
+    if (entry.getType() == 0 || std::binary_search(changed.begin(), changed.end(), og)) continue;
+    if (++n > kMaxWalk) break;
+    std::set<QPDFObjGen> refs;
+    ReferencesIn(q.getObjectByObjGen(og), refs);
+    for (auto it = left.begin(); it != left.end();) {
+      if (refs.count(*it)) {
+        filled.push_back(*it);
+        it = left.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (left.empty()) break;
+  }
+  std::sort(filled.begin(), filled.end());
+  return filled;
+}
+
 // Diff classifies what `now` changed relative to `before` (the revision before it).
 std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
   std::vector<Change> out;
@@ -1167,18 +1279,47 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
   QPDF& q = *now.q;
   QPDF& old_q = *before.q;
   std::size_t decode_budget = kMaxPaintCheckTotalLen;
+  // The form dictionary: the fields are compared one by one, /DR by what it leads to
+  // (form_extra); a viewer told to draw the fields anew (/NeedAppearances) shows the values, as
+  // a form fill; anything else (an XFA form added, say) is other.
+  auto compare_forms = [&](QPDFObjectHandle a, QPDFObjectHandle b) {
+    std::set<std::string> keys = KeysOf(a);
+    for (const std::string& k : KeysOf(b)) keys.insert(k);
+    for (const std::string& k : keys) {
+      if (k == "/Fields" || k == "/SigFlags" || k == "/DR" || k == "/DA") continue;
+      if (SameValue(Get(a, k), Get(b, k))) continue;
+      add(k == "/NeedAppearances" ? "form_fill" : "other", "form " + k);
+    }
+  };
+  // The objects to compare: those whose entry changed, those freed or gone from the table (now
+  // null), and new ones the revision before already referred to (to nothing, then). Other new
+  // objects count through whatever object now refers to them (see DanglingFilled).
+  std::vector<QPDFObjGen> compare;
+  std::vector<QPDFObjGen> added;
   for (const auto& [og, entry] : now.xref) {
     auto it = before.xref.find(og);
-    if (entry.getType() == 0) continue;
-    if (it == before.xref.end()) {
-      // A new object counts through whatever existing object now refers to it, unless the
-      // revision before already referred to it (to nothing, then): it changed from nothing.
-      if (!Referenced(before, og)) continue;
-    } else if (SameEntry(it->second, entry)) {
-      continue;
+    const bool was = it != before.xref.end() && it->second.getType() != 0;
+    if (entry.getType() == 0) {
+      if (was) compare.push_back(og);
+    } else if (it == before.xref.end()) {
+      (Referenced(before, og) ? compare : added).push_back(og);
+    } else if (!SameEntry(it->second, entry)) {
+      compare.push_back(og);
     }
+  }
+  for (const auto& [og, entry] : before.xref) {
+    if (entry.getType() != 0 && !now.xref.count(og)) compare.push_back(og);
+  }
+  std::sort(compare.begin(), compare.end());
+  for (const QPDFObjGen& og : DanglingFilled(before, now, added, compare)) {
+    add("other", ObjName(og) + " added where an unchanged object referred to nothing");
+  }
+  for (const QPDFObjGen& og : compare) {
+    // A resource dictionary (or name map) of what is drawn that only gains names.
+    const bool resources =
+        before.drawn.count(og) || before.appearance.count(og) || before.form_extra.count(og);
     if (SameObject(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og)) ||
-        OnlyAddsResources(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og))) {
+        (resources && OnlyAddsResources(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og)))) {
       continue;
     }
     if (og == before.root) {
@@ -1190,17 +1331,21 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
         if (SameValue(Get(a, k), Get(b, k))) continue;
         if (k == "/DSS") {
           add("dss", "catalog /DSS");
-        } else if (k == "/Extensions" || k == "/Version" || k == "/Metadata" || k == "/AcroForm" ||
+        } else if (k == "/AcroForm") {
+          compare_forms(Get(a, k), Get(b, k));  // direct, or another object now
+        } else if (k == "/Extensions" || k == "/Version" || k == "/Metadata" ||
                    k == "/StructTreeRoot" || k == "/MarkInfo" || k == "/Lang") {
-          // The ESIC extension comes with a DSS; the form is compared field by field.
+          // The ESIC extension comes with a DSS.
         } else if (k == "/Pages") {
           add("pages", "catalog /Pages");
         } else {
           add("catalog", "catalog " + k);
         }
       }
-    } else if (og == before.info || og == before.metadata || og == before.acroform ||
-               before.page_tree.count(og) || before.annots_arrays.count(og)) {
+    } else if (og == before.acroform) {
+      compare_forms(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og));
+    } else if (og == before.info || og == before.metadata || before.page_tree.count(og) ||
+               before.annots_arrays.count(og)) {
       // Document information, XMP, the form and the page tree: compared by what they lead to.
     } else if (auto p = before.page_index.find(og); p != before.page_index.end()) {
       QPDFObjectHandle a = old_q.getObjectByObjGen(og);

@@ -1179,6 +1179,208 @@ std::string Changes(const Result<PdfSignatures>& read) {
   return out;
 }
 
+// PageWith rewrites the first page of `pdf` (an update) with `extra` added to its dictionary
+// and the keys `drop` removed.
+Bytes PageWith(ByteSpan pdf, const std::string& extra, const std::vector<std::string>& drop = {}) {
+  const PdfFacts f = FactsOf(pdf);
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(pdf.data()), pdf.size());
+  QPDFObjectHandle page = q.getAllPages().at(0);
+  for (const std::string& key : drop) page.removeKey(key);
+  std::string body = page.unparseResolved();
+  body.insert(body.rfind(">>"), " " + extra + " ");
+  return AppendUpdate(pdf, f.page, body);
+}
+
+// AppendFree appends an update whose cross-reference section marks object `num` free.
+Bytes AppendFree(ByteSpan pdf, int num) {
+  const PdfFacts f = FactsOf(pdf);
+  const std::string update = "\nxref\n0 1\n0000000000 65535 f \n" + std::to_string(num) +
+                             " 1\n0000000000 00001 f \ntrailer\n<< /Size " + std::to_string(f.size) +
+                             " /Root " + std::to_string(f.root) + " 0 R /Prev " +
+                             std::to_string(f.startxref) + " >>\nstartxref\n" +
+                             std::to_string(pdf.size() + 1) + "\n%%EOF\n";
+  return Concat(pdf, AsBytes(update));
+}
+
+// OnlyChangeBothWays reads `pdf` both ways (reusing walks and afresh), expects the same, one signature
+// and one revision after it, and returns that revision's change.
+PdfRevisionChange OnlyChangeBothWays(ByteSpan pdf) {
+  auto reused = ReadPdfSignatures(pdf);
+  auto afresh = ReadPdfSignaturesWalkingEveryRevision(pdf);
+  EXPECT_TRUE(reused.ok()) << reused.status().ToString();
+  if (!reused.ok()) return {};
+  EXPECT_EQ(Changes(reused), Changes(afresh));
+  EXPECT_EQ(reused->signatures.size(), 1u);
+  if (reused->signatures.size() != 1 || reused->signatures[0].modifications_after.size() != 1) {
+    ADD_FAILURE() << Changes(reused);
+    return {};
+  }
+  return reused->signatures[0].modifications_after[0];
+}
+
+// What an update puts behind a reference that led to nothing when the document was signed is
+// a change, whatever the reference: an /OpenAction script, page resources that replace the
+// inherited ones.
+TEST(PdfSigsTest, ObjectsAddedBehindDanglingReferencesAreChanges) {
+  const Bytes plain = MakePdf(false);
+  const PdfFacts f = FactsOf(plain);
+  const int missing = f.size + 1000;
+  {
+    // The catalog's /OpenAction is an action whose /Next leads nowhere (an object the signer
+    // does not rewrite); a script put there later runs when the document opens.
+    QPDF q;
+    q.processMemoryFile("x", reinterpret_cast<const char*>(plain.data()), plain.size());
+    std::string body = q.getRoot().unparseResolved();
+    body.insert(body.rfind(">>"), " /OpenAction " + std::to_string(f.size) + " 0 R ");
+    const Bytes with_action = AppendUpdate(
+        plain, {{f.size, "<< /S /GoTo /D [" + std::to_string(f.page) + " 0 R /Fit] /Next " +
+                             std::to_string(missing) + " 0 R >>"},
+                {f.root, body}});
+    const Bytes signed_pdf = Sign(with_action, TestPki().ec, "NguoiKy");
+    ASSERT_FALSE(signed_pdf.empty());
+    const PdfRevisionChange c = OnlyChangeBothWays(
+        AppendUpdate(signed_pdf, missing, "<< /S /JavaScript /JS (app.alert\\(1\\)) >>"));
+    EXPECT_EQ(c.klass, "other") << Describe(c);
+    EXPECT_FALSE(c.allowed);
+    EXPECT_EQ(c.attack, "incremental_saving");
+  }
+  {
+    // Page 2 (which the signer does not rewrite) has /Resources that lead to nothing: the
+    // inherited ones apply; resources put there later draw.
+    const Bytes two_pages = MakePdf(false, 2);
+    const PdfFacts t = FactsOf(two_pages);
+    QPDF q;
+    q.processMemoryFile("x", reinterpret_cast<const char*>(two_pages.data()), two_pages.size());
+    QPDFObjectHandle page2 = q.getAllPages().at(1);
+    const std::string font = page2.getKey("/Resources").getKey("/Font").unparseResolved();
+    page2.removeKey("/Resources");
+    std::string body = page2.unparseResolved();
+    body.insert(body.rfind(">>"), " /Resources " + std::to_string(t.size + 1000) + " 0 R ");
+    const Bytes signed_pdf = Sign(AppendUpdate(two_pages, page2.getObjectID(), body),
+                                  TestPki().ec, "NguoiKy");
+    ASSERT_FALSE(signed_pdf.empty());
+    const PdfRevisionChange c = OnlyChangeBothWays(
+        AppendUpdate(signed_pdf, t.size + 1000, "<< /Font " + font + " >>"));
+    EXPECT_FALSE(c.allowed) << Describe(c);
+  }
+}
+
+// An update that frees the page's content stream (its cross-reference entry "f") hides what
+// the page showed.
+TEST(PdfSigsTest, FreedContentStreamIsHidingIt) {
+  const Bytes signed_pdf = Sign(MakePdf(false), TestPki().ec, "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfRevisionChange c = OnlyChangeBothWays(AppendFree(signed_pdf, FactsOf(signed_pdf).contents));
+  EXPECT_EQ(c.klass, "page_content") << Describe(c);
+  EXPECT_FALSE(c.allowed);
+  EXPECT_EQ(c.attack, "shadow_hide");
+}
+
+// The form dictionary is compared key by key: an XFA form added is "other", a viewer told to
+// draw the fields anew (/NeedAppearances) a form fill.
+TEST(PdfSigsTest, FormDictionaryChangesAreCompared) {
+  const Bytes signed_pdf = Sign(FormPdf(), TestPki().ec, "NguoiKy", /*certify=*/1);
+  ASSERT_FALSE(signed_pdf.empty());
+  for (const auto& [extra, klass] : {std::pair<std::string, std::string>{"/XFA [(x) 1 0 R]", "other"},
+                                     {"/NeedAppearances true", "form_fill"}}) {
+    // The signer wrote the form into the catalog (direct) or as an object of its own.
+    QPDF q;
+    q.processMemoryFile("x", reinterpret_cast<const char*>(signed_pdf.data()), signed_pdf.size());
+    QPDFObjectHandle root = q.getRoot();
+    QPDFObjectHandle form = root.getKey("/AcroForm");
+    const bool own = form.isIndirect();
+    std::string changed = form.unparseResolved();
+    changed.insert(changed.rfind(">>"), " " + extra + " ");
+    std::string body = changed;
+    if (!own) {
+      root.replaceKey("/AcroForm", QPDFObjectHandle::parse(&q, changed));
+      body = root.unparseResolved();
+    }
+    const PdfRevisionChange c = OnlyChangeBothWays(
+        AppendUpdate(signed_pdf, own ? form.getObjectID() : root.getObjectID(), body));
+    EXPECT_EQ(c.klass, klass) << extra << "\n" << Describe(c);
+    EXPECT_FALSE(c.allowed) << "DocMDP P1";
+  }
+}
+
+// A field value kept in an object of its own (an indirect string) and rewritten is a form fill:
+// a string compared at the top is what it says, not the reference.
+TEST(PdfSigsTest, IndirectFieldValueRewrittenIsAFormFill) {
+  const Bytes form = FormPdf();
+  const PdfFacts f = FactsOf(form);
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(form.data()), form.size());
+  QPDFObjectHandle field = q.getRoot().getKey("/AcroForm").getKey("/Fields").getArrayItem(0);
+  field.replaceKey("/V", QPDFObjectHandle::newName("/KysoValue"));
+  std::string body = field.unparseResolved();
+  body.replace(body.find("/KysoValue"), 10, std::to_string(f.size) + " 0 R");
+  const Bytes signed_pdf = Sign(
+      AppendUpdate(form, {{f.size, "(100 000 VND)"}, {field.getObjectID(), body}}), TestPki().ec,
+      "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfRevisionChange c = OnlyChangeBothWays(AppendUpdate(signed_pdf, f.size, "(999 999 VND)"));
+  EXPECT_EQ(c.klass, "form_fill") << Describe(c);
+  EXPECT_EQ(c.attack, "");
+}
+
+// A graphics state the page draws with that gains /ca 0 (everything painted with it now
+// transparent) has not just gained a resource name: page_content, not allowed.
+TEST(PdfSigsTest, GraphicsStateGainingAnEntryIsAChange) {
+  const Bytes plain = MakePdf(false);
+  const PdfFacts f = FactsOf(plain);
+  const int gs = f.size;
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(plain.data()), plain.size());
+  QPDFObjectHandle page = q.getAllPages().at(0);
+  std::string resources = page.getKey("/Resources").unparseResolved();
+  resources.insert(resources.rfind(">>"), " /ExtGState << /GS0 " + std::to_string(gs) + " 0 R >> ");
+  page.removeKey("/Resources");
+  std::string body = page.unparseResolved();
+  body.insert(body.rfind(">>"), " /Resources " + resources + " ");
+  const Bytes with_gs = AppendUpdate(plain, {{gs, "<< /LW 1 >>"}, {f.page, body}});
+  const Bytes signed_pdf = Sign(with_gs, TestPki().ec, "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfRevisionChange c = OnlyChangeBothWays(AppendUpdate(signed_pdf, gs, "<< /LW 1 /ca 0 >>"));
+  EXPECT_EQ(c.klass, "page_content") << Describe(c);
+  EXPECT_FALSE(c.allowed);
+}
+
+// NulledResources signs a two-page document whose second page (which signing does not
+// rewrite) has its resources in an object of their own, the page tree node holding resources
+// it could inherit, then sets that object to null: the page falls back to what it inherits.
+Bytes NulledResources() {
+  const Bytes plain = MakePdf(false, 2);
+  const PdfFacts f = FactsOf(plain);
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(plain.data()), plain.size());
+  QPDFObjectHandle page = q.getAllPages().at(1);
+  const std::string resources = page.getKey("/Resources").unparseResolved();
+  QPDFObjectHandle parent = page.getKey("/Parent");
+  std::string parent_body = parent.unparseResolved();
+  parent_body.insert(parent_body.rfind(">>"), " /Resources << >> ");
+  page.removeKey("/Resources");
+  std::string body = page.unparseResolved();
+  body.insert(body.rfind(">>"), " /Resources " + std::to_string(f.size) + " 0 R ");
+  const Bytes signed_pdf = Sign(AppendUpdate(plain, {{f.size, resources},
+                                                     {page.getObjectID(), body},
+                                                     {parent.getObjectID(), parent_body}}),
+                                TestPki().ec, "A");
+  return signed_pdf.empty() ? Bytes() : AppendUpdate(signed_pdf, f.size, "null");
+}
+
+// KidsBehindALeaf gives a page a /Kids that leads to nothing (revision 2), then puts a page
+// list there (revision 3), then adds an object nothing uses (revision 4).
+Bytes KidsBehindALeaf(ByteSpan signed_pdf) {
+  const PdfFacts f = FactsOf(signed_pdf);
+  const Bytes two = PageWith(signed_pdf, "/Kids " + std::to_string(f.size) + " 0 R");
+  const Bytes three = AppendUpdate(
+      two, {{f.size, "[" + std::to_string(f.size + 1) + " 0 R]"},
+            {f.size + 1, "<< /Type /Page /Parent " + std::to_string(f.page) +
+                             " 0 R /MediaBox [0 0 595 842] >>"}});
+  return AppendUpdate(three, f.size + 2, "<< /Unused true >>");
+}
+
 // A revision reads again only the objects it changed and takes the rest from the revision
 // before: the result is exactly that of walking every revision afresh, on the EU DSS samples
 // (50 revisions, large forms, object streams, damaged files), on documents signed, filled,
@@ -1201,8 +1403,10 @@ TEST(PdfSigsTest, ReusedWalksGiveWhatWalkingAgainGives) {
   const Bytes again = FillField(AddDss(filled, {Der(TestPki().root.get())}), "B", "HoTen");
   const Bytes repointed = RepointedResources(Sign(MakePdf(false), TestPki().ec, "A"));
   const Bytes shared = SharedFieldNode(Sign(FormPdf({"HoTen", "DiaChi"}), TestPki().ec, "NguoiKy"));
+  const Bytes nulled = NulledResources();
+  const Bytes kids = KidsBehindALeaf(Sign(MakePdf(false, 2), TestPki().ec, "A"));
   std::mt19937 rng(20261125);
-  for (const Bytes* base : {&filled, &noted, &twice, &again, &repointed, &shared}) {
+  for (const Bytes* base : {&filled, &noted, &twice, &again, &repointed, &shared, &nulled, &kids}) {
     ASSERT_FALSE(base->empty());
     docs.push_back(*base);
     for (int i = 0; i < 60; ++i) {
@@ -1218,7 +1422,7 @@ TEST(PdfSigsTest, ReusedWalksGiveWhatWalkingAgainGives) {
     ASSERT_EQ(reused, afresh) << "document " << compared;
     ++compared;
   }
-  EXPECT_GE(compared, 366);
+  EXPECT_GE(compared, 488);
 }
 
 }  // namespace
