@@ -57,6 +57,7 @@ bool IsPdfSpace(char c) {
 struct RevisionEnd {
   std::size_t min = 0;
   std::size_t max = 0;
+  std::size_t startxref = 0;  // the offset its startxref gives
 };
 
 // FindRevisionEnds finds each "startxref <offset> %%EOF" (ISO 32000-1 7.5.5): the end of the
@@ -79,13 +80,59 @@ std::vector<RevisionEnd> FindRevisionEnds(std::string_view text) {
     const std::size_t digits_start = i;
     while (i > 0 && digits_start - i < 64 && IsPdfSpace(text[i - 1])) --i;
     if (i < 9 || text.substr(i - 9, 9) != "startxref" || zero) continue;
-    RevisionEnd end{at + 5, at + 5};
+    RevisionEnd end{at + 5, at + 5, 0};
+    for (std::size_t d = digits_start; d < digits_end; ++d) {
+      end.startxref = end.startxref * 10 + static_cast<std::size_t>(text[d] - '0');
+    }
     if (end.max < text.size() && text[end.max] == '\r') ++end.max;
     if (end.max < text.size() && text[end.max] == '\n') ++end.max;
     ends.push_back(end);
   }
   if (ends.empty()) ends.push_back({text.size(), text.size()});
   return ends;
+}
+
+void SortUnique(std::vector<QPDFObjGen>& v);
+
+// XrefStreamObjects lists the objects that are cross-reference streams, where a startxref or
+// a trailer's /XRefStm points ("12 0 obj"). qpdf reads them though no cross-reference table
+// lists them (a stream's /Index may leave itself out), so a reference to such a number can
+// lead to nothing in one revision and to the stream in a later one.
+std::vector<QPDFObjGen> XrefStreamObjects(std::string_view text,
+                                          const std::vector<RevisionEnd>& ends) {
+  std::vector<std::size_t> offsets;
+  for (const RevisionEnd& e : ends) offsets.push_back(e.startxref);
+  for (std::size_t at = text.find("/XRefStm"); at != std::string_view::npos && offsets.size() < 2 * kMaxRevisionEnds;
+       at = text.find("/XRefStm", at + 8)) {
+    std::size_t i = at + 8;
+    while (i < text.size() && IsPdfSpace(text[i])) ++i;
+    std::size_t v = 0;
+    for (std::size_t n = 0; i < text.size() && n < 18 && std::isdigit(static_cast<unsigned char>(text[i])); ++i, ++n) {
+      v = v * 10 + static_cast<std::size_t>(text[i] - '0');
+    }
+    offsets.push_back(v);
+  }
+  std::vector<QPDFObjGen> out;
+  for (std::size_t i : offsets) {
+    auto number = [&](long long& v) {
+      std::size_t n = 0;
+      v = 0;
+      for (; i < text.size() && n < 10 && std::isdigit(static_cast<unsigned char>(text[i])); ++i, ++n) {
+        v = v * 10 + (text[i] - '0');
+      }
+      return n > 0;
+    };
+    while (i < text.size() && IsPdfSpace(text[i])) ++i;
+    long long num = 0, gen = 0;
+    if (!number(num)) continue;
+    while (i < text.size() && IsPdfSpace(text[i])) ++i;
+    if (!number(gen)) continue;
+    while (i < text.size() && IsPdfSpace(text[i])) ++i;
+    if (text.substr(i, 3) != "obj" || num > INT32_MAX || gen > INT32_MAX) continue;
+    out.emplace_back(static_cast<int>(num), static_cast<int>(gen));
+  }
+  SortUnique(out);
+  return out;
 }
 
 std::unique_ptr<QPDF> Open(ByteSpan data) {
@@ -211,10 +258,30 @@ bool SameObject(QPDFObjectHandle a, QPDFObjectHandle b) {
          std::equal(da->getBuffer(), da->getBuffer() + da->getSize(), db->getBuffer());
 }
 
+// kDrawingKeys are keys that mean something in the dictionaries a name map binds (graphics
+// states, appearance dictionaries, XObjects, fonts): a dictionary gaining one of them has not
+// just gained a name (a graphics state gaining /SMask, an appearance gaining /N).
+const std::set<std::string>& DrawingKeys() {
+  static const std::set<std::string> keys = {
+      // ExtGState (ISO 32000-1 Table 58)
+      "/LW", "/LC", "/LJ", "/ML", "/D", "/RI", "/OP", "/op", "/OPM", "/Font", "/BG", "/BG2",
+      "/UCR", "/UCR2", "/TR", "/TR2", "/HT", "/FL", "/SM", "/SA", "/BM", "/SMask", "/CA", "/ca",
+      "/AIS", "/TK",
+      // appearance dictionaries and states
+      "/N", "/R",
+      // streams, XObjects, images, fonts
+      "/Type", "/Subtype", "/Length", "/Filter", "/DecodeParms", "/BBox", "/Matrix",
+      "/Resources", "/Group", "/Mask", "/Decode", "/ImageMask", "/Intent", "/OC", "/Width",
+      "/Height", "/ColorSpace", "/BitsPerComponent", "/BaseFont", "/Encoding", "/Widths",
+      "/FirstChar", "/LastChar", "/FontDescriptor", "/ToUnicode", "/DescendantFonts",
+      "/FontMatrix", "/CharProcs"};
+  return keys;
+}
+
 // NameMapOnlyAdds tells whether name map `b` (a resource category: /Font << /F1 5 0 R >>) is
-// `a` with names added, each a reference: a new name changes nothing that is drawn until
-// content uses it. A value of `a` changed, or a value added that is no reference (/CA 0 added
-// to a graphics state is not a new name), is a change.
+// `a` with names added: a new name changes nothing that is drawn until content uses it. A name
+// rebound, or a key that means something to a graphics state, appearance, XObject or font
+// (DrawingKeys), is a change.
 bool NameMapOnlyAdds(QPDFObjectHandle a, QPDFObjectHandle b) {
   if (!a.isDictionary() || !b.isDictionary()) return false;
   const std::map<std::string, QPDFObjectHandle> ma = a.getDictAsMap(), mb = b.getDictAsMap();
@@ -223,14 +290,15 @@ bool NameMapOnlyAdds(QPDFObjectHandle a, QPDFObjectHandle b) {
     if (it == mb.end() ? !value.isDirectNull() : !SameValue(value, it->second)) return false;
   }
   for (const auto& [key, value] : mb) {
-    if (!ma.count(key) && !value.isIndirect() && !value.isDirectNull()) return false;
+    if (!ma.count(key) && DrawingKeys().count(key)) return false;
   }
   return true;
 }
 
 // OnlyAddsResources tells whether `b` is `a` with resources added by name: a resource
 // dictionary (/Font, /XObject, ... each a name map, direct or indirect) whose name maps only
-// gain names (NameMapOnlyAdds) and which only gains categories, or a name map on its own.
+// gain names (NameMapOnlyAdds) and which only gains categories (and may change /ProcSet, which
+// PDF 1.4 on ignores), or a name map on its own.
 bool OnlyAddsResources(QPDFObjectHandle a, QPDFObjectHandle b) {
   if (!a.isDictionary() || !b.isDictionary() || a.hasKey("/Type") || a.hasKey("/Subtype")) {
     return false;
@@ -242,17 +310,16 @@ bool OnlyAddsResources(QPDFObjectHandle a, QPDFObjectHandle b) {
   const std::map<std::string, QPDFObjectHandle> ma = a.getDictAsMap(), mb = b.getDictAsMap();
   for (const auto& [key, value] : mb) {
     auto it = ma.find(key);
-    if (it != ma.end() && SameValue(it->second, value)) continue;
-    if (!kCategories.count(key) || value.isDirectNull()) return false;
-    // A category added (a reference or a map of references), or one that gained names.
-    if (it == ma.end() ? !(value.isIndirect() || NameMapOnlyAdds(QPDFObjectHandle::newDictionary(), value))
-                       : (it->second.isIndirect() || value.isIndirect() ||
-                          !NameMapOnlyAdds(it->second, value))) {
+    if (key == "/ProcSet" || (it != ma.end() && SameValue(it->second, value))) continue;
+    if (!kCategories.count(key)) return false;
+    // A category added, or one whose map gained names.
+    if (it != ma.end() &&
+        (it->second.isIndirect() || value.isIndirect() || !NameMapOnlyAdds(it->second, value))) {
       return false;
     }
   }
   for (const auto& [key, value] : ma) {
-    if (!mb.count(key) && !value.isDirectNull()) return false;
+    if (!mb.count(key) && !value.isDirectNull() && key != "/ProcSet") return false;
   }
   return true;
 }
@@ -478,6 +545,9 @@ struct FieldState {
 struct Snapshot {
   std::shared_ptr<QPDF> q;
   std::map<QPDFObjGen, QPDFXRefEntry> xref;
+  // The file's cross-reference streams (XrefStreamObjects), counted as changed by every
+  // revision: what a reference to one leads to is not in any table.
+  const std::vector<QPDFObjGen>* xref_streams = nullptr;
   QPDFObjGen root, info, metadata, acroform;
   std::vector<QPDFObjGen> pages;
   std::map<QPDFObjGen, std::size_t> page_index;
@@ -494,6 +564,11 @@ struct Snapshot {
   std::set<QPDFObjGen> dss;           // the DSS and everything in it
   std::set<QPDFObjGen> form_extra;    // reachable from the AcroForm but not by /Fields (/DR)
   std::set<QPDFObjGen> structure;     // the logical structure tree (not drawn): see Structure
+  // reached: everything the catalog leads to (not following /Parent or /P), references to
+  // nothing included; a walk of its own, with a budget of its own. Not the trailer's other
+  // entries: each update writes its own trailer (LibreOffice's /AdditionalStreams may name an
+  // object number a later update uses for something else).
+  std::set<QPDFObjGen> reached;
   // field_of names the form fields (fully qualified) of each field, its widgets, its indirect
   // /V and what its /AP reaches, for FieldMDP.
   // An appearance's font or other resource may serve several fields: all are named (up to 16).
@@ -726,6 +801,7 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
   std::set<QPDFObjGen> changed;
   if (reuse) {
     changed = ChangedObjects(*prev, s);
+    if (s.xref_streams != nullptr) changed.insert(s.xref_streams->begin(), s.xref_streams->end());
     s.edges = std::move(prev->edges);
     for (const QPDFObjGen& og : changed) s.edges.erase(og);
     s.field_nodes.nodes = std::move(prev->field_nodes.nodes);
@@ -1018,6 +1094,8 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
   }
 
   ReachReusing(s, Get(root, "/DSS"), s.dss, budget);
+  std::size_t reach_budget = kMaxWalk;
+  ReachReusing(s, root, s.reached, reach_budget);
   if (form.isDictionary()) {
     for (const std::string& k : KeysOf(form)) {
       if (k != "/Fields") ReachReusing(s, form.getKey(k), s.form_extra, budget);
@@ -1180,82 +1258,6 @@ const std::set<QPDFObjGen>& Structure(Snapshot& s) {
   return s.structure;
 }
 
-// Referenced tells whether a walk of `s` met `og` (reached, listed or named); the structure
-// tree, which draws nothing, aside.
-bool Referenced(const Snapshot& s, const QPDFObjGen& og) {
-  return s.drawn.count(og) || s.appearance.count(og) || s.annots.count(og) ||
-         s.annots_arrays.count(og) || s.fields.count(og) || s.field_values.count(og) ||
-         s.sig_values.count(og) || s.dss.count(og) || s.form_extra.count(og) ||
-         s.page_index.count(og) || s.page_tree.count(og);
-}
-
-// ReferencesIn adds to `out` the references in the value of `h` (a stream: its dictionary),
-// direct values inside it included, every key.
-void ReferencesIn(QPDFObjectHandle h, std::set<QPDFObjGen>& out) {
-  std::vector<QPDFObjectHandle> todo{h.isStream() ? h.getDict() : h};
-  for (std::size_t n = 0; !todo.empty() && n < kMaxWalk; ++n) {
-    QPDFObjectHandle x = todo.back();
-    todo.pop_back();
-    std::vector<QPDFObjectHandle> items;
-    if (x.isDictionary()) {
-      for (const auto& [key, value] : x.getDictAsMap()) items.push_back(value);
-    } else if (x.isArray()) {
-      items = x.getArrayAsVector();
-    }
-    for (QPDFObjectHandle item : items) {
-      if (item.isIndirect()) {
-        out.insert(item.getObjGen());
-      } else if (item.isDictionary() || item.isArray()) {
-        todo.push_back(item);
-      }
-    }
-  }
-}
-
-// DanglingFilled lists the objects of `added` (new in `now`, not met by the walks of `before`)
-// that an object `now` did not change already referred to in `before`, where the reference led
-// to nothing: content, an action or a value put behind a reference the signer saw lead
-// nowhere. New objects that the changed ones (`changed`, sorted) or the trailer refer to, and
-// cross-reference and object streams, are what an update is made of, and are not looked at.
-// Only when others are left are the unchanged objects read (at most kMaxWalk of them).
-std::vector<QPDFObjGen> DanglingFilled(const Snapshot& before, Snapshot& now,
-                                       const std::vector<QPDFObjGen>& added,
-                                       const std::vector<QPDFObjGen>& changed) {
-  if (added.empty()) return {};
-  QPDF& q = *now.q;
-  std::set<QPDFObjGen> referred;
-  ReferencesIn(q.getTrailer(), referred);
-  for (const QPDFObjGen& og : changed) ReferencesIn(q.getObjectByObjGen(og), referred);
-  for (const QPDFObjGen& og : added) ReferencesIn(q.getObjectByObjGen(og), referred);
-  std::set<QPDFObjGen> left;
-  for (const QPDFObjGen& og : added) {
-    if (referred.count(og)) continue;
-    QPDFObjectHandle h = q.getObjectByObjGen(og);
-    const std::string type = h.isStream() ? NameOf(h.getDict().getKey("/Type")) : "";
-    if (type == "/XRef" || type == "/ObjStm") continue;
-    left.insert(og);
-  }
-  std::vector<QPDFObjGen> filled;
-  if (left.empty()) return filled;
-  std::size_t n = 0;
-  for (const auto& [og, entry] : before.xref) {
-    if (entry.getType() == 0 || std::binary_search(changed.begin(), changed.end(), og)) continue;
-    if (++n > kMaxWalk) break;
-    std::set<QPDFObjGen> refs;
-    ReferencesIn(q.getObjectByObjGen(og), refs);
-    for (auto it = left.begin(); it != left.end();) {
-      if (refs.count(*it)) {
-        filled.push_back(*it);
-        it = left.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (left.empty()) break;
-  }
-  std::sort(filled.begin(), filled.end());
-  return filled;
-}
 
 // Diff classifies what `now` changed relative to `before` (the revision before it).
 std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
@@ -1286,34 +1288,71 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
     std::set<std::string> keys = KeysOf(a);
     for (const std::string& k : KeysOf(b)) keys.insert(k);
     for (const std::string& k : keys) {
-      if (k == "/Fields" || k == "/SigFlags" || k == "/DR" || k == "/DA") continue;
-      if (SameValue(Get(a, k), Get(b, k))) continue;
-      add(k == "/NeedAppearances" ? "form_fill" : "other", "form " + k);
+      if (k == "/Fields" || k == "/SigFlags" || SameValue(Get(a, k), Get(b, k))) continue;
+      // Defaults for fields drawn anew: first given (as signers do for their field), nothing
+      // changes; a default appearance changed, or a default font rebound (fonts are all /DA
+      // can name), changes what such fields show: a form fill, as /NeedAppearances is.
+      if ((k == "/DR" || k == "/DA") && Get(a, k).isNull()) continue;
+      if (k == "/DR") {
+        QPDFObjectHandle fa = Get(Get(a, k), "/Font"), fb = Get(Get(b, k), "/Font");
+        if (fa.isNull() || SameValue(fa, fb) || NameMapOnlyAdds(fa, fb)) continue;
+      }
+      const bool fill = k == "/NeedAppearances" || k == "/DR" || k == "/DA";
+      add(fill ? "form_fill" : "other", "form " + k);
     }
   };
-  // The objects to compare: those whose entry changed, those freed or gone from the table (now
-  // null), and new ones the revision before already referred to (to nothing, then). Other new
-  // objects count through whatever object now refers to them (see DanglingFilled).
+  // The catalog, key by key (also when the trailer's /Root names another object now).
+  auto compare_catalogs = [&](QPDFObjectHandle a, QPDFObjectHandle b) {
+    std::set<std::string> keys = KeysOf(a);
+    for (const std::string& k : KeysOf(b)) keys.insert(k);
+    for (const std::string& k : keys) {
+      if (SameValue(Get(a, k), Get(b, k))) continue;
+      if (k == "/DSS") {
+        add("dss", "catalog /DSS");
+      } else if (k == "/AcroForm") {
+        compare_forms(Get(a, k), Get(b, k));  // direct, or another object now
+      } else if (k == "/Extensions" || k == "/Version" || k == "/Metadata" ||
+                 k == "/StructTreeRoot" || k == "/MarkInfo" || k == "/Lang") {
+        // The ESIC extension comes with a DSS.
+      } else if (k == "/Pages") {
+        add("pages", "catalog /Pages");
+      } else {
+        add("catalog", "catalog " + k);
+      }
+    }
+  };
+  if (now.root != before.root) {
+    compare_catalogs(old_q.getObjectByObjGen(before.root), q.getObjectByObjGen(now.root));
+  }
+  // The objects to compare: those whose entry changed; those freed or gone from the table (now
+  // null) that the document reached; new ones the revision before already referred to (to
+  // nothing, then: content, an action or a value put behind a reference the signer saw lead
+  // nowhere). Other new objects count through whatever object now refers to them.
   std::vector<QPDFObjGen> compare;
-  std::vector<QPDFObjGen> added;
+  // An object number in use given a new generation is read as the old object by some readers
+  // (qpdf: the reference says generation 0) and as the new one by others (poppler).
+  std::set<int> in_use;
+  for (const auto& [og, entry] : before.xref) {
+    if (entry.getType() != 0) in_use.insert(og.getObj());
+  }
   for (const auto& [og, entry] : now.xref) {
     auto it = before.xref.find(og);
     const bool was = it != before.xref.end() && it->second.getType() != 0;
     if (entry.getType() == 0) {
-      if (was) compare.push_back(og);
+      if (was && before.reached.count(og)) compare.push_back(og);
     } else if (it == before.xref.end()) {
-      (Referenced(before, og) ? compare : added).push_back(og);
+      if (before.reached.count(og)) compare.push_back(og);
+      if (in_use.count(og.getObj())) add("other", ObjName(og) + ": a new generation of an object in use");
     } else if (!SameEntry(it->second, entry)) {
       compare.push_back(og);
     }
   }
   for (const auto& [og, entry] : before.xref) {
-    if (entry.getType() != 0 && !now.xref.count(og)) compare.push_back(og);
+    if (entry.getType() != 0 && !now.xref.count(og) && before.reached.count(og)) {
+      compare.push_back(og);
+    }
   }
   std::sort(compare.begin(), compare.end());
-  for (const QPDFObjGen& og : DanglingFilled(before, now, added, compare)) {
-    add("other", ObjName(og) + " added where an unchanged object referred to nothing");
-  }
   for (const QPDFObjGen& og : compare) {
     // A resource dictionary (or name map) of what is drawn that only gains names.
     const bool resources =
@@ -1323,30 +1362,24 @@ std::vector<Change> Diff(Snapshot& before, Snapshot& now) {
       continue;
     }
     if (og == before.root) {
+      compare_catalogs(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og));
+    } else if (og == before.acroform) {
+      compare_forms(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og));
+    } else if (before.page_tree.count(og)) {
+      // A page tree node: its kids by what they lead to (pages, below); what the pages inherit
+      // from it (ISO 32000-1 Table 29) as the pages' own.
       QPDFObjectHandle a = old_q.getObjectByObjGen(og);
       QPDFObjectHandle b = q.getObjectByObjGen(og);
       std::set<std::string> keys = KeysOf(a);
       for (const std::string& k : KeysOf(b)) keys.insert(k);
       for (const std::string& k : keys) {
+        if (k != "/Resources" && k != "/MediaBox" && k != "/CropBox" && k != "/Rotate") continue;
         if (SameValue(Get(a, k), Get(b, k))) continue;
-        if (k == "/DSS") {
-          add("dss", "catalog /DSS");
-        } else if (k == "/AcroForm") {
-          compare_forms(Get(a, k), Get(b, k));  // direct, or another object now
-        } else if (k == "/Extensions" || k == "/Version" || k == "/Metadata" ||
-                   k == "/StructTreeRoot" || k == "/MarkInfo" || k == "/Lang") {
-          // The ESIC extension comes with a DSS.
-        } else if (k == "/Pages") {
-          add("pages", "catalog /Pages");
-        } else {
-          add("catalog", "catalog " + k);
-        }
+        if (k == "/Resources" && OnlyAddsResources(Get(a, k), Get(b, k))) continue;
+        add("page_content", "page tree node " + ObjName(og) + " " + k);
       }
-    } else if (og == before.acroform) {
-      compare_forms(old_q.getObjectByObjGen(og), q.getObjectByObjGen(og));
-    } else if (og == before.info || og == before.metadata || before.page_tree.count(og) ||
-               before.annots_arrays.count(og)) {
-      // Document information, XMP, the form and the page tree: compared by what they lead to.
+    } else if (og == before.info || og == before.metadata || before.annots_arrays.count(og)) {
+      // Document information, XMP and /Annots arrays: compared by what they lead to.
     } else if (auto p = before.page_index.find(og); p != before.page_index.end()) {
       QPDFObjectHandle a = old_q.getObjectByObjGen(og);
       QPDFObjectHandle b = q.getObjectByObjGen(og);
@@ -2186,10 +2219,12 @@ bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
   auto retire = [&](const std::unique_ptr<Snapshot>& s) {
     if (memo && s && s->q && Warned(*s)) exact = false;
   };
+  const std::vector<QPDFObjGen> xref_streams = XrefStreamObjects(AsString(pdf), ends);
   std::unique_ptr<Snapshot> last;
   if (memo && whole && revisions - first <= kMaxClassifiedRevisions &&
       ends[static_cast<std::size_t>(revisions - 1)].max == pdf.size()) {
     last = std::make_unique<Snapshot>();
+    last->xref_streams = &xref_streams;
     try {
       BuildSnapshot(pdf, *last, memo, nullptr, std::move(whole));
     } catch (const std::exception&) {
@@ -2206,6 +2241,7 @@ bool ClassifyRevisions(ByteSpan pdf, const std::vector<RevisionEnd>& ends,
       ok = true;
     } else if (k - first <= kMaxClassifiedRevisions) {
       now = std::make_unique<Snapshot>();
+      now->xref_streams = &xref_streams;
       try {
         BuildSnapshot(pdf.first(ends[static_cast<std::size_t>(k - 1)].max), *now, memo,
                       k == first ? last.get() : before.get());

@@ -1346,6 +1346,85 @@ TEST(PdfSigsTest, GraphicsStateGainingAnEntryIsAChange) {
   EXPECT_FALSE(c.allowed);
 }
 
+// Updates that change nothing shown stay allowed: an object nothing uses freed, and page
+// resources gaining a graphics state, a colour space or a /ProcSet no content uses yet.
+TEST(PdfSigsTest, UnusedObjectsFreedOrAddedAreNoChange) {
+  const Bytes plain = MakePdf(false);
+  const PdfFacts f = FactsOf(plain);
+  // An unused font, and the page's resources in an object of their own.
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(plain.data()), plain.size());
+  QPDFObjectHandle page = q.getAllPages().at(0);
+  const std::string resources = page.getKey("/Resources").unparseResolved();
+  page.removeKey("/Resources");
+  std::string body = page.unparseResolved();
+  body.insert(body.rfind(">>"), " /Resources " + std::to_string(f.size + 1) + " 0 R ");
+  const Bytes signed_pdf = Sign(
+      AppendUpdate(plain, {{f.size, "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>"},
+                           {f.size + 1, resources},
+                           {f.page, body}}),
+      TestPki().ec, "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfRevisionChange freed = OnlyChangeBothWays(AppendFree(signed_pdf, f.size));
+  EXPECT_TRUE(freed.allowed) << Describe(freed);
+  EXPECT_TRUE(freed.details.empty()) << Describe(freed);
+  for (const std::string& extra :
+       {std::string("/ExtGState << /GS9 << /CA 1 >> >>"), std::string("/ColorSpace << /CS9 /DeviceRGB >>"),
+        std::string("/ProcSet [/PDF /Text]")}) {
+    std::string more = resources;
+    more.insert(more.rfind(">>"), " " + extra + " ");
+    const PdfRevisionChange c = OnlyChangeBothWays(AppendUpdate(signed_pdf, f.size + 1, more));
+    EXPECT_TRUE(c.allowed) << extra << "\n" << Describe(c);
+    EXPECT_TRUE(c.details.empty()) << extra << "\n" << Describe(c);
+  }
+}
+
+// What a page inherits from its page tree node (resources, boxes, rotation) changed there is
+// page_content, as on the page; a catalog replaced through the trailer's /Root is compared
+// with the one before; an object in use given a new generation (which readers resolve
+// differently) is other.
+TEST(PdfSigsTest, InheritedAttributesNewCatalogAndNewGenerationAreChanges) {
+  const Bytes signed_pdf = Sign(MakePdf(false), TestPki().ec, "NguoiKy");
+  ASSERT_FALSE(signed_pdf.empty());
+  const PdfFacts f = FactsOf(signed_pdf);
+  QPDF q;
+  q.processMemoryFile("x", reinterpret_cast<const char*>(signed_pdf.data()), signed_pdf.size());
+  QPDFObjectHandle first_page = q.getAllPages().at(0);
+  QPDFObjectHandle parent = first_page.getKey("/Parent");
+  std::string node = parent.unparseResolved();
+  node.insert(node.rfind(">>"), " /Rotate 180 ");
+  const PdfRevisionChange inherited =
+      OnlyChangeBothWays(AppendUpdate(signed_pdf, parent.getObjectID(), node));
+  EXPECT_EQ(inherited.klass, "page_content") << Describe(inherited);
+  EXPECT_FALSE(inherited.allowed);
+
+  std::string catalog = q.getRoot().unparseResolved();
+  catalog.insert(catalog.rfind(">>"), " /OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >> ");
+  const std::string update = "\n" + std::to_string(f.size) + " 0 obj\n" + catalog +
+                             "\nendobj\n";
+  const std::size_t xref_at = signed_pdf.size() + update.size();
+  char entry[32];
+  std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", signed_pdf.size() + 1);
+  const std::string tail = "xref\n" + std::to_string(f.size) + " 1\n" + entry + "trailer\n<< /Size " +
+                           std::to_string(f.size + 1) + " /Root " + std::to_string(f.size) +
+                           " 0 R /Prev " + std::to_string(f.startxref) + " >>\nstartxref\n" +
+                           std::to_string(xref_at) + "\n%%EOF\n";
+  const PdfRevisionChange root = OnlyChangeBothWays(Concat(signed_pdf, AsBytes(update + tail)));
+  EXPECT_EQ(root.klass, "catalog") << Describe(root);
+  EXPECT_FALSE(root.allowed);
+
+  const std::string blank = "\n" + std::to_string(f.contents) +
+                            " 1 obj\n<< /Length 0 >>\nstream\n\nendstream\nendobj\n";
+  const std::size_t at = signed_pdf.size() + blank.size();
+  std::snprintf(entry, sizeof entry, "%010zu 00001 n \n", signed_pdf.size() + 1);
+  const std::string tail2 = "xref\n" + std::to_string(f.contents) + " 1\n" + entry +
+                            "trailer\n<< /Size " + std::to_string(f.size) + " /Root " +
+                            std::to_string(f.root) + " 0 R /Prev " + std::to_string(f.startxref) +
+                            " >>\nstartxref\n" + std::to_string(at) + "\n%%EOF\n";
+  const PdfRevisionChange generation = OnlyChangeBothWays(Concat(signed_pdf, AsBytes(blank + tail2)));
+  EXPECT_FALSE(generation.allowed) << Describe(generation);
+}
+
 // NulledResources signs a two-page document whose second page (which signing does not
 // rewrite) has its resources in an object of their own, the page tree node holding resources
 // it could inherit, then sets that object to null: the page falls back to what it inherits.
