@@ -36,8 +36,16 @@ inline constexpr int kMaxClassifiedRevisions = 64;
 //     "catalog", "page_content", "pages". An empty update is "other" with allowed true.
 //     Not counted as changes: objects rewritten unchanged (compared structurally, numbers by
 //     value), the document information dictionary, the XMP /Metadata, the logical structure
-//     tree (/StructTreeRoot, /MarkInfo, /Lang), the catalog's /Version and /Extensions, and
-//     resource dictionaries that only gain names (a new font for a new widget).
+//     tree (/StructTreeRoot, /MarkInfo, /Lang), the catalog's /Version and /Extensions,
+//     resource dictionaries and name maps that only gain names (a new font for a new widget;
+//     not a graphics state gaining /SMask), the form's first /DR and /DA, and objects freed
+//     or added that the document does not reach.
+//     Counted: an object added where the revision before referred to nothing (content, an
+//     action, a value put behind a reference that led nowhere when signed); objects freed
+//     that it reached; what a page inherits changed on its page tree node (page_content); a
+//     catalog replaced through the trailer's /Root (compared key by key); the form dictionary
+//     key by key (/NeedAppearances, a default font rebound, /DA: form_fill; /XFA: other); an
+//     object in use given a new generation (other: readers resolve it differently).
 //   allowed: per DocMDP /P of a certification signature made in an earlier revision (P1: dss
 //     and timestamp only; P2: also signature and form_fill; P3: also annotation), otherwise the
 //     default rule (signature, timestamp, dss, form_fill, annotation allowed; page_content,
