@@ -564,8 +564,9 @@ struct Snapshot {
   std::set<QPDFObjGen> dss;           // the DSS and everything in it
   std::set<QPDFObjGen> form_extra;    // reachable from the AcroForm but not by /Fields (/DR)
   std::set<QPDFObjGen> structure;     // the logical structure tree (not drawn): see Structure
-  // reached: everything the catalog leads to (not following /Parent or /P), references to
-  // nothing included; a walk of its own, with a budget of its own. Not the trailer's other
+  // reached: everything the catalog leads to (not following /Parent or /P, nor into the
+  // structure tree), references to nothing included; a walk of its own, with a budget of its
+  // own. Not the trailer's other
   // entries: each update writes its own trailer (LibreOffice's /AdditionalStreams may name an
   // object number a later update uses for something else).
   std::set<QPDFObjGen> reached;
@@ -1094,8 +1095,17 @@ void BuildSnapshot(ByteSpan prefix, Snapshot& s, bool memo, Snapshot* prev,
   }
 
   ReachReusing(s, Get(root, "/DSS"), s.dss, budget);
+  // What the catalog reaches, the logical structure tree aside (it draws nothing, and it is
+  // often the larger part of a tagged document).
   std::size_t reach_budget = kMaxWalk;
-  ReachReusing(s, root, s.reached, reach_budget);
+  if (root.isIndirect()) s.reached.insert(root.getObjGen());
+  if (root.isDictionary()) {
+    for (const auto& [key, value] : root.getDictAsMap()) {
+      if (key != "/StructTreeRoot" && !value.isDirectNull()) {
+        ReachReusing(s, value, s.reached, reach_budget);
+      }
+    }
+  }
   if (form.isDictionary()) {
     for (const std::string& k : KeysOf(form)) {
       if (k != "/Fields") ReachReusing(s, form.getKey(k), s.form_extra, budget);
