@@ -1589,17 +1589,22 @@ const EVP_MD* DigestFor(const ASN1_OBJECT* obj) {
   return nullptr;
 }
 
+// FinalDigest finishes `ctx` (a digest of `md`); empty on failure.
+Bytes FinalDigest(EVP_MD_CTX* ctx, const EVP_MD* md) {
+  Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) return {};
+  out.resize(len);
+  return out;
+}
+
 Bytes DigestParts(const EVP_MD* md, std::initializer_list<ByteSpan> parts) {
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) return {};
   for (ByteSpan p : parts) {
     if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) return {};
   }
-  Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) return {};
-  out.resize(len);
-  return out;
+  return FinalDigest(ctx.get(), md);
 }
 
 bool Equal(ByteSpan a, const ASN1_STRING* b) {
@@ -1670,11 +1675,7 @@ Bytes DigestRanges(const EVP_MD* md, ByteSpan br1, ByteSpan br2, ByteSpan pdf, c
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx || !prefix->Resume(md, pdf, br1.size(), ctx.get())) return DigestParts(md, {br1, br2});
   if (EVP_DigestUpdate(ctx.get(), br2.data(), br2.size()) != 1) return {};
-  Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) return {};
-  out.resize(len);
-  return out;
+  return FinalDigest(ctx.get(), md);
 }
 
 void CheckCms(PdfSignature& s, ByteSpan contents, ByteSpan br1, ByteSpan br2, bool ranges_usable,
